@@ -1,0 +1,165 @@
+"""Shared fixtures: an app on a private PostgreSQL database (or SQLite), practices, signed-in clients.
+
+Each pytest run creates its own database (socket_test_<random>) from the Alembic migrations, so the
+migrations are tested too and parallel runs never collide; every test ends with the tables emptied.
+Set TEST_DATABASE_URL to point elsewhere (e.g. `sqlite://` for a quick run without PostgreSQL).
+"""
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import BillingSettings, Practice, Role, User
+
+DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+RUN_ID = uuid.uuid4().hex[:10]
+PASSWORD = "correct horse battery"
+
+
+def _create_database() -> tuple[str, callable]:
+    base_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)
+    if base_url.startswith("sqlite"):
+        path = f"/tmp/socket-test-{RUN_ID}.sqlite"
+        return f"sqlite:///{path}", lambda: os.path.exists(path) and os.remove(path)
+    url = sa.engine.make_url(base_url)
+    name = f"socket_test_{RUN_ID}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def app():
+    database_url, drop_database = _create_database()
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RQ_QUEUE": f"socket-test-{RUN_ID}",
+        "REDIS_KEY_PREFIX": f"socket-test-{RUN_ID}:",
+        "TOKEN_ENCRYPTION_KEY": "q7yXmFvV2pS2hV8b0u4mKj8n0k1Hc0GQvNfJx0p2bXc=",
+        "XERO_CLIENT_ID": "test-client-id",
+        "XERO_CLIENT_SECRET": "test-client-secret",
+        "XERO_REDIRECT_URI": "http://localhost/settings/integrations/xero/callback",
+        "SERVER_NAME": None,
+    })
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop_database()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request):
+    """Empty every table after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+class CSRFClient(FlaskClient):
+    """A test client that sends the CSRF token on state-changing requests, as the browser does.
+
+    Pass `csrf=False` to send none (to test the refusal).
+    """
+
+    csrf_token = None
+
+    def open(self, *args, csrf=True, **kwargs):
+        method = kwargs.get("method", "GET").upper()
+        if csrf and method not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self._token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def _token(self) -> str:
+        if self.csrf_token is None:
+            page = super().open("/login", method="GET").get_data(as_text=True)
+            self.csrf_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        return self.csrf_token
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = CSRFClient
+    return app.test_client()
+
+
+def make_practice(name="Acme Accountants", email=None, role=Role.OWNER, **practice_fields) -> User:
+    """A practice with Billing Settings and one user; returns the user."""
+    practice = Practice(name=name, **practice_fields)
+    db.session.add(practice)
+    db.session.flush()
+    db.session.add(BillingSettings(practice_id=practice.id))
+    user = User(practice_id=practice.id, email=email or f"{uuid.uuid4().hex[:8]}@example.com", name="Test User",
+                role=role.value)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def add_user(practice_id: int, role=Role.STAFF) -> User:
+    user = User(practice_id=practice_id, email=f"{uuid.uuid4().hex[:8]}@example.com", name="Another", role=role.value)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def login(client, user) -> None:
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def owner(app_ctx):
+    return make_practice()
+
+
+@pytest.fixture
+def other_owner(app_ctx):
+    return make_practice(name="Rival & Co")
+
+
+@pytest.fixture
+def auth_client(client, owner):
+    """A client signed in as the owner of a fresh practice."""
+    login(client, owner)
+    return client

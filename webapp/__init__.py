@@ -1,0 +1,72 @@
+"""Socket's Flask application factory."""
+import logging
+import os
+
+from flask import Flask, render_template
+
+from webapp.config import Config
+from webapp.extensions import csrf, db, login_manager, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding it (tests)."""
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+        instance_path=os.path.join(ROOT, "instance"),
+    )
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set: copy .env.example to .env or export it")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+    from webapp import models  # noqa: F401  (register models with SQLAlchemy)
+    from webapp.auth import bp as auth_bp
+    from webapp.billing import bp as billing_bp
+    from webapp.clients import bp as clients_bp
+    from webapp.pricing import bp as pricing_bp
+    from webapp.settings import bp as settings_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(clients_bp)
+    app.register_blueprint(pricing_bp)
+    app.register_blueprint(settings_bp)
+    app.register_blueprint(billing_bp)
+
+    from webapp.cli import register_cli
+    from webapp.template_helpers import register_template_helpers
+
+    register_cli(app)
+    register_template_helpers(app)
+    _register_error_pages(app)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/error.html", code=400, message="Your session expired or the form was "
+                               "stale. Reload the page and try again."), 400
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("errors/error.html", code=403,
+                               message="Only the practice's owner or an admin can do that."), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("errors/error.html", code=404, message="That page does not exist."), 404

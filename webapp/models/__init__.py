@@ -1,0 +1,21 @@
+"""All models, importable from one place (Alembic sees them through here)."""
+from webapp.models.billing import (  # noqa: F401
+    BillingRun,
+    BillingSettings,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    XeroPostStatus,
+)
+from webapp.models.client import Client, ClientStatus  # noqa: F401
+from webapp.models.practice import PrimaryCRM, Practice, Role, User  # noqa: F401
+from webapp.models.pricing import BillingMethod, Engagement, PricingMenu, Service  # noqa: F401
+from webapp.models.xero import (  # noqa: F401
+    ConnectionStatus,
+    SyncRun,
+    SyncStatus,
+    XeroAccount,
+    XeroBrandingTheme,
+    XeroConnection,
+    XeroTaxRate,
+)

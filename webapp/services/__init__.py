@@ -1,0 +1,1 @@
+"""Business logic that routes and jobs call: plain Python, no flask.request."""
