@@ -1,0 +1,1 @@
+"""Plain-Python sync and billing logic: matching, reference data, invoice building and pushing."""
