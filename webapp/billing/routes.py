@@ -1,9 +1,88 @@
-from flask_login import login_required
+"""Billing Plan pages: the month's plan with previews, approving it, and the invoices it raised."""
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
 
 from webapp.billing import bp
+from webapp.extensions import db
+from webapp.htmx import is_htmx_request, render_page_or_fragment
+from webapp.models import Invoice
+from webapp.scoping import current_practice_id, get_or_404, scoped
+from webapp.services.billing_approval import Outcome, approve_plan, approver_name
+from webapp.services.billing_plan import build_plan, current_period, parse_period
+from webapp.sync.reference_data import theme_name
+from webapp.template_helpers import format_local_datetime
+
+BAD_MONTH = "That is not a month Socket understands (use YYYY-MM). Showing this month instead."
+
+
+def _this_month():
+    return current_period(current_user.practice.time_zone)
 
 
 @bp.route("/plan")
 @login_required
 def plan():
-    return "plan"
+    month = request.args.get("month")
+    period = parse_period(month) if month else _this_month()
+    error, status = None, 200
+    if period is None:
+        error, status, period = BAD_MONTH, 400, _this_month()
+    return _render_plan(period, status=status, error=error)
+
+
+def _render_plan(period, status=200, error=None, notice=None, notice_ok=False):
+    plan = build_plan(current_practice_id(), period)
+    approver = approver_name(plan.run) if plan.run else None
+    return render_page_or_fragment(
+        "billing/plan.html", "billing/_plan.html", status,
+        plan=plan, approver=approver, error=error, notice=notice, notice_ok=notice_ok, this_month=_this_month(),
+    )
+
+
+def _approval_message(result) -> str:
+    month = f"{result.period:%B %Y}"
+    if result.outcome is Outcome.APPROVED:
+        count = result.invoice_count
+        return f"{month} approved: {count} invoice{'s' if count != 1 else ''} raised."
+    if result.outcome is Outcome.ALREADY_APPROVED:
+        when = format_local_datetime(result.run.approved_at)
+        return (f"{month} was already approved on {when} by {approver_name(result.run)}. "
+                "No new invoices were raised.")
+    return f"There is nothing to invoice for {month}, so there is nothing to approve."
+
+
+@bp.route("/plan/approve", methods=["POST"])
+@login_required
+def approve():
+    period = parse_period(request.form.get("month"))
+    if period is None:
+        abort(400)
+    result = approve_plan(current_practice_id(), period, current_user.id)
+    message = _approval_message(result)
+    if is_htmx_request():
+        status = {Outcome.APPROVED: 200, Outcome.ALREADY_APPROVED: 409, Outcome.NOTHING_TO_BILL: 422}[result.outcome]
+        return _render_plan(period, status=status, notice=message, notice_ok=result.outcome is Outcome.APPROVED)
+    flash(message, "success" if result.outcome is Outcome.APPROVED else "error")
+    return redirect(url_for("billing.plan", month=f"{period:%Y-%m}"), 303)
+
+
+@bp.route("/invoices")
+@login_required
+def invoices():
+    query = scoped(Invoice)
+    month = request.args.get("month")
+    period = parse_period(month) if month else None
+    if period is not None:
+        query = query.filter_by(period=period)
+    rows = db.session.execute(query.order_by(Invoice.number.desc())).scalars().all()
+    return render_page_or_fragment("billing/invoices.html", "billing/_invoice_list.html",
+                                   invoices=rows, period=period)
+
+
+@bp.route("/invoices/<int:invoice_id>")
+@login_required
+def invoice(invoice_id):
+    invoice = get_or_404(Invoice, invoice_id)
+    template = theme_name(current_practice_id(), invoice.branding_theme_id) or "Xero's default template"
+    return render_page_or_fragment("billing/invoice.html", "billing/_invoice.html",
+                                   invoice=invoice, template_name=template)

@@ -1,10 +1,65 @@
-from flask import render_template
-from flask_login import login_required
+"""Practice Settings > Billing Settings: view (everyone), change inline (owner/admin only)."""
+from flask import request
+from flask_login import current_user, login_required
 
+from webapp.htmx import render_page_or_fragment
+from webapp.scoping import current_practice_id, require_settings_manager
+from webapp.services.billing_settings import (
+    SettingsChange,
+    get_billing_settings,
+    is_allowed_theme,
+    save_billing_settings,
+    theme_choice,
+)
 from webapp.settings import bp
+from webapp.settings.billing_forms import BillingSettingsForm
+
+THEME_NOT_SYNCED = "Choose a template from the list synced from Xero (sync again if it is new)."
+
+
+def _render(form, settings, status=200, saved_field=None):
+    return render_page_or_fragment(
+        "settings/billing.html", "settings/_billing_form.html", status,
+        form=form, theme=theme_choice(current_practice_id(), settings.default_branding_theme_id),
+        can_edit=current_user.can_manage_settings, saved_field=saved_field,
+    )
 
 
 @bp.route("/billing")
 @login_required
 def billing():
-    return render_template("settings/billing.html")
+    settings = get_billing_settings(current_practice_id())
+    choice = theme_choice(current_practice_id(), settings.default_branding_theme_id)
+    return _render(BillingSettingsForm.from_settings(settings, choice.selected_id), settings)
+
+
+@bp.route("/billing", methods=["POST"])
+@login_required
+def billing_save():
+    require_settings_manager()
+    practice_id = current_practice_id()
+    settings = get_billing_settings(practice_id)
+    form = BillingSettingsForm()
+    theme_id = form.branding_theme_id.data or None
+    valid = form.validate()
+    if theme_id and not is_allowed_theme(practice_id, theme_id, settings.default_branding_theme_id):
+        form.branding_theme_id.errors = [THEME_NOT_SYNCED]
+        valid = False
+    if not valid:
+        return _render(form, settings, status=422)
+    save_billing_settings(practice_id, SettingsChange(
+        consolidate_recurring=form.consolidate_recurring.data == "consolidated",
+        consolidate_one_off=form.consolidate_one_off.data == "consolidated",
+        invoice_day=form.invoice_day.data,
+        payment_terms_days=form.payment_terms_days.data,
+        xero_post_status=form.xero_post_status.data,
+        branding_theme_id=theme_id,
+    ))
+    return _render(form, settings, saved_field=_changed_field(form))
+
+
+def _changed_field(form) -> str:
+    """Which control fired the inline save (htmx sends it as HX-Source "tag#id"), so "Saved" shows beside it."""
+    source = request.headers.get("HX-Source", "")
+    name = source.partition("#")[2]
+    return name if name in form._fields else "form"

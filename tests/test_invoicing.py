@@ -1,0 +1,187 @@
+"""Invoice layout rules (webapp/services/invoicing.py) and billing cadence: pure functions, no database."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from webapp.models import BillingMethod
+from webapp.services.billing_cadence import add_months, bills_in, period_label
+from webapp.services.invoicing import (
+    BillableItem,
+    LineRules,
+    build_lines,
+    effective_consolidation,
+    invoice_dates,
+    lines_total,
+)
+
+NOV = date(2026, 11, 1)
+
+
+def item(name, amount, recurring=True, code=None, tax=None, service_id=None, label="November 2026"):
+    return BillableItem(service_id=service_id, service_name=name, recurring=recurring, amount=Decimal(amount),
+                        period_label=label, account_code=code, tax_type=tax)
+
+
+BOOKKEEPING = item("Monthly Bookkeeping", "250.00", service_id=1)
+VAT = item("VAT Returns", "300.00", service_id=2, label="November 2026 – January 2027")
+FORMATION = item("Company Formation", "150.00", recurring=False, service_id=3, label="completed November 2026")
+ADVISORY = item("Business Advisory Meeting", "250.50", recurring=False, service_id=4, label="completed November 2026")
+
+
+def rules(recurring=False, one_off=False, recurring_code="200", one_off_code="260"):
+    return LineRules(consolidate_recurring=recurring, consolidate_one_off=one_off,
+                     recurring_account_code=recurring_code, one_off_account_code=one_off_code)
+
+
+# --- consolidation ---------------------------------------------------------------------------------
+
+def test_itemised_gives_one_line_per_service_at_the_engagement_price():
+    lines = build_lines([BOOKKEEPING, VAT], rules(), NOV)
+    assert [(l.description, l.quantity, l.unit_amount, l.account_code, l.service_id) for l in lines] == [
+        ("Monthly Bookkeeping — November 2026", Decimal("1.00"), Decimal("250.00"), "200", 1),
+        ("VAT Returns — November 2026 – January 2027", Decimal("1.00"), Decimal("300.00"), "200", 2),
+    ]
+
+
+def test_consolidated_gives_one_line_named_after_the_month_and_services_with_the_sum():
+    lines = build_lines([BOOKKEEPING, VAT], rules(recurring=True), NOV)
+    assert len(lines) == 1
+    line = lines[0]
+    assert line.description == "Professional services for November 2026: Monthly Bookkeeping, VAT Returns"
+    assert (line.quantity, line.unit_amount, line.amount) == (Decimal("1.00"), Decimal("550.00"), Decimal("550.00"))
+    assert line.account_code == "200"
+    assert line.service_id is None
+
+
+def test_recurring_and_one_off_are_consolidated_independently():
+    items = [BOOKKEEPING, FORMATION, VAT, ADVISORY]
+    recurring_only = build_lines(items, rules(recurring=True, one_off=False), NOV)
+    assert [l.description for l in recurring_only] == [
+        "Professional services for November 2026: Monthly Bookkeeping, VAT Returns",
+        "Company Formation — completed November 2026",
+        "Business Advisory Meeting — completed November 2026",
+    ]
+    one_off_only = build_lines(items, rules(recurring=False, one_off=True), NOV)
+    assert [l.description for l in one_off_only] == [
+        "Monthly Bookkeeping — November 2026",
+        "VAT Returns — November 2026 – January 2027",
+        "Professional services for November 2026: Company Formation, Business Advisory Meeting",
+    ]
+    assert one_off_only[-1].unit_amount == Decimal("400.50")
+    assert one_off_only[-1].account_code == "260"
+
+
+def test_recurring_lines_come_before_one_off_lines_whatever_the_input_order():
+    lines = build_lines([FORMATION, BOOKKEEPING], rules(), NOV)
+    assert [l.service_id for l in lines] == [1, 3]
+
+
+def test_consolidated_groups_by_account_code_and_tax_type():
+    payroll = item("Payroll", "120.00", code="210", service_id=5)
+    zero_rated = item("Training", "80.00", tax="ZERORATEDOUTPUT", service_id=6)
+    lines = build_lines([BOOKKEEPING, payroll, VAT, zero_rated], rules(recurring=True), NOV)
+    assert [(l.account_code, l.tax_type, l.unit_amount, l.description.split(": ")[1]) for l in lines] == [
+        ("200", None, Decimal("550.00"), "Monthly Bookkeeping, VAT Returns"),
+        ("210", None, Decimal("120.00"), "Payroll"),
+        ("200", "ZERORATEDOUTPUT", Decimal("80.00"), "Training"),
+    ]
+
+
+def test_a_consolidated_group_of_one_service_keeps_its_service_id():
+    lines = build_lines([BOOKKEEPING], rules(recurring=True), NOV)
+    assert lines[0].service_id == 1
+
+
+def test_service_account_code_beats_the_practice_defaults():
+    lines = build_lines([item("Payroll", "120.00", code="210"), item("Audit", "99.00", recurring=False, code="215")],
+                        rules(), NOV)
+    assert [l.account_code for l in lines] == ["210", "215"]
+
+
+def test_practice_defaults_are_split_by_recurring_and_one_off():
+    lines = build_lines([BOOKKEEPING, FORMATION], rules(recurring_code="200", one_off_code="260"), NOV)
+    assert [l.account_code for l in lines] == ["200", "260"]
+
+
+def test_no_default_account_code_leaves_the_line_without_one():
+    lines = build_lines([BOOKKEEPING], rules(recurring_code=None), NOV)
+    assert lines[0].account_code is None and lines[0].tax_type is None
+
+
+def test_tax_type_comes_from_the_service_only():
+    lines = build_lines([item("Training", "80.00", tax="ZERORATEDOUTPUT")], rules(), NOV)
+    assert lines[0].tax_type == "ZERORATEDOUTPUT"
+
+
+def test_money_stays_pence_exact():
+    items = [item("A", "0.10"), item("B", "0.20"), item("C", "33.33")]
+    lines = build_lines(items, rules(recurring=True), NOV)
+    assert lines[0].unit_amount == Decimal("33.63")
+    assert lines_total(build_lines(items, rules(), NOV)) == Decimal("33.63")
+    assert all(isinstance(l.unit_amount, Decimal) for l in lines)
+
+
+def test_no_items_gives_no_lines():
+    assert build_lines([], rules(recurring=True, one_off=True), NOV) == []
+
+
+@pytest.mark.parametrize("client_value, practice_value, expected", [
+    (None, True, True), (None, False, False), (True, False, True), (False, True, False),
+])
+def test_client_consolidation_override_beats_the_practice_setting(client_value, practice_value, expected):
+    assert effective_consolidation(client_value, practice_value) is expected
+
+
+def test_invoice_dates_use_the_invoice_day_and_payment_terms():
+    assert invoice_dates(NOV, 15, 30) == (date(2026, 11, 15), date(2026, 12, 15))
+    assert invoice_dates(date(2026, 12, 1), 28, 14) == (date(2026, 12, 28), date(2027, 1, 11))
+    assert invoice_dates(NOV, 1, 0) == (NOV, NOV)
+
+
+# --- cadence -----------------------------------------------------------------------------------------
+
+def billed_months(method, start, end=None, completed=None, months=range(-2, 26)):
+    """Which months (as YYYY-MM) an engagement is billed in, over Sep 2026 .. Dec 2028."""
+    return [f"{add_months(NOV, k):%Y-%m}" for k in months if bills_in(method, start, end, completed, add_months(NOV, k))]
+
+
+def test_monthly_bills_every_month_from_start_to_end():
+    assert billed_months(BillingMethod.MONTHLY, date(2026, 11, 20), date(2027, 2, 3)) == [
+        "2026-11", "2026-12", "2027-01", "2027-02"]
+
+
+def test_monthly_without_end_keeps_billing():
+    assert len(billed_months(BillingMethod.MONTHLY, date(2026, 11, 1))) == 26
+
+
+def test_monthly_ending_the_day_before_a_month_does_not_bill_that_month():
+    assert billed_months(BillingMethod.MONTHLY, date(2026, 9, 1), date(2026, 10, 31)) == ["2026-09", "2026-10"]
+
+
+def test_quarterly_in_advance_bills_in_the_start_month_and_every_three_months():
+    assert billed_months(BillingMethod.QUARTERLY_ADVANCE, date(2026, 11, 14), date(2027, 8, 31)) == [
+        "2026-11", "2027-02", "2027-05", "2027-08"]
+
+
+def test_quarterly_in_advance_stops_after_its_end_date():
+    assert billed_months(BillingMethod.QUARTERLY_ADVANCE, date(2026, 11, 1), date(2027, 4, 30)) == [
+        "2026-11", "2027-02"]
+
+
+def test_annual_in_advance_bills_in_the_start_month_each_year():
+    assert billed_months(BillingMethod.ANNUAL_ADVANCE, date(2026, 9, 30)) == ["2026-09", "2027-09", "2028-09"]
+
+
+@pytest.mark.parametrize("method", [BillingMethod.QUARTERLY_COMPLETION, BillingMethod.ANNUAL_COMPLETION,
+                                    BillingMethod.ONCE])
+def test_on_completion_and_once_bill_only_in_the_completion_month(method):
+    assert billed_months(method, date(2026, 1, 1), completed=date(2027, 3, 31)) == ["2027-03"]
+    assert billed_months(method, date(2026, 1, 1)) == []
+
+
+def test_period_labels_say_what_the_charge_covers():
+    assert period_label(BillingMethod.MONTHLY, NOV) == "November 2026"
+    assert period_label(BillingMethod.QUARTERLY_ADVANCE, NOV) == "November 2026 – January 2027"
+    assert period_label(BillingMethod.ANNUAL_ADVANCE, NOV) == "November 2026 – October 2027"
+    assert period_label(BillingMethod.ONCE, NOV) == "completed November 2026"

@@ -1,0 +1,50 @@
+"""The Billing Settings form: consolidation, invoice day, payment terms, Xero status, template."""
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, InputRequired, NumberRange
+
+from webapp.models import XeroPostStatus
+
+LAYOUT_CHOICES = [SelectChoice("itemised", "One line per service"), SelectChoice("consolidated", "One line")]
+STATUS_CHOICES = [SelectChoice(XeroPostStatus.DRAFT.value, "Draft"),
+                  SelectChoice(XeroPostStatus.AUTHORISED.value, "Approved")]
+
+
+def _one_of(choices, message):
+    return AnyOf([choice.value for choice in choices], message=message)
+
+
+class BillingSettingsForm(FlaskForm):
+    # Choices are checked by AnyOf so the message can say what to do; the theme is checked by the route
+    # against the synced list, which needs the practice.
+    consolidate_recurring = SelectField(
+        "Recurring work", choices=LAYOUT_CHOICES, validate_choice=False,
+        validators=[_one_of(LAYOUT_CHOICES, "Choose one line or one line per service.")])
+    consolidate_one_off = SelectField(
+        "One-off work", choices=LAYOUT_CHOICES, validate_choice=False,
+        validators=[_one_of(LAYOUT_CHOICES, "Choose one line or one line per service.")])
+    invoice_day = IntegerField(
+        "Invoice date (day of the month)",
+        validators=[InputRequired("Enter a day from 1 to 28."),
+                    NumberRange(1, 28, "Enter a day from 1 to 28 (every month has one).")])
+    payment_terms_days = IntegerField(
+        "Payment terms (days after the invoice date)",
+        validators=[InputRequired("Enter a number of days from 0 to 120."),
+                    NumberRange(0, 120, "Enter a number of days from 0 to 120.")])
+    xero_post_status = SelectField(
+        "Post invoices to Xero as", choices=STATUS_CHOICES, validate_choice=False,
+        validators=[_one_of(STATUS_CHOICES, "Choose Draft or Approved.")])
+    branding_theme_id = SelectField("Default invoice template", choices=[], validate_choice=False)
+
+    @classmethod
+    def from_settings(cls, settings, selected_theme_id):
+        """The form filled from stored settings (GET)."""
+        return cls(formdata=None, data={
+            "consolidate_recurring": "consolidated" if settings.consolidate_recurring else "itemised",
+            "consolidate_one_off": "consolidated" if settings.consolidate_one_off else "itemised",
+            "invoice_day": settings.invoice_day,
+            "payment_terms_days": settings.payment_terms_days,
+            "xero_post_status": settings.xero_post_status,
+            "branding_theme_id": selected_theme_id,
+        })
