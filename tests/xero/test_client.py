@@ -1,0 +1,172 @@
+"""The API client: tenant header, pacing, retries, 429, typed errors, needs-reconnect, paging, call counts."""
+import json
+from datetime import timedelta
+
+import pytest
+import requests
+
+from tests.xero.conftest import TENANT_ID, make_connection, stored_tokens, token_body
+from webapp.xero.client import XeroClient
+from webapp.xero.errors import (
+    XeroAuthError,
+    XeroNotFound,
+    XeroRateLimited,
+    XeroUnavailable,
+    XeroValidationError,
+)
+
+
+@pytest.fixture
+def connection(app, app_ctx):
+    return make_connection(app)
+
+
+@pytest.fixture
+def client(settings, connection, fake_time):
+    return XeroClient.for_connection(connection, settings, sleep=fake_time.sleep, clock=fake_time.clock)
+
+
+def url(settings, path):
+    return f"{settings.accounting_url}/{path}"
+
+
+def test_get_sends_token_and_tenant_and_counts_the_call(settings, client, mocked):
+    mocked.get(url(settings, "Accounts"), json={"Accounts": [{"Code": "200"}]},
+               headers={"X-MinLimit-Remaining": "58", "X-DayLimit-Remaining": "4990",
+                        "X-AppMinLimit-Remaining": "9000"})
+    assert client.get("Accounts") == {"Accounts": [{"Code": "200"}]}
+    sent = mocked.calls[0].request.headers
+    assert sent["Authorization"] == "Bearer old-access"
+    assert sent["xero-tenant-id"] == TENANT_ID
+    assert client.calls == 1
+    assert (client.rate.minute, client.rate.day, client.rate.app_minute) == (58, 4990, 9000)
+    assert client.pacer.calls_in_last_minute() == 1
+
+
+def test_429_waits_retry_after_then_succeeds(settings, client, mocked, fake_time):
+    mocked.get(url(settings, "Accounts"), status=429,
+               headers={"Retry-After": "7", "X-Rate-Limit-Problem": "minute"})
+    mocked.get(url(settings, "Accounts"), json={"Accounts": []})
+    assert client.get("Accounts") == {"Accounts": []}
+    assert 7.0 in fake_time.slept
+    assert client.calls == 2
+
+
+def test_429_with_a_long_retry_after_is_handed_to_the_caller(settings, client, mocked, fake_time):
+    mocked.get(url(settings, "Accounts"), status=429,
+               headers={"Retry-After": "3600", "X-Rate-Limit-Problem": "day"})
+    with pytest.raises(XeroRateLimited) as raised:
+        client.get("Accounts")
+    assert raised.value.retry_after == 3600 and raised.value.problem == "day"
+    assert fake_time.slept == []
+
+
+def test_5xx_is_retried_with_backoff_then_succeeds(settings, client, mocked, fake_time):
+    mocked.get(url(settings, "Accounts"), status=503)
+    mocked.get(url(settings, "Accounts"), status=500)
+    mocked.get(url(settings, "Accounts"), json={"Accounts": []})
+    assert client.get("Accounts") == {"Accounts": []}
+    assert client.calls == 3
+    assert len(fake_time.slept) == 2 and all(s > 0 for s in fake_time.slept)
+
+
+def test_5xx_exhausted_is_unavailable(settings, client, mocked):
+    mocked.get(url(settings, "Accounts"), status=502)
+    with pytest.raises(XeroUnavailable):
+        client.get("Accounts")
+    assert client.calls == client.max_attempts
+
+
+def test_timeout_on_get_is_retried(settings, client, mocked):
+    mocked.get(url(settings, "Accounts"), body=requests.Timeout("slow"))
+    mocked.get(url(settings, "Accounts"), json={"Accounts": []})
+    assert client.get("Accounts") == {"Accounts": []}
+
+
+def test_timeout_on_post_without_idempotency_key_is_not_repeated(settings, client, mocked):
+    mocked.post(url(settings, "Invoices"), body=requests.Timeout("slow"))
+    with pytest.raises(XeroUnavailable):
+        client.post("Invoices", json={"Invoices": []})
+    assert client.calls == 1
+
+
+def test_post_with_idempotency_key_is_retried_after_5xx(settings, client, mocked):
+    mocked.post(url(settings, "Invoices"), status=503)
+    mocked.post(url(settings, "Invoices"), json={"Invoices": [{"InvoiceID": "i1"}]})
+    result = client.post("Invoices", json={"Invoices": []}, headers={"Idempotency-Key": "run-1-client-2"})
+    assert result["Invoices"][0]["InvoiceID"] == "i1"
+    assert mocked.calls[1].request.headers["Idempotency-Key"] == "run-1-client-2"
+
+
+def test_403_marks_the_connection_needs_reconnect(app, settings, client, connection, mocked):
+    mocked.get(url(settings, "Accounts"), status=403,
+               json={"Title": "Forbidden", "Status": 403, "Detail": "AuthorizationUnsuccessful"})
+    with pytest.raises(XeroAuthError):
+        client.get("Accounts")
+    _, _, row = stored_tokens(app, connection.id)
+    assert row.status == "needs_reconnect"
+    assert "AuthorizationUnsuccessful" in row.last_error
+
+
+def test_401_refreshes_once_then_succeeds(app, settings, client, connection, mocked):
+    mocked.get(url(settings, "Accounts"), status=401, json={"Title": "Unauthorized"})
+    mocked.post(settings.token_url, json=token_body("access-2", "refresh-2"))
+    mocked.get(url(settings, "Accounts"), json={"Accounts": []})
+    assert client.get("Accounts") == {"Accounts": []}
+    assert mocked.calls[2].request.headers["Authorization"] == "Bearer access-2"
+    assert stored_tokens(app, connection.id)[2].status == "connected"
+
+
+def test_401_after_a_refresh_marks_needs_reconnect(app, settings, client, connection, mocked):
+    mocked.get(url(settings, "Accounts"), status=401, json={"Title": "Unauthorized"})
+    mocked.post(settings.token_url, json=token_body("access-2", "refresh-2"))
+    with pytest.raises(XeroAuthError):
+        client.get("Accounts")
+    assert stored_tokens(app, connection.id)[2].status == "needs_reconnect"
+
+
+def test_validation_error_carries_per_element_messages(settings, client, mocked):
+    body = {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+            "Elements": [
+                {"InvoiceNumber": "INV-1", "ValidationErrors": []},
+                {"InvoiceNumber": "INV-2", "ValidationErrors": [
+                    {"Message": "Account code '999' is not a valid code for this document."},
+                    {"Message": "The Contact is archived."}]},
+            ]}
+    mocked.post(url(settings, "Invoices"), status=400, json=body)
+    with pytest.raises(XeroValidationError) as raised:
+        client.post("Invoices", json={"Invoices": [{}, {}]})
+    error = raised.value
+    assert len(error.elements) == 1
+    assert error.elements[0].index == 1
+    assert error.elements[0].element["InvoiceNumber"] == "INV-2"
+    assert error.messages == ["Account code '999' is not a valid code for this document.",
+                              "The Contact is archived."]
+    assert "archived" in error.message
+
+
+def test_404_is_not_found(settings, client, mocked):
+    mocked.get(url(settings, "Contacts/nope"), status=404, body="")
+    with pytest.raises(XeroNotFound):
+        client.get("Contacts/nope")
+
+
+def test_paging_walks_pages_until_a_short_one(settings, client, mocked):
+    def page_callback(request):
+        page = int(request.params["page"])
+        size = {1: 3, 2: 3, 3: 1}[page]
+        items = [{"ContactID": f"{page}-{i}"} for i in range(size)]
+        return 200, {}, json.dumps({"Contacts": items})
+
+    mocked.add_callback("GET", url(settings, "Contacts"), callback=page_callback)
+    items = list(client.paged("Contacts", "Contacts", params={"includeArchived": "true"}, page_size=3,
+                              send_page_size=True))
+    assert [i["ContactID"] for i in items] == ["1-0", "1-1", "1-2", "2-0", "2-1", "2-2", "3-0"]
+    assert client.calls == 3
+    assert "pageSize=3" in mocked.calls[0].request.url and "includeArchived=true" in mocked.calls[0].request.url
+
+
+def test_delete_connection_uses_the_connection_id(settings, client, mocked):
+    mocked.delete(f"{settings.connections_url}/conn-1", status=204)
+    client.delete_connection("conn-1")
+    assert mocked.calls[0].request.method == "DELETE"

@@ -1,0 +1,114 @@
+"""The identity endpoints: authorization URL with state + PKCE, code exchange, refresh, revocation."""
+import base64
+import hashlib
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+import responses
+
+from tests.xero.conftest import fake_jwt, token_body
+from webapp.xero import oauth
+from webapp.xero.errors import XeroAuthError, XeroUnavailable
+
+
+def test_authorization_url_carries_state_pkce_s256_scopes_and_redirect(settings):
+    request = oauth.authorization_request(settings)
+    url = urlparse(request.url)
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert f"{url.scheme}://{url.netloc}{url.path}" == "https://login.xero.com/identity/connect/authorize"
+    assert query["state"] == request.state
+    assert query["code_challenge_method"] == "S256"
+    expected = base64.urlsafe_b64encode(hashlib.sha256(request.code_verifier.encode()).digest()).rstrip(b"=")
+    assert query["code_challenge"] == expected.decode()
+    assert query["scope"] == settings.scopes
+    assert query["redirect_uri"] == settings.redirect_uri
+    assert query["response_type"] == "code"
+    assert oauth.authorization_request(settings).state != request.state
+
+
+def test_exchange_code_sends_verifier_and_returns_tokens(settings, mocked):
+    mocked.post(settings.token_url, json=token_body())
+    tokens = oauth.exchange_code(settings, "the-code", "the-verifier")
+    assert tokens.access_token == "new-access" and tokens.refresh_token == "new-refresh"
+    body = parse_qs(mocked.calls[0].request.body)
+    assert body["code"] == ["the-code"] and body["code_verifier"] == ["the-verifier"]
+    assert body["grant_type"] == ["authorization_code"]
+    assert "new-access" not in repr(tokens)
+
+
+def test_exchange_code_error_from_token_endpoint_is_an_auth_error(settings, mocked):
+    mocked.post(settings.token_url, status=400, json={"error": "invalid_grant"})
+    with pytest.raises(XeroAuthError, match="invalid_grant"):
+        oauth.exchange_code(settings, "used-code", "v")
+
+
+def test_lost_refresh_response_is_retried_with_the_same_refresh_token(settings, mocked, fake_time):
+    mocked.post(settings.token_url, body=requests.ConnectionError("connection reset"))
+    mocked.post(settings.token_url, body=requests.Timeout("read timed out"))
+    mocked.post(settings.token_url, json=token_body())
+    tokens = oauth.refresh_tokens(settings, "old-refresh", sleep=fake_time.sleep)
+    assert tokens.refresh_token == "new-refresh"
+    sent = [parse_qs(call.request.body)["refresh_token"] for call in mocked.calls]
+    assert sent == [["old-refresh"]] * 3
+    assert len(fake_time.slept) == 2
+
+
+def test_refresh_5xx_exhausted_is_unavailable(settings, mocked, fake_time):
+    mocked.post(settings.token_url, status=503, body="down")
+    with pytest.raises(XeroUnavailable):
+        oauth.refresh_tokens(settings, "old-refresh", sleep=fake_time.sleep)
+    assert len(mocked.calls) == oauth.REFRESH_ATTEMPTS
+
+
+def test_refresh_invalid_grant_is_an_auth_error_without_retry(settings, mocked, fake_time):
+    mocked.post(settings.token_url, status=400, json={"error": "invalid_grant"})
+    with pytest.raises(XeroAuthError, match="invalid_grant"):
+        oauth.refresh_tokens(settings, "dead", sleep=fake_time.sleep)
+    assert len(mocked.calls) == 1
+
+
+def test_revocation_posts_the_refresh_token(settings, mocked):
+    mocked.post(settings.revocation_url, status=200)
+    oauth.revoke_refresh_token(settings, "the-refresh")
+    body = parse_qs(mocked.calls[0].request.body)
+    assert body["token"] == ["the-refresh"] and body["token_type_hint"] == ["refresh_token"]
+
+
+def test_auth_event_id_is_read_from_the_jwt_payload():
+    assert oauth.auth_event_id(fake_jwt({"authentication_event_id": "evt-1"})) == "evt-1"
+    assert oauth.auth_event_id(fake_jwt({"sub": "x"})) is None
+    assert oauth.auth_event_id("not-a-jwt") is None
+    assert oauth.auth_event_id("a.!!!.c") is None
+
+
+@responses.activate
+def test_connections_listing_filters_by_auth_event(settings):
+    from webapp.xero.connections import list_connections
+
+    responses.get(settings.connections_url, json=[
+        {"id": "c1", "tenantId": "t1", "tenantName": "One", "tenantType": "ORGANISATION"},
+        {"id": "c2", "tenantId": "t2", "tenantName": "Practice", "tenantType": "PRACTICEMANAGER"},
+    ])
+    rows = list_connections(settings, "tok", auth_event_id="evt-1")
+    assert [r.tenant_id for r in rows] == ["t1"]
+    assert "authEventId=evt-1" in responses.calls[0].request.url
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer tok"
+
+
+@responses.activate
+def test_connections_listing_401_is_an_auth_error(settings):
+    from webapp.xero.connections import list_connections
+
+    responses.get(settings.connections_url, status=401, json={"Title": "Unauthorized"})
+    with pytest.raises(XeroAuthError):
+        list_connections(settings, "tok")
+
+
+@responses.activate
+def test_delete_connection_tolerates_already_gone(settings):
+    from webapp.xero.connections import delete_connection
+
+    responses.delete(f"{settings.connections_url}/c1", status=404)
+    delete_connection(settings, "tok", "c1")
+    assert responses.calls[0].request.method == "DELETE"

@@ -1,0 +1,94 @@
+"""Pacing shared through Redis: a rolling minute, a concurrency semaphore, a daily budget, Xero's headers."""
+import pytest
+
+from webapp.xero.errors import XeroRateLimited
+from webapp.xero.pacing import Limits, Pacer
+from webapp.xero.redis_conn import get_redis
+
+
+@pytest.fixture
+def make_pacer(app, fake_time):
+    def make(tenant="tenant-a", **limits):
+        return Pacer(get_redis(app.config["REDIS_URL"]), app.config["REDIS_KEY_PREFIX"], tenant,
+                     limits=Limits(**limits), clock=fake_time.clock, sleep=fake_time.sleep)
+
+    return make
+
+
+def test_sixty_calls_a_minute_then_waits_for_the_oldest_to_age_out(make_pacer, fake_time):
+    pacer = make_pacer()
+    for _ in range(60):
+        pacer.release(pacer.acquire())
+        fake_time.now += 0.5  # 60 calls over 30 seconds
+    assert pacer.calls_in_last_minute() == 60
+    assert fake_time.slept == []
+    pacer.release(pacer.acquire())
+    assert fake_time.slept and sum(fake_time.slept) == pytest.approx(30, abs=0.1)
+    assert pacer.calls_today() == 61
+
+
+def test_two_processes_share_the_minute_window(make_pacer, fake_time):
+    first, second = make_pacer(), make_pacer()
+    for _ in range(30):
+        first.release(first.acquire())
+        second.release(second.acquire())
+    assert first.calls_in_last_minute() == 60
+    with pytest.raises(XeroRateLimited) as raised:
+        make_pacer(max_wait=5).acquire()
+    assert raised.value.problem == "minute"
+
+
+def test_at_most_five_at_once(make_pacer):
+    pacer = make_pacer(max_wait=1)
+    holders = [pacer.acquire() for _ in range(5)]
+    assert pacer.holders() == 5
+    with pytest.raises(XeroRateLimited) as raised:
+        pacer.acquire()
+    assert raised.value.problem == "concurrent"
+    pacer.release(holders[0])
+    pacer.release(pacer.acquire())
+
+
+def test_an_abandoned_slot_expires(make_pacer, fake_time):
+    pacer = make_pacer(max_wait=1)
+    for _ in range(5):
+        pacer.acquire()  # never released: the process died
+    fake_time.now += 121
+    pacer.release(pacer.acquire())
+
+
+def test_the_daily_budget_is_not_waited_for(make_pacer, fake_time):
+    pacer = make_pacer(day=3)
+    for _ in range(3):
+        pacer.release(pacer.acquire())
+    with pytest.raises(XeroRateLimited) as raised:
+        pacer.acquire()
+    assert raised.value.problem == "day"
+    assert raised.value.retry_after > 0
+    assert fake_time.slept == []
+
+
+def test_organisations_are_paced_separately(make_pacer):
+    a, b = make_pacer("tenant-a", max_wait=0), make_pacer("tenant-b", max_wait=0)
+    for _ in range(60):
+        a.release(a.acquire())
+    b.release(b.acquire())
+    assert b.calls_in_last_minute() == 1
+
+
+def test_xero_saying_no_calls_remain_pauses_everyone_for_a_minute(make_pacer, fake_time):
+    pacer = make_pacer()
+    pacer.observe({"X-MinLimit-Remaining": "0", "X-DayLimit-Remaining": "100"})
+    other = make_pacer()
+    other.release(other.acquire())
+    assert sum(fake_time.slept) == pytest.approx(60, abs=0.1)
+    assert other.calls_today() == 4901  # Xero's own day count was adopted, plus this call
+
+
+def test_waiting_is_bounded(make_pacer, fake_time):
+    pacer = make_pacer(max_wait=10)
+    pacer.pause(30)
+    with pytest.raises(XeroRateLimited) as raised:
+        pacer.acquire()
+    assert raised.value.problem == "pause"
+    assert fake_time.slept == []

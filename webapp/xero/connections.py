@@ -1,0 +1,74 @@
+"""GET and DELETE /connections with a fresh access token, before a connection is stored (the connect flow)."""
+import logging
+from dataclasses import dataclass
+
+import requests
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from webapp.xero.errors import XeroUnavailable
+from webapp.xero.http_errors import body_json, error_for
+from webapp.xero.settings import XeroSettings
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = 20
+
+
+@dataclass(frozen=True)
+class TenantConnection:
+    """One organisation the user granted: Xero's connection id (for DELETE) and the tenant."""
+
+    id: str
+    tenant_id: str
+    tenant_name: str
+    tenant_type: str = "ORGANISATION"
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "tenant_id": self.tenant_id, "tenant_name": self.tenant_name,
+                "tenant_type": self.tenant_type}
+
+
+class _Retry(Exception):
+    pass
+
+
+def _send(method: str, url: str, access_token: str, params=None, sleep=None) -> requests.Response:
+    def attempt():
+        try:
+            response = requests.request(method, url, params=params, timeout=HTTP_TIMEOUT,
+                                        headers={"Authorization": f"Bearer {access_token}",
+                                                 "Accept": "application/json"})
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise _Retry(type(exc).__name__) from None
+        if response.status_code >= 500:
+            raise _Retry(f"HTTP {response.status_code}")
+        return response
+
+    kwargs = {"sleep": sleep} if sleep else {}
+    retrying = Retrying(retry=retry_if_exception_type(_Retry), stop=stop_after_attempt(3),
+                        wait=wait_exponential_jitter(multiplier=0.5, max=5), reraise=True, **kwargs)
+    try:
+        return retrying(attempt)
+    except _Retry as exc:
+        raise XeroUnavailable(f"Xero could not be reached ({exc}); try again shortly.") from None
+
+
+def list_connections(settings: XeroSettings, access_token: str, auth_event_id: str | None = None,
+                     sleep=None) -> list[TenantConnection]:
+    """The organisations this token may use; with `auth_event_id`, only those granted in that sign-in."""
+    params = {"authEventId": auth_event_id} if auth_event_id else None
+    response = _send("GET", settings.connections_url, access_token, params=params, sleep=sleep)
+    if response.status_code >= 300:
+        raise error_for(response)
+    rows = body_json(response)
+    return [TenantConnection(id=row["id"], tenant_id=row["tenantId"], tenant_name=row.get("tenantName") or "",
+                             tenant_type=row.get("tenantType") or "ORGANISATION")
+            for row in (rows if isinstance(rows, list) else [])
+            if row.get("tenantType", "ORGANISATION") == "ORGANISATION"]
+
+
+def delete_connection(settings: XeroSettings, access_token: str, connection_id: str, sleep=None) -> None:
+    """Remove one granted organisation (Xero's connection id). Already gone (404) counts as done."""
+    response = _send("DELETE", f"{settings.connections_url}/{connection_id}", access_token, sleep=sleep)
+    if response.status_code >= 300 and response.status_code != 404:
+        raise error_for(response)

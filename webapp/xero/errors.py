@@ -1,0 +1,54 @@
+"""Typed failures of a Xero call: callers branch on the class, never on status codes."""
+from dataclasses import dataclass, field
+
+
+class XeroError(Exception):
+    """Base of every Xero failure; `message` is safe to show a user (never contains a token)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class XeroAuthError(XeroError):
+    """The grant is gone (invalid_grant, connection removed in Xero): the practice must reconnect."""
+
+
+class XeroRateLimited(XeroError):
+    """Over a Xero limit; `problem` is "minute", "day", "concurrent" or "appminute"."""
+
+    def __init__(self, message: str, retry_after: float | None = None, problem: str | None = None,
+                 status: int | None = 429):
+        super().__init__(message, status)
+        self.retry_after = retry_after
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ElementErrors:
+    """The validation messages Xero gave for one element of a batch (its index and the element itself)."""
+
+    index: int
+    messages: list[str]
+    element: dict = field(default_factory=dict)
+
+
+class XeroValidationError(XeroError):
+    """Xero refused the data (400 ValidationException); `elements` holds its per-element messages."""
+
+    def __init__(self, message: str, elements: list[ElementErrors] | None = None, status: int | None = 400):
+        super().__init__(message, status)
+        self.elements = elements or []
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for element in self.elements for m in element.messages]
+
+
+class XeroUnavailable(XeroError):
+    """Xero could not be reached or kept failing (5xx, timeouts) after retries."""
+
+
+class XeroNotFound(XeroError):
+    """The record (or endpoint) does not exist in Xero."""

@@ -1,0 +1,75 @@
+"""Turning a Xero HTTP response into data or a typed error (shared by the API client and /connections)."""
+import requests
+
+from webapp.xero.errors import (
+    ElementErrors,
+    XeroAuthError,
+    XeroError,
+    XeroNotFound,
+    XeroRateLimited,
+    XeroUnavailable,
+    XeroValidationError,
+)
+
+
+def body_json(response: requests.Response):
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        return {}
+
+
+def _detail(response: requests.Response) -> str:
+    body = body_json(response)
+    if isinstance(body, dict):
+        for key in ("Detail", "Message", "Title", "detail", "title"):
+            if body.get(key):
+                return str(body[key])
+    return response.reason or f"HTTP {response.status_code}"
+
+
+def validation_error(response: requests.Response) -> XeroValidationError:
+    """Xero's ValidationException with its per-element messages (Elements[i].ValidationErrors[].Message)."""
+    body = body_json(response)
+    body = body if isinstance(body, dict) else {}
+    elements = []
+    for index, element in enumerate(body.get("Elements") or []):
+        messages = [e.get("Message", "") for e in (element.get("ValidationErrors") or []) if isinstance(e, dict)]
+        if messages:
+            elements.append(ElementErrors(index=index, messages=messages, element=element))
+    messages = [m for e in elements for m in e.messages]
+    summary = "; ".join(messages) or body.get("Message") or body.get("Detail") or "Xero refused the data."
+    return XeroValidationError(f"Xero refused the data: {summary}", elements=elements, status=response.status_code)
+
+
+def rate_limited(response: requests.Response) -> XeroRateLimited:
+    try:
+        retry_after = float(response.headers.get("Retry-After", "60"))
+    except ValueError:
+        retry_after = 60.0
+    problem = (response.headers.get("X-Rate-Limit-Problem") or "minute").lower()
+    return XeroRateLimited(f"Xero's {problem} limit was reached; it asked Socket to wait {retry_after:g}s.",
+                           retry_after=retry_after, problem=problem)
+
+
+def auth_error(response: requests.Response) -> XeroAuthError:
+    return XeroAuthError(f"Xero refused access ({response.status_code}: {_detail(response)}). The organisation "
+                         "may have disconnected Socket; reconnect to Xero.", status=response.status_code)
+
+
+def error_for(response: requests.Response) -> XeroError:
+    """The typed error for a non-2xx response."""
+    status = response.status_code
+    if status in (401, 403):
+        return auth_error(response)
+    if status == 404:
+        return XeroNotFound(f"Xero has no such record ({_detail(response)}).", status=status)
+    if status == 400:
+        return validation_error(response)
+    if status == 429:
+        return rate_limited(response)
+    if status >= 500:
+        return XeroUnavailable(f"Xero is having trouble (HTTP {status}); try again shortly.", status=status)
+    return XeroError(f"Xero answered HTTP {status}: {_detail(response)}", status=status)

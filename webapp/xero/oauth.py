@@ -1,0 +1,160 @@
+"""Xero's identity endpoints through Authlib: authorization URL (state + PKCE S256), code exchange,
+refresh, revocation. Plain functions of XeroSettings; nothing here touches the database or Flask."""
+import base64
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from webapp.xero.errors import XeroAuthError, XeroError, XeroUnavailable
+from webapp.xero.settings import XeroSettings
+
+log = logging.getLogger(__name__)
+
+HTTP_TIMEOUT = 20
+REFRESH_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """A token response. The tokens are left out of repr so they never reach a log by accident."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: datetime
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    url: str
+    state: str
+    code_verifier: str = field(repr=False)
+
+
+def _session(settings: XeroSettings, **kwargs) -> OAuth2Session:
+    if not settings.client_id or not settings.client_secret:
+        raise XeroError("Xero is not configured: set XERO_CLIENT_ID and XERO_CLIENT_SECRET.")
+    return OAuth2Session(settings.client_id, settings.client_secret, **kwargs)
+
+
+def _token_set(token: dict) -> TokenSet:
+    expires_in = int(token.get("expires_in") or 1800)
+    return TokenSet(
+        access_token=token["access_token"],
+        refresh_token=token.get("refresh_token"),
+        expires_at=datetime.now(timezone.utc) + timedelta(seconds=expires_in),
+        scope=token.get("scope"),
+    )
+
+
+def authorization_request(settings: XeroSettings) -> AuthorizationRequest:
+    """Where to send the user to grant access: a fresh `state` and PKCE verifier (S256) for this attempt."""
+    verifier = secrets.token_urlsafe(64)
+    state = secrets.token_urlsafe(32)
+    session = _session(settings, scope=settings.scopes, redirect_uri=settings.redirect_uri,
+                       code_challenge_method="S256")
+    url, state = session.create_authorization_url(settings.authorize_url, state=state, code_verifier=verifier)
+    return AuthorizationRequest(url=url, state=state, code_verifier=verifier)
+
+
+def exchange_code(settings: XeroSettings, code: str, code_verifier: str) -> TokenSet:
+    """Trade the authorization code for tokens. Not retried: a code works once."""
+    session = _session(settings, redirect_uri=settings.redirect_uri)
+    try:
+        token = session.fetch_token(settings.token_url, grant_type="authorization_code", code=code,
+                                    code_verifier=code_verifier, timeout=HTTP_TIMEOUT)
+    except OAuthError as exc:
+        raise XeroAuthError(f"Xero refused the authorisation code ({exc.error}). Please try connecting again.") \
+            from None
+    except (requests.RequestException, ValueError) as exc:
+        raise XeroUnavailable(f"Xero's sign-in service did not answer properly ({type(exc).__name__}). "
+                              "Please try connecting again.") from None
+    if "access_token" not in token:
+        raise XeroAuthError("Xero's token response had no access token. Please try connecting again.")
+    return _token_set(token)
+
+
+class _Retryable(Exception):
+    """A refresh attempt whose answer was lost or unusable; try again with the same refresh token."""
+
+
+def refresh_tokens(settings: XeroSettings, refresh_token: str,
+                   sleep: Callable[[float], None] | None = None) -> TokenSet:
+    """A new token set from `refresh_token`.
+
+    A lost response (timeout, dropped connection, 5xx) is retried with the SAME refresh token: Xero keeps
+    the old one valid for 30 minutes after rotating, so the retry gets a fresh set rather than a dead grant.
+    """
+
+    def attempt() -> dict:
+        session = _session(settings)
+        try:
+            return session.refresh_token(settings.token_url, refresh_token=refresh_token, timeout=HTTP_TIMEOUT)
+        except OAuthError as exc:
+            if exc.error == "invalid_grant":
+                raise XeroAuthError("Xero no longer accepts Socket's authorisation (invalid_grant): the "
+                                    "connection was revoked or expired. Reconnect to Xero.") from None
+            raise XeroError(f"Xero refused to refresh the connection ({exc.error}).") from None
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            log.warning("Xero token refresh got no answer (%s); retrying with the same refresh token",
+                        type(exc).__name__)
+            raise _Retryable(type(exc).__name__) from None
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            log.warning("Xero token endpoint answered %s; retrying", status)
+            raise _Retryable(f"HTTP {status}") from None
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(_Retryable),
+        stop=stop_after_attempt(REFRESH_ATTEMPTS),
+        wait=wait_exponential_jitter(multiplier=0.5, max=8),
+        sleep=sleep or _default_sleep,
+        reraise=True,
+    )
+    try:
+        token = retrying(attempt)
+    except _Retryable as exc:
+        raise XeroUnavailable(f"Xero's sign-in service could not be reached to refresh the connection ({exc}).") \
+            from None
+    return _token_set(token)
+
+
+def revoke_refresh_token(settings: XeroSettings, refresh_token: str) -> None:
+    """Revoke the grant behind `refresh_token` (removes every connection it holds)."""
+    session = _session(settings)
+    try:
+        response = session.revoke_token(settings.revocation_url, token=refresh_token,
+                                        token_type_hint="refresh_token", timeout=HTTP_TIMEOUT)
+    except requests.RequestException as exc:
+        raise XeroUnavailable(f"Xero could not be reached to revoke the connection ({type(exc).__name__}).") \
+            from None
+    if response.status_code >= 400:
+        raise XeroError(f"Xero refused to revoke the connection (HTTP {response.status_code}).",
+                        status=response.status_code)
+
+
+def auth_event_id(access_token: str) -> str | None:
+    """The `authentication_event_id` claim of Xero's JWT access token (read, not verified: it only narrows
+    GET /connections to the organisations granted just now)."""
+    try:
+        payload = access_token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (IndexError, ValueError):
+        return None
+    value = claims.get("authentication_event_id") if isinstance(claims, dict) else None
+    return str(value) if value else None
+
+
+def _default_sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)

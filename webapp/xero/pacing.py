@@ -1,0 +1,157 @@
+"""Per-organisation pacing shared by every process through Redis.
+
+Xero allows each organisation 60 calls in any rolling minute, 5 at once and 5,000 a day (and each app
+10,000 a minute across organisations). Every call first takes a slot here: one atomic Lua script checks
+the rolling-minute window (a sorted set of call times), the concurrency semaphore (a sorted set of holders
+that expire, so a crashed process cannot hold a slot forever), the day's count and any pause set from
+Xero's own `X-*Limit-Remaining` headers. When a limit is near, the caller waits (bounded); past the bound,
+or when the day's budget is spent, it gets XeroRateLimited.
+"""
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import redis
+
+from webapp.xero.errors import XeroRateLimited
+
+MINUTE_LIMIT = 60
+CONCURRENT_LIMIT = 5
+DAY_LIMIT = 5000
+HOLDER_TTL = 120  # seconds a slot may be held before it is presumed abandoned
+MAX_WAIT = 90.0  # longest a caller waits for a slot in total
+
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+for i = 4, 5 do
+  local until_ = redis.call('GET', KEYS[i])
+  if until_ and tonumber(until_) > now then return {'pause', tostring(tonumber(until_) - now)} end
+end
+local day = tonumber(redis.call('GET', KEYS[3]) or '0')
+if day >= tonumber(ARGV[5]) then return {'day', '0'} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {'minute', tostring(tonumber(oldest[2]) + 60 - now)}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return {'concurrent', '0.1'} end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[2])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]) * 2)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('EXPIRE', KEYS[1], 120)
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], 2 * 86400)
+return {'ok', '0'}
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    minute: int = MINUTE_LIMIT
+    concurrent: int = CONCURRENT_LIMIT
+    day: int = DAY_LIMIT
+    max_wait: float = MAX_WAIT
+
+
+class Pacer:
+    """Slots for calls to one organisation (`tenant_id`), shared through Redis by every process."""
+
+    def __init__(self, redis_client: redis.Redis, key_prefix: str, tenant_id: str, limits: Limits | None = None,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        self.redis = redis_client
+        self.limits = limits or Limits()
+        self.clock = clock
+        self.sleep = sleep
+        base = f"{key_prefix}xero:pace:{tenant_id}"
+        self._minute_key = f"{base}:minute"
+        self._holders_key = f"{base}:holders"
+        self._pause_key = f"{base}:pause"
+        self._app_pause_key = f"{key_prefix}xero:pace:app:pause"
+        self._day_prefix = f"{base}:day:"
+        self._script = self.redis.register_script(_ACQUIRE)
+
+    def _day_key(self) -> str:
+        return self._day_prefix + datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y%m%d")
+
+    def acquire(self) -> str:
+        """Take a slot (waiting up to `max_wait` seconds in all); returns the holder id to release."""
+        holder = uuid.uuid4().hex
+        waited = 0.0
+        while True:
+            keys = [self._minute_key, self._holders_key, self._day_key(), self._pause_key, self._app_pause_key]
+            args = [repr(self.clock()), holder, self.limits.minute, self.limits.concurrent, self.limits.day,
+                    HOLDER_TTL]
+            verdict, seconds = self._script(keys=keys, args=args)
+            verdict = verdict.decode() if isinstance(verdict, bytes) else verdict
+            seconds = max(float(seconds), 0.05)
+            if verdict == "ok":
+                return holder
+            if verdict == "day":
+                raise XeroRateLimited("Socket has used today's Xero allowance for this organisation; "
+                                      "it will carry on tomorrow.", retry_after=_seconds_to_midnight(self.clock()),
+                                      problem="day", status=None)
+            if waited + seconds > self.limits.max_wait:
+                raise XeroRateLimited(f"Xero's {verdict} limit for this organisation is reached; try again shortly.",
+                                      retry_after=seconds, problem=verdict, status=None)
+            self.sleep(seconds)
+            waited += seconds
+
+    def release(self, holder: str) -> None:
+        self.redis.zrem(self._holders_key, holder)
+
+    @contextmanager
+    def slot(self):
+        holder = self.acquire()
+        try:
+            yield
+        finally:
+            self.release(holder)
+
+    def observe(self, headers) -> None:
+        """Pause every process when Xero says a limit is spent (its headers count calls we cannot see)."""
+        now = self.clock()
+        if _int(headers.get("X-MinLimit-Remaining")) == 0:
+            self.redis.set(self._pause_key, repr(now + 60), ex=61)
+        if _int(headers.get("X-AppMinLimit-Remaining")) == 0:
+            self.redis.set(self._app_pause_key, repr(now + 60), ex=61)
+        day_remaining = _int(headers.get("X-DayLimit-Remaining"))
+        if day_remaining is not None:
+            # Trust Xero's count when it says less is left than ours does.
+            used = self.limits.day - day_remaining
+            key = self._day_key()
+            current = _int(self.redis.get(key)) or 0
+            if used > current:
+                self.redis.set(key, used, ex=2 * 86400)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every process's calls to this organisation for `seconds` (after a 429)."""
+        self.redis.set(self._pause_key, repr(self.clock() + seconds), ex=max(int(seconds) + 1, 1))
+
+    def calls_in_last_minute(self) -> int:
+        now = self.clock()
+        return self.redis.zcount(self._minute_key, now - 60, "+inf")
+
+    def calls_today(self) -> int:
+        return _int(self.redis.get(self._day_key())) or 0
+
+    def holders(self) -> int:
+        return self.redis.zcount(self._holders_key, self.clock(), "+inf")
+
+
+def _int(value) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _seconds_to_midnight(now: float) -> float:
+    moment = datetime.fromtimestamp(now, timezone.utc)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() + 86400
+    return midnight - now
