@@ -1,9 +1,258 @@
+"""Clients: list and search, create/edit with inline validation, archive, and each client's engagements."""
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from webapp.clients import bp
+from webapp.clients.forms import ClientForm, EndEngagementForm, EngagementForm, consolidation_choice
+from webapp.extensions import db
+from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
+from webapp.models import BillingSettings, Client, Engagement
+from webapp.scoping import current_practice_id, get_or_404
+from webapp.services import clients as client_service
+from webapp.sync import reference_data
 
+VALIDATED_FIELDS = ("name", "code", "email", "phone", "address_line", "city", "postcode", "company_number",
+                    "vat_number")
+
+
+# --- list -------------------------------------------------------------------------------------
 
 @bp.route("/")
 @login_required
 def index():
-    return "clients"
+    query = request.args.get("q", "").strip()
+    show_archived = request.args.get("archived") == "1"
+    page = request.args.get("page", 1, type=int)
+    result = client_service.search_clients(current_practice_id(), query, show_archived, page,
+                                           current_app.config["CLIENTS_PER_PAGE"])
+    return render_page_or_fragment("clients/index.html", "clients/_client_table.html",
+                                   result=result, q=query, show_archived=show_archived)
+
+
+@bp.route("/<int:client_id>/archive", methods=["POST"], endpoint="archive")
+@bp.route("/<int:client_id>/unarchive", methods=["POST"], endpoint="unarchive")
+@login_required
+def set_archived(client_id):
+    client = get_or_404(Client, client_id)
+    archived = request.endpoint == "clients.archive"
+    client_service.set_archived(client, archived)
+    if is_htmx_request():
+        return render_fragment("clients/_client_row.html", client=client)
+    flash(f"{client.name} was {'archived' if archived else 'restored'}.", "success")
+    return redirect(_safe_next(request.form.get("next")), code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/clients") and "//" not in target:
+        return target
+    return url_for("clients.index")
+
+
+# --- create and edit ---------------------------------------------------------------------------
+
+def _client_form(client: Client | None = None, formdata=None) -> ClientForm:
+    practice_id = current_practice_id()
+    stored_theme = client.branding_theme_id if client else None
+    form = ClientForm(
+        formdata=formdata,
+        obj=client,
+        practice_id=practice_id,
+        client_id=client.id if client else None,
+        theme_choices=_theme_choices(practice_id, stored_theme),
+        stored_theme_id=stored_theme,
+    )
+    if client is not None and formdata is None:
+        form.consolidate_recurring.data = consolidation_choice(client.consolidate_recurring)
+        form.consolidate_one_off.data = consolidation_choice(client.consolidate_one_off)
+        form.branding_theme_id.data = client.branding_theme_id or ""
+    return form
+
+
+def _theme_choices(practice_id: int, stored_theme: str | None) -> list[tuple[str, str]] | None:
+    """The template select's options, or None when no branding themes are synced (no select then)."""
+    themes = reference_data.branding_themes(practice_id)
+    if not themes:
+        return None
+    settings = db.session.get(BillingSettings, practice_id)
+    default_name = reference_data.theme_name(practice_id, settings.default_branding_theme_id if settings else None)
+    default_name = default_name or themes[0].name
+    choices = [("", f"Use practice default ({default_name})")]
+    choices += [(theme.branding_theme_id, theme.name) for theme in themes]
+    if stored_theme and stored_theme not in {theme.branding_theme_id for theme in themes}:
+        name = reference_data.theme_name(practice_id, stored_theme) or "Unknown template"
+        choices.append((stored_theme, f"{name} (deleted in Xero)"))
+    return choices
+
+
+def _form_context(form: ClientForm, client: Client | None) -> dict:
+    practice_id = current_practice_id()
+    theme_problem = None
+    if form.themes_offered and client is not None:
+        theme_problem = reference_data.theme_problem(practice_id, client.branding_theme_id)
+    return {"form": form, "client": client, "theme_problem": theme_problem}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = _client_form(formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                client = client_service.create_client(current_practice_id(), form.client_fields())
+            except client_service.DuplicateClientCode:
+                form.code.errors.append(f"Another client already has the code {form.code.data}.")
+            else:
+                flash(f"{client.name} was added.", "success")
+                return redirect(url_for("clients.detail", client_id=client.id), code=303)
+        return render_template("clients/new.html", **_form_context(form, None)), 422
+    return render_template("clients/new.html", **_form_context(form, None))
+
+
+@bp.route("/<int:client_id>", methods=["GET", "POST"])
+@login_required
+def detail(client_id):
+    client = get_or_404(Client, client_id)
+    form = _client_form(client, formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.validate():
+            try:
+                client_service.update_client(client, form.client_fields())
+            except client_service.DuplicateClientCode:
+                form.code.errors.append(f"Another client already has the code {form.code.data}.")
+            else:
+                flash("Saved.", "success")
+                return redirect(url_for("clients.detail", client_id=client.id), code=303)
+        return render_template("clients/detail.html", **_detail_context(client, form)), 422
+    return render_template("clients/detail.html", **_detail_context(client, form))
+
+
+@bp.route("/validate/<field_name>", methods=["POST"])
+@bp.route("/<int:client_id>/validate/<field_name>", methods=["POST"])
+@login_required
+def validate_field(field_name, client_id=None):
+    """Check one field as the user leaves it; returns that field's fragment with its message."""
+    client = get_or_404(Client, client_id) if client_id is not None else None
+    if field_name not in VALIDATED_FIELDS:
+        abort(404)
+    form = _client_form(client, formdata=request.form)
+    valid = form.validate_field(field_name)
+    return render_fragment("clients/_field.html", status=200 if valid else 422, form=form, f=form[field_name],
+                           client=client)
+
+
+# --- engagements -------------------------------------------------------------------------------
+
+def _detail_context(client: Client, form: ClientForm | None = None, **engagement_context) -> dict:
+    context = _form_context(form or _client_form(client), client)
+    context.update(_engagement_context(client, **engagement_context))
+    return context
+
+
+def _engagement_context(client: Client, engagement_form=None, editing_id=None, ending_id=None,
+                        end_form=None) -> dict:
+    return {
+        "client": client,
+        "engagements": client_service.client_engagements(client),
+        "engagement_form": engagement_form,
+        "editing_id": editing_id,
+        "ending_id": ending_id,
+        "end_form": end_form,
+        "today": date.today(),
+    }
+
+
+def _render_engagements(client: Client, status: int = 200, **engagement_context):
+    """The client page, or only its engagements section for htmx."""
+    if is_htmx_request():
+        return render_fragment("clients/_engagements.html", status=status,
+                               **_engagement_context(client, **engagement_context))
+    return render_page_or_fragment("clients/detail.html", "clients/_engagements.html", status=status,
+                                   **_detail_context(client, **engagement_context))
+
+
+def _engagement_form(formdata=None, **kwargs) -> EngagementForm:
+    return EngagementForm(formdata=formdata, services_by_menu=client_service.engagement_services(
+        current_practice_id()), **kwargs)
+
+
+def _client_engagement_or_404(client: Client, engagement_id: int) -> Engagement:
+    engagement = get_or_404(Engagement, engagement_id)
+    if engagement.client_id != client.id:
+        abort(404)
+    return engagement
+
+
+@bp.route("/<int:client_id>/engagements")
+@login_required
+def engagements(client_id):
+    return _render_engagements(get_or_404(Client, client_id))
+
+
+@bp.route("/<int:client_id>/engagements/new")
+@login_required
+def new_engagement(client_id):
+    client = get_or_404(Client, client_id)
+    form = _engagement_form(start_date=date.today())
+    return _render_engagements(client, engagement_form=form, editing_id="new")
+
+
+@bp.route("/<int:client_id>/engagements", methods=["POST"])
+@login_required
+def add_engagement(client_id):
+    client = get_or_404(Client, client_id)
+    form = _engagement_form(request.form)
+    if not form.validate():
+        return _render_engagements(client, 422, engagement_form=form, editing_id="new")
+    client_service.save_engagement(client, form.services[form.service_id.data], form.price.price,
+                                   form.start_date.data, form.end_date.data)
+    if is_htmx_request():
+        return _render_engagements(client)
+    flash("Engagement added.", "success")
+    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+
+
+@bp.route("/<int:client_id>/engagements/<int:engagement_id>/edit")
+@login_required
+def edit_engagement(client_id, engagement_id):
+    client = get_or_404(Client, client_id)
+    engagement = _client_engagement_or_404(client, engagement_id)
+    form = _engagement_form(obj=engagement)
+    return _render_engagements(client, engagement_form=form, editing_id=engagement.id)
+
+
+@bp.route("/<int:client_id>/engagements/<int:engagement_id>", methods=["POST"])
+@login_required
+def update_engagement(client_id, engagement_id):
+    client = get_or_404(Client, client_id)
+    engagement = _client_engagement_or_404(client, engagement_id)
+    form = _engagement_form(request.form)
+    if not form.validate():
+        return _render_engagements(client, 422, engagement_form=form, editing_id=engagement.id)
+    client_service.save_engagement(client, form.services[form.service_id.data], form.price.price,
+                                   form.start_date.data, form.end_date.data, engagement=engagement)
+    if is_htmx_request():
+        return _render_engagements(client)
+    flash("Engagement saved.", "success")
+    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+
+
+@bp.route("/<int:client_id>/engagements/<int:engagement_id>/end", methods=["POST"])
+@login_required
+def end_engagement(client_id, engagement_id):
+    client = get_or_404(Client, client_id)
+    engagement = _client_engagement_or_404(client, engagement_id)
+    form = EndEngagementForm(request.form)
+    valid = form.validate()
+    if valid and form.end_date.data < engagement.start_date:
+        form.end_date.errors.append("The end date cannot be before the start date.")
+        valid = False
+    if not valid:
+        return _render_engagements(client, 422, ending_id=engagement.id, end_form=form)
+    client_service.end_engagement(engagement, form.end_date.data)
+    if is_htmx_request():
+        return _render_engagements(client)
+    flash("Engagement ended.", "success")
+    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)

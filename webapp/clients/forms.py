@@ -1,0 +1,137 @@
+"""Client and engagement forms. Identifier checks come from webapp.services.clients."""
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from webapp.services import clients as client_service
+from webapp.pricing.forms import PriceField
+
+CONSOLIDATION_CHOICES = [SelectChoice("", "Use practice setting"), SelectChoice("one", "One line"),
+                         SelectChoice("per_service", "One line per service")]
+_CONSOLIDATION_VALUES = {"": None, "one": True, "per_service": False}
+
+
+def consolidation_choice(value: bool | None) -> str:
+    """The select value for a stored per-client consolidation override."""
+    return {None: "", True: "one", False: "per_service"}[value]
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ClientForm(FlaskForm):
+    """Create/edit a client. `practice_id` and `client_id` let the code check look for duplicates."""
+
+    name = StringField("Name", validators=[DataRequired("Enter the client's name."), Length(max=200)],
+                       filters=[_strip])
+    code = StringField("Client code", validators=[DataRequired("Enter a client code."), Length(max=32)],
+                       filters=[_strip], description="Unique in your practice, e.g. ABB01.")
+    email = StringField("Email", validators=[Optional(), Length(max=254)], filters=[_strip])
+    phone = StringField("Phone", validators=[Optional(), Length(max=50)], filters=[_strip])
+    address_line = StringField("Postal address", validators=[Optional(), Length(max=200)], filters=[_strip])
+    city = StringField("Town or city", validators=[Optional(), Length(max=100)], filters=[_strip])
+    postcode = StringField("Postcode", validators=[Optional(), Length(max=16)], filters=[_strip])
+    company_number = StringField("Company registration number", validators=[Optional()], filters=[_strip],
+                                 description="8 characters, e.g. 01234567 or SC123456.")
+    vat_number = StringField("VAT number", validators=[Optional()], filters=[_strip],
+                             description="GB and 9 digits, e.g. GB 123 4567 89.")
+    consolidate_recurring = SelectField("Invoice lines for recurring work", choices=CONSOLIDATION_CHOICES,
+                                        default="")
+    consolidate_one_off = SelectField("Invoice lines for one-off work", choices=CONSOLIDATION_CHOICES, default="")
+    branding_theme_id = SelectField("Invoice template", choices=[SelectChoice("", "Use practice default")], default="",
+                                    validate_choice=False)
+
+    def __init__(self, *args, practice_id: int, client_id: int | None = None,
+                 theme_choices: list[tuple[str, str]] | None = None, stored_theme_id: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.practice_id = practice_id
+        self.client_id = client_id
+        self.stored_theme_id = stored_theme_id
+        self.themes_offered = theme_choices is not None
+        if theme_choices is not None:
+            self.branding_theme_id.choices = [SelectChoice(value, label) for value, label in theme_choices]
+
+    # Inline validators (WTForms calls validate_<field>); each also normalises what it accepts.
+    def validate_code(self, field):
+        field.data = client_service.normalise_client_code(field.data)
+        if field.data and client_service.code_taken(self.practice_id, field.data, self.client_id):
+            raise ValidationError(f"Another client already has the code {field.data}.")
+
+    def validate_email(self, field):
+        field.data = _normalised(client_service.normalise_email, field)
+
+    def validate_company_number(self, field):
+        field.data = _normalised(client_service.normalise_company_number, field)
+
+    def validate_vat_number(self, field):
+        field.data = _normalised(client_service.normalise_vat_number, field)
+
+    def validate_branding_theme_id(self, field):
+        allowed = {choice.value for choice in field.choices}
+        if field.data and field.data not in allowed and field.data != self.stored_theme_id:
+            raise ValidationError("Choose one of your Xero invoice templates.")
+
+    def validate_field(self, name: str) -> bool:
+        """Validate one field (the inline check made when the user leaves it)."""
+        field = self[name]
+        inline = getattr(type(self), f"validate_{name}", None)
+        return field.validate(self, [inline] if inline else [])
+
+    def client_fields(self) -> dict:
+        """What the service layer stores, with empty optional fields as None."""
+        fields = {name: (self[name].data or None) for name in (
+            "name", "code", "email", "phone", "address_line", "city", "postcode", "company_number", "vat_number")}
+        fields["consolidate_recurring"] = _CONSOLIDATION_VALUES[self.consolidate_recurring.data or ""]
+        fields["consolidate_one_off"] = _CONSOLIDATION_VALUES[self.consolidate_one_off.data or ""]
+        if self.themes_offered:
+            fields["branding_theme_id"] = self.branding_theme_id.data or None
+        return fields
+
+
+def _normalised(normaliser, field):
+    """Normalise a non-empty value; on failure keep what the user typed and report why."""
+    if not field.data:
+        return field.data
+    try:
+        return normaliser(field.data)
+    except client_service.InvalidIdentifier as error:
+        raise ValidationError(str(error)) from error
+
+
+def _optional_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class EngagementForm(FlaskForm):
+    service_id = SelectField("Service", coerce=_optional_int, validate_choice=False,
+                             validators=[DataRequired("Choose a service.")])
+    price = PriceField("Agreed price (£)", description="Leave blank to use the service's price.",
+                       render_kw={"inputmode": "decimal"})
+    start_date = DateField("Start date", validators=[DataRequired("Enter the start date.")])
+    end_date = DateField("End date", validators=[Optional()])
+
+    def __init__(self, *args, services_by_menu=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.services = {service.id: service for _, services in services_by_menu for service in services}
+        self.service_id.choices = [
+            SelectChoice(service.id, f"{service.name} — £{service.price:,.2f}",
+                         optgroup=menu.name + (" (active)" if menu.is_active else ""))
+            for menu, services in services_by_menu for service in services
+        ]
+
+    def validate_service_id(self, field):
+        if field.data not in self.services:
+            raise ValidationError("Choose one of your practice's services.")
+
+    def validate_end_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The end date cannot be before the start date.")
+
+
+class EndEngagementForm(FlaskForm):
+    end_date = DateField("End date", validators=[DataRequired("Enter the date the engagement ends.")])

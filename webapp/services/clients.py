@@ -1,0 +1,220 @@
+"""Clients and their engagements: identifier normalisers, search, create/update, archive.
+
+The normalisers are plain functions so that the Xero contact matcher can reuse them: a company number
+or VAT number typed in Socket and one read from Xero compare equal after the same normalising.
+"""
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError
+
+from webapp.extensions import db
+from webapp.models import Client, ClientStatus, Engagement, PricingMenu, Service
+
+_COMPANY_NUMBER_WITH_PREFIX = re.compile(r"^[A-Z]{2}\d{6}$")
+_DIGITS = re.compile(r"^\d{1,8}$")
+_VAT_DIGITS = re.compile(r"^(\d{9}|\d{12})$")
+
+
+class InvalidIdentifier(ValueError):
+    """A company number, VAT number or email that cannot be right; the message says why."""
+
+
+class DuplicateClientCode(Exception):
+    """Another client of the practice already has this code."""
+
+
+# --- identifiers --------------------------------------------------------------------------------
+
+def company_number_key(value: str | None) -> str:
+    """Comparison form of a company number: upper case, no spaces, all-digit numbers left-padded to 8."""
+    compact = re.sub(r"\s+", "", value or "").upper()
+    if compact.isdigit() and len(compact) < 8:
+        compact = compact.zfill(8)
+    return compact
+
+
+def normalise_company_number(value: str) -> str:
+    """A Companies House number as stored: 2 letters + 6 digits, or 8 digits (shorter ones left-padded).
+
+    Raises InvalidIdentifier when it cannot be one.
+    """
+    compact = re.sub(r"\s+", "", value or "").upper()
+    if _DIGITS.match(compact):
+        return compact.zfill(8)
+    if _COMPANY_NUMBER_WITH_PREFIX.match(compact):
+        return compact
+    raise InvalidIdentifier("A company number is 8 characters: 8 digits (e.g. 01234567) "
+                            "or 2 letters and 6 digits (e.g. SC123456).")
+
+
+def vat_number_key(value: str | None) -> str:
+    """Comparison form of a VAT number: upper case, no spaces, without the optional GB prefix."""
+    compact = re.sub(r"\s+", "", value or "").upper()
+    return compact[2:] if compact.startswith("GB") else compact
+
+
+def normalise_vat_number(value: str) -> str:
+    """A UK VAT number as stored: "GB" and 9 or 12 digits. The GB prefix and spaces are optional on input.
+
+    Raises InvalidIdentifier when it cannot be one.
+    """
+    digits = vat_number_key(value)
+    if not _VAT_DIGITS.match(digits):
+        raise InvalidIdentifier("A UK VAT number is 9 digits (or 12 for a branch), optionally starting "
+                                "with GB, e.g. GB 123 4567 89.")
+    return f"GB{digits}"
+
+
+def normalise_email(value: str) -> str:
+    """The address in its normalised form (domain lower-cased); no DNS lookups. Raises InvalidIdentifier."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InvalidIdentifier(str(error)) from error
+
+
+def normalise_client_code(value: str) -> str:
+    """Client codes are compared and stored upper case without surrounding spaces."""
+    return (value or "").strip().upper()
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+CLIENT_FIELDS = (
+    "name", "code", "email", "phone", "address_line", "city", "postcode", "company_number", "vat_number",
+    "consolidate_recurring", "consolidate_one_off", "branding_theme_id",
+)
+
+
+@dataclass
+class ClientPage:
+    """One page of a client search."""
+
+    clients: list[Client]
+    page: int
+    pages: int
+    total: int
+
+
+def search_clients(practice_id: int, query: str = "", include_archived: bool = False,
+                   page: int = 1, per_page: int = 25) -> ClientPage:
+    """Clients whose name, code or email contains `query`, by name; archived ones only when asked."""
+    statement = db.select(Client).filter_by(practice_id=practice_id)
+    if not include_archived:
+        statement = statement.filter(Client.status == ClientStatus.ACTIVE.value)
+    query = (query or "").strip()
+    if query:
+        pattern = f"%{_escape_like(query)}%"
+        statement = statement.filter(db.or_(
+            Client.name.ilike(pattern, escape="\\"),
+            Client.code.ilike(pattern, escape="\\"),
+            Client.email.ilike(pattern, escape="\\"),
+        ))
+    total = db.session.execute(db.select(db.func.count()).select_from(statement.subquery())).scalar_one()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    clients = db.session.execute(
+        statement.order_by(db.func.lower(Client.name), Client.id).limit(per_page).offset((page - 1) * per_page)
+    ).scalars().all()
+    return ClientPage(clients=list(clients), page=page, pages=pages, total=total)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def code_taken(practice_id: int, code: str, exclude_client_id: int | None = None) -> bool:
+    """True when another client of the practice already uses `code` (case-insensitively)."""
+    statement = db.select(Client.id).filter(
+        Client.practice_id == practice_id, db.func.upper(Client.code) == normalise_client_code(code)
+    )
+    if exclude_client_id is not None:
+        statement = statement.filter(Client.id != exclude_client_id)
+    return db.session.execute(statement.limit(1)).first() is not None
+
+
+def create_client(practice_id: int, fields: dict) -> Client:
+    """Add a client; raises DuplicateClientCode if the code is taken (also when another request won a race)."""
+    client = Client(practice_id=practice_id)
+    return _save_client(client, fields)
+
+
+def update_client(client: Client, fields: dict) -> Client:
+    """Change a client's details; raises DuplicateClientCode as create_client does."""
+    return _save_client(client, fields)
+
+
+def _save_client(client: Client, fields: dict) -> Client:
+    code = normalise_client_code(fields.get("code", client.code))
+    # Checked before touching the row so a refused code leaves nothing dirty in the session.
+    if code_taken(client.practice_id, code, client.id):
+        raise DuplicateClientCode(code)
+    for name in CLIENT_FIELDS:
+        if name in fields:
+            setattr(client, name, fields[name])
+    client.code = code
+    db.session.add(client)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        # Another request took the code between the check and the commit.
+        db.session.rollback()
+        message = str(error.orig)
+        if "uq_clients_practice_code" in message or "clients.code" in message:
+            raise DuplicateClientCode(code) from error
+        raise
+    return client
+
+
+def set_archived(client: Client, archived: bool) -> Client:
+    """Archive a client (they drop out of the default list and the billing plan) or bring them back."""
+    client.status = (ClientStatus.ARCHIVED if archived else ClientStatus.ACTIVE).value
+    db.session.commit()
+    return client
+
+
+# --- engagements --------------------------------------------------------------------------------
+
+def engagement_services(practice_id: int) -> list[tuple[PricingMenu, list[Service]]]:
+    """The practice's services grouped by pricing menu, the active menu first."""
+    menus = db.session.execute(
+        db.select(PricingMenu).filter_by(practice_id=practice_id)
+        .order_by(PricingMenu.is_active.desc(), PricingMenu.name, PricingMenu.id)
+    ).scalars().all()
+    return [(menu, list(menu.services)) for menu in menus if menu.services]
+
+
+def client_engagements(client: Client) -> list[Engagement]:
+    """A client's engagements, current ones first, then by start date."""
+    return sorted(client.engagements, key=lambda e: (e.end_date is not None, e.start_date, e.id))
+
+
+def save_engagement(client: Client, service: Service, price: Decimal | None, start_date: date,
+                    end_date: date | None = None, engagement: Engagement | None = None) -> Engagement:
+    """Add (or change) a client's engagement; a missing price means the service's price."""
+    if service.practice_id != client.practice_id:
+        raise ValueError("service belongs to another practice")
+    if engagement is None:
+        engagement = Engagement(practice_id=client.practice_id, client_id=client.id)
+        db.session.add(engagement)
+    engagement.service_id = service.id
+    engagement.service = service
+    engagement.price = price if price is not None else service.price
+    engagement.start_date = start_date
+    engagement.end_date = end_date
+    db.session.commit()
+    db.session.refresh(client)
+    return engagement
+
+
+def end_engagement(engagement: Engagement, end_date: date) -> Engagement:
+    """Stop billing an engagement after `end_date`."""
+    engagement.end_date = end_date
+    db.session.commit()
+    db.session.refresh(engagement.client)
+    return engagement
