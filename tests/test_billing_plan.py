@@ -1,0 +1,453 @@
+"""The Billing Plan: cadence per client, change against last month, previews, approving once, invoices."""
+import re
+import threading
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import add_user, login, make_practice
+from webapp.extensions import db
+from webapp.models import (
+    BillingMethod,
+    BillingRun,
+    BillingSettings,
+    Client,
+    Engagement,
+    Invoice,
+    PricingMenu,
+    Role,
+    Service,
+    XeroBrandingTheme,
+)
+from webapp.services.billing_approval import Outcome, approve_plan
+from webapp.services.billing_plan import Change, build_plan, current_period
+
+NOV = date(2026, 11, 1)
+OCT = date(2026, 10, 1)
+LONG_AGO = date(2025, 1, 1)
+
+
+# --- building a practice's book ----------------------------------------------------------------------
+
+def add_service(practice_id, name, method, price="100.00", account_code=None, tax_type=None, position=0):
+    menu = db.session.execute(db.select(PricingMenu).filter_by(practice_id=practice_id)).scalars().first()
+    if menu is None:
+        menu = PricingMenu(practice_id=practice_id, name="Menu", is_active=True)
+        db.session.add(menu)
+        db.session.flush()
+    service = Service(practice_id=practice_id, pricing_menu_id=menu.id, name=name, billing_method=method.value,
+                      price=Decimal(price), account_code=account_code, tax_type=tax_type, position=position)
+    db.session.add(service)
+    db.session.flush()
+    return service
+
+
+def add_client(practice_id, name, code=None, **fields):
+    client = Client(practice_id=practice_id, name=name, code=code or name[:3].upper() + "01", **fields)
+    db.session.add(client)
+    db.session.flush()
+    return client
+
+
+def engage(client, service, price=None, start=LONG_AGO, end=None, completed_on=None):
+    engagement = Engagement(practice_id=client.practice_id, client_id=client.id, service_id=service.id,
+                            price=Decimal(price) if price else service.price, start_date=start, end_date=end,
+                            completed_on=completed_on)
+    db.session.add(engagement)
+    db.session.flush()
+    return engagement
+
+
+@pytest.fixture
+def book(owner):
+    """A practice whose November shows every change type against October."""
+    pid = owner.practice_id
+    s = {
+        "books": add_service(pid, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00", position=0),
+        "payroll": add_service(pid, "Payroll", BillingMethod.MONTHLY, "120.00", account_code="210", position=1),
+        "vat": add_service(pid, "VAT Returns", BillingMethod.QUARTERLY_ADVANCE, "300.00", position=2),
+        "accounts": add_service(pid, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "1200.00", position=3),
+        "formation": add_service(pid, "Company Formation", BillingMethod.ONCE, "150.00", position=4),
+    }
+    steady = add_client(pid, "Steady Ltd", "STE01")
+    engage(steady, s["books"])
+    grower = add_client(pid, "Grower Ltd", "GRO01")
+    engage(grower, s["books"])
+    engage(grower, s["vat"], start=date(2026, 11, 10))
+    engage(grower, s["formation"], start=date(2026, 11, 1), completed_on=date(2026, 11, 20))
+    shrinker = add_client(pid, "Shrinker Ltd", "SHR01")
+    engage(shrinker, s["books"])
+    engage(shrinker, s["payroll"], end=date(2026, 10, 31))
+    newcomer = add_client(pid, "Newcomer Ltd", "NEW01")
+    engage(newcomer, s["books"], price="199.99", start=date(2026, 11, 15))
+    leaver = add_client(pid, "Leaver Ltd", "LEA01")
+    engage(leaver, s["books"], end=date(2026, 10, 31))
+    finisher = add_client(pid, "Finisher Ltd", "FIN01")  # on-completion work completed in October only
+    engage(finisher, s["accounts"], completed_on=date(2026, 10, 5))
+    archived = add_client(pid, "Archived Ltd", "ARC01", status="archived")
+    engage(archived, s["books"])
+    idle = add_client(pid, "Idle Ltd", "IDL01")
+    engage(idle, s["accounts"])  # never completed: never billed
+    db.session.commit()
+    return {"services": s, "steady": steady, "grower": grower, "shrinker": shrinker, "newcomer": newcomer,
+            "leaver": leaver, "finisher": finisher, "archived": archived, "practice_id": pid}
+
+
+def rows_by_code(plan):
+    return {row.client.code: row for row in plan.rows + plan.ended}
+
+
+# --- change against last month ---------------------------------------------------------------------
+
+def test_each_client_gets_its_change_type_and_amounts(book):
+    plan = build_plan(book["practice_id"], NOV)
+    rows = rows_by_code(plan)
+    assert {code: row.change for code, row in rows.items()} == {
+        "STE01": Change.UNCHANGED, "GRO01": Change.EXPANDED, "SHR01": Change.CONTRACTED,
+        "NEW01": Change.NEW, "LEA01": Change.ENDED, "FIN01": Change.ENDED,
+    }
+    assert (rows["GRO01"].last_amount, rows["GRO01"].amount) == (Decimal("250.00"), Decimal("700.00"))
+    assert (rows["SHR01"].last_amount, rows["SHR01"].amount) == (Decimal("370.00"), Decimal("250.00"))
+    assert (rows["NEW01"].last_amount, rows["NEW01"].amount) == (Decimal("0.00"), Decimal("199.99"))
+    assert rows["SHR01"].difference == Decimal("-120.00")
+    assert [row.client.code for row in plan.ended] == ["FIN01", "LEA01"]
+    assert all(row.preview is None for row in plan.ended)
+
+
+def test_totals_and_counts(book):
+    totals = build_plan(book["practice_id"], NOV).totals
+    assert totals.this_month == Decimal("1399.99")  # 250 + 700 + 250 + 199.99
+    assert totals.last_month == Decimal("2320.00")  # 250 + 250 + 370 + 250 + 1200
+    assert totals.difference == Decimal("-920.01")
+    assert {change.value: count for change, count in totals.counts.items()} == {
+        "new": 1, "expanded": 1, "contracted": 1, "unchanged": 1, "ended": 2}
+
+
+def test_archived_clients_and_unbilled_work_are_left_out(book):
+    codes = rows_by_code(build_plan(book["practice_id"], NOV))
+    assert "ARC01" not in codes and "IDL01" not in codes
+
+
+def test_plan_is_scoped_to_its_practice(book, other_owner):
+    rival = add_client(other_owner.practice_id, "Rival Client")
+    engage(rival, add_service(other_owner.practice_id, "Rival Books", BillingMethod.MONTHLY))
+    db.session.commit()
+    assert "RIV01" not in rows_by_code(build_plan(book["practice_id"], NOV))
+    assert list(rows_by_code(build_plan(other_owner.practice_id, NOV))) == ["RIV01"]
+
+
+def test_quarterly_client_shows_as_new_in_its_billing_month(book):
+    # December: the VAT quarter is not billed, bookkeeping is; formation was one-off in November.
+    rows = rows_by_code(build_plan(book["practice_id"], date(2026, 12, 1)))
+    assert rows["GRO01"].change is Change.CONTRACTED and rows["GRO01"].amount == Decimal("250.00")
+    rows = rows_by_code(build_plan(book["practice_id"], date(2027, 2, 1)))
+    assert rows["GRO01"].change is Change.EXPANDED and rows["GRO01"].amount == Decimal("550.00")
+
+
+def test_current_period_is_the_month_in_the_practices_time_zone():
+    # 23:30 UTC on 30 September is already 1 October in London (BST).
+    assert current_period("Europe/London", datetime(2026, 9, 30, 23, 30, tzinfo=timezone.utc)) == OCT
+    assert current_period("UTC", datetime(2026, 9, 30, 23, 30, tzinfo=timezone.utc)) == date(2026, 9, 1)
+
+
+def test_demo_plan_shows_every_change_type(app_ctx):
+    from webapp.models import Practice
+    from webapp.services.demo_seed import DEMO_PRACTICE_NAME, seed_demo
+
+    seed_demo(today=date(2026, 11, 15))
+    practice = db.session.execute(db.select(Practice).filter_by(name=DEMO_PRACTICE_NAME)).scalar_one()
+    plan = build_plan(practice.id, NOV)
+    assert all(plan.totals.counts[change] > 0 for change in Change), plan.totals.counts
+    assert plan.totals.this_month == sum((row.preview.total for row in plan.rows), Decimal("0"))
+
+
+# --- previews ----------------------------------------------------------------------------------------
+
+def test_preview_dates_come_from_billing_settings(book):
+    settings = db.session.get(BillingSettings, book["practice_id"])
+    settings.invoice_day, settings.payment_terms_days = 20, 30
+    db.session.commit()
+    preview = rows_by_code(build_plan(book["practice_id"], NOV))["STE01"].preview
+    assert (preview.issue_date, preview.due_date) == (date(2026, 11, 20), date(2026, 12, 20))
+
+
+def test_preview_itemised_by_default_with_account_codes(book):
+    settings = db.session.get(BillingSettings, book["practice_id"])
+    settings.recurring_account_code, settings.one_off_account_code = "200", "260"
+    db.session.commit()
+    preview = rows_by_code(build_plan(book["practice_id"], NOV))["GRO01"].preview
+    assert [(l.description, l.unit_amount, l.account_code) for l in preview.lines] == [
+        ("Monthly Bookkeeping — November 2026", Decimal("250.00"), "200"),
+        ("VAT Returns — November 2026 – January 2027", Decimal("300.00"), "200"),
+        ("Company Formation — completed November 2026", Decimal("150.00"), "260"),
+    ]
+    assert preview.total == Decimal("700.00")
+
+
+def test_on_completion_work_uses_the_recurring_default_code(book):
+    settings = db.session.get(BillingSettings, book["practice_id"])
+    settings.recurring_account_code, settings.one_off_account_code = "200", "260"
+    db.session.commit()
+    preview = rows_by_code(build_plan(book["practice_id"], OCT))["FIN01"].preview
+    assert [(l.description, l.account_code) for l in preview.lines] == [
+        ("Annual Accounts — completed October 2026", "200")]
+
+
+def test_practice_consolidation_applies_to_recurring_and_one_off_separately(book):
+    settings = db.session.get(BillingSettings, book["practice_id"])
+    settings.consolidate_recurring, settings.consolidate_one_off = True, False
+    db.session.commit()
+    preview = rows_by_code(build_plan(book["practice_id"], NOV))["GRO01"].preview
+    assert [l.description for l in preview.lines] == [
+        "Professional services for November 2026: Monthly Bookkeeping, VAT Returns",
+        "Company Formation — completed November 2026",
+    ]
+
+
+def test_client_override_beats_the_practice_setting(book):
+    settings = db.session.get(BillingSettings, book["practice_id"])
+    settings.consolidate_recurring = True
+    book["grower"].consolidate_recurring = False
+    book["shrinker"].consolidate_recurring = None
+    db.session.commit()
+    rows = rows_by_code(build_plan(book["practice_id"], NOV))
+    assert len(rows["GRO01"].preview.lines) == 3  # itemised, its own choice
+    assert rows["SHR01"].preview.lines[0].description.startswith("Professional services")
+
+
+def test_consolidation_groups_by_per_service_account_code(book):
+    settings = db.session.get(BillingSettings, book["practice_id"])
+    settings.consolidate_recurring, settings.recurring_account_code = True, "200"
+    db.session.commit()
+    # October for the shrinker: bookkeeping (default 200) and payroll (its own 210).
+    preview = rows_by_code(build_plan(book["practice_id"], OCT))["SHR01"].preview
+    assert [(l.account_code, l.unit_amount) for l in preview.lines] == [
+        ("200", Decimal("250.00")), ("210", Decimal("120.00"))]
+
+
+def test_template_is_the_clients_else_the_practices_else_xeros_default(book):
+    pid = book["practice_id"]
+    for theme_id, name, order in (("t-std", "Standard", 0), ("t-prac", "Practice brand", 1), ("t-cli", "Client", 2)):
+        db.session.add(XeroBrandingTheme(practice_id=pid, branding_theme_id=theme_id, name=name, sort_order=order))
+    db.session.commit()
+    rows = rows_by_code(build_plan(pid, NOV))
+    assert rows["STE01"].preview.template_name == "Standard"
+    db.session.get(BillingSettings, pid).default_branding_theme_id = "t-prac"
+    book["grower"].branding_theme_id = "t-cli"
+    db.session.commit()
+    rows = rows_by_code(build_plan(pid, NOV))
+    assert (rows["STE01"].preview.branding_theme_id, rows["STE01"].preview.template_name) == ("t-prac", "Practice brand")
+    assert (rows["GRO01"].preview.branding_theme_id, rows["GRO01"].preview.template_name) == ("t-cli", "Client")
+
+
+# --- approving ---------------------------------------------------------------------------------------
+
+def invoices_of(practice_id):
+    db.session.expire_all()
+    return db.session.execute(
+        db.select(Invoice).filter_by(practice_id=practice_id).order_by(Invoice.number)).scalars().all()
+
+
+def test_approving_raises_one_invoice_per_billed_client_copied_from_the_preview(book, owner):
+    plan = build_plan(book["practice_id"], NOV)
+    result = approve_plan(book["practice_id"], NOV, owner.id)
+    assert (result.outcome, result.invoice_count) == (Outcome.APPROVED, 4)
+    invoices = invoices_of(book["practice_id"])
+    assert [i.number for i in invoices] == ["SKT-000001", "SKT-000002", "SKT-000003", "SKT-000004"]
+    by_client = {i.client.code: i for i in invoices}
+    assert set(by_client) == {"GRO01", "NEW01", "SHR01", "STE01"}
+    grower, preview = by_client["GRO01"], rows_by_code(plan)["GRO01"].preview
+    assert (grower.issue_date, grower.due_date, grower.period) == (preview.issue_date, preview.due_date, NOV)
+    assert grower.status == "approved"
+    assert [(l.description, l.quantity, l.unit_amount, l.account_code, l.tax_type) for l in grower.lines] == [
+        (l.description, l.quantity, l.unit_amount, l.account_code, l.tax_type) for l in preview.lines]
+    assert grower.total == Decimal("700.00")
+    run = db.session.execute(db.select(BillingRun)).scalar_one()
+    assert (run.period, run.approved_by_id) == (NOV, owner.id)
+
+
+def test_approving_twice_raises_invoices_once(book, owner):
+    assert approve_plan(book["practice_id"], NOV, owner.id).outcome is Outcome.APPROVED
+    second = approve_plan(book["practice_id"], date(2026, 11, 17), owner.id)
+    assert second.outcome is Outcome.ALREADY_APPROVED
+    assert second.run.approved_by_id == owner.id
+    assert len(invoices_of(book["practice_id"])) == 4
+    assert db.session.execute(db.select(db.func.count(BillingRun.id))).scalar_one() == 1
+
+
+def race(app, *calls):
+    """Run each call in its own thread and app context (its own session), released together."""
+    barrier, results, errors = threading.Barrier(len(calls)), [], []
+
+    def run(call):
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                results.append(call())
+                db.session.remove()
+        except Exception as error:  # surfaced below; a thread's exception would otherwise vanish
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    return results
+
+
+def test_two_approvals_racing_raise_invoices_once(app, book, owner):
+    practice_id, user_id = book["practice_id"], owner.id
+    results = race(app, *[lambda: approve_plan(practice_id, NOV, user_id).outcome] * 2)
+    assert sorted(results) == sorted([Outcome.APPROVED, Outcome.ALREADY_APPROVED])
+    assert len(invoices_of(practice_id)) == 4
+
+
+def test_two_months_approved_at_once_get_distinct_numbers(app, book, owner):
+    practice_id, user_id = book["practice_id"], owner.id
+    results = race(app, lambda: approve_plan(practice_id, OCT, user_id).outcome,
+                   lambda: approve_plan(practice_id, NOV, user_id).outcome)
+    assert results == [Outcome.APPROVED, Outcome.APPROVED]
+    assert sorted(i.number for i in invoices_of(practice_id)) == [f"SKT-{n:06d}" for n in range(1, 10)]
+
+
+def test_numbers_continue_per_practice_across_months(book, owner, other_owner):
+    approve_plan(book["practice_id"], OCT, owner.id)
+    approve_plan(book["practice_id"], NOV, owner.id)
+    numbers = [i.number for i in invoices_of(book["practice_id"])]
+    assert numbers == [f"SKT-{n:06d}" for n in range(1, 10)]  # 5 in October, 4 in November
+    rival = add_client(other_owner.practice_id, "Rival Client")
+    engage(rival, add_service(other_owner.practice_id, "Rival Books", BillingMethod.MONTHLY))
+    db.session.commit()
+    approve_plan(other_owner.practice_id, NOV, other_owner.id)
+    assert [i.number for i in invoices_of(other_owner.practice_id)] == ["SKT-000001"]
+
+
+def test_approving_an_empty_month_raises_nothing_and_records_no_run(owner):
+    result = approve_plan(owner.practice_id, NOV, owner.id)
+    assert result.outcome is Outcome.NOTHING_TO_BILL
+    assert db.session.execute(db.select(db.func.count(BillingRun.id))).scalar_one() == 0
+
+
+def test_invoice_uses_the_client_theme_override(book, owner):
+    db.session.add(XeroBrandingTheme(practice_id=book["practice_id"], branding_theme_id="t-std", name="Standard"))
+    book["steady"].branding_theme_id = "t-client"
+    db.session.commit()
+    approve_plan(book["practice_id"], NOV, owner.id)
+    themes = {i.client.code: i.branding_theme_id for i in invoices_of(book["practice_id"])}
+    assert themes["STE01"] == "t-client" and themes["GRO01"] == "t-std"
+
+
+# --- pages -------------------------------------------------------------------------------------------
+
+def test_plan_page_redirects_anonymous_users(client):
+    response = client.get("/billing/plan")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_plan_page_shows_the_current_month_by_default(auth_client, owner):
+    body = auth_client.get("/billing/plan").get_data(as_text=True)
+    assert f"Billing Plan · {current_period('Europe/London'):%B %Y}" in body
+    assert '<div id="xero-warnings">' in body
+    assert "Nothing to invoice" in body and "Approve plan" not in body
+
+
+def test_plan_page_shows_rows_totals_and_previews(auth_client, book):
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert "Billing Plan · November 2026" in body
+    assert re.search(r'data-client-code="SHR01" data-change="contracted"', body)
+    assert re.search(r'data-client-code="LEA01" data-change="ended"', body)
+    assert "£1,399.99" in body and "-£920.01" in body
+    assert "<details>" in body and "VAT Returns — November 2026 – January 2027" in body
+    assert ">Approve plan</button>" in body
+    assert 'id="plan-status"' in body and "Awaiting approval" in body
+
+
+def test_plan_page_refuses_a_bad_month(auth_client):
+    response = auth_client.get("/billing/plan?month=2026-13")
+    assert response.status_code == 400
+    assert "not a month Socket understands" in response.get_data(as_text=True)
+
+
+def test_approve_route_then_plan_shows_approved_with_invoice_links(auth_client, book):
+    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/billing/plan?month=2026-11")
+    body = auth_client.get(response.headers["Location"]).get_data(as_text=True)
+    status = re.search(r'<p id="plan-status">(.*?)</p>', body, re.S).group(1)
+    assert "Approved" in status and "by Test User" in status and "4 invoices raised" in status
+    assert "November 2026 approved: 4 invoices raised." in body
+    assert "Approve plan" not in body
+    first = invoices_of(book["practice_id"])[0]
+    assert f'href="/billing/invoices/{first.id}">{first.number}</a>' in body
+
+
+def test_approving_again_from_the_page_says_when_and_by_whom(auth_client, book):
+    auth_client.post("/billing/plan/approve", data={"month": "2026-11"})
+    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "<html" not in body and 'id="plan-status"' in body
+    assert re.search(r"November 2026 was already approved on \d+ \w+ \d{4}, \d\d:\d\d \w+ by Test User\. "
+                     r"No new invoices were raised\.", body)
+    assert len(invoices_of(book["practice_id"])) == 4
+
+
+def test_htmx_approval_returns_the_plan_fragment_approved(auth_client, book):
+    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body and '<section id="billing-plan">' in body
+    assert re.search(r'<p id="plan-status">\s*<span class="tick">Approved</span>', body)
+
+
+def test_approving_an_empty_month_from_the_page_says_so(auth_client):
+    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert "There is nothing to invoice for November 2026" in response.get_data(as_text=True)
+
+
+def test_approve_refuses_a_bad_month(auth_client, book):
+    assert auth_client.post("/billing/plan/approve", data={"month": "soon"}).status_code == 400
+    assert invoices_of(book["practice_id"]) == []
+
+
+def test_approve_without_csrf_token_is_refused(auth_client, book):
+    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, csrf=False)
+    assert response.status_code == 400
+    assert invoices_of(book["practice_id"]) == []
+
+
+def test_staff_may_approve(client, book, owner):
+    login(client, add_user(owner.practice_id, Role.STAFF))
+    assert client.post("/billing/plan/approve", data={"month": "2026-11"}).status_code == 303
+    assert len(invoices_of(book["practice_id"])) == 4
+
+
+def test_invoice_list_and_detail(auth_client, book, owner):
+    approve_plan(book["practice_id"], NOV, owner.id)
+    invoice = invoices_of(book["practice_id"])[0]
+    listing = auth_client.get("/billing/invoices?month=2026-11").get_data(as_text=True)
+    assert all(i.number in listing for i in invoices_of(book["practice_id"]))
+    detail = auth_client.get(f"/billing/invoices/{invoice.id}")
+    assert detail.status_code == 200
+    body = detail.get_data(as_text=True)
+    assert f"Invoice {invoice.number}" in body and invoice.client.name.replace("&", "&amp;") in body
+
+
+def test_invoice_routes_are_scoped_to_the_practice(auth_client, owner):
+    rival = make_practice(name="Rival & Co")
+    client = add_client(rival.practice_id, "Rival Client")
+    engage(client, add_service(rival.practice_id, "Rival Books", BillingMethod.MONTHLY))
+    db.session.commit()
+    approve_plan(rival.practice_id, NOV, rival.id)
+    rival_invoice = invoices_of(rival.practice_id)[0]
+    assert auth_client.get(f"/billing/invoices/{rival_invoice.id}").status_code == 404
+    assert rival_invoice.number not in auth_client.get("/billing/invoices").get_data(as_text=True)
+
+
+def test_invoice_pages_redirect_anonymous_users(client):
+    assert client.get("/billing/invoices").status_code == 302
+    assert client.get("/billing/invoices/1").status_code == 302

@@ -1,0 +1,167 @@
+"""Practice Settings > Billing Settings: view, inline save, who may change it, bad input."""
+import pytest
+
+from tests.conftest import add_user, login
+from webapp.extensions import db
+from webapp.models import BillingSettings, ConnectionStatus, Role, XeroBrandingTheme, XeroConnection
+
+URL = "/settings/billing"
+HTMX = {"HX-Request": "true"}
+VALID = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
+         "payment_terms_days": "30", "xero_post_status": "AUTHORISED"}
+
+
+def settings_of(user) -> BillingSettings:
+    db.session.expire_all()
+    return db.session.get(BillingSettings, user.practice_id)
+
+
+def connect_xero(practice_id, themes=(("t-standard", "Standard", 0), ("t-special", "Special projects", 1))):
+    db.session.add(XeroConnection(practice_id=practice_id, tenant_id="tenant", tenant_name="Demo Org",
+                                  status=ConnectionStatus.CONNECTED.value))
+    for theme_id, name, sort_order in themes:
+        db.session.add(XeroBrandingTheme(practice_id=practice_id, branding_theme_id=theme_id, name=name,
+                                         sort_order=sort_order))
+    db.session.commit()
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_page_renders_the_stored_settings_for_the_owner(auth_client, owner):
+    response = auth_client.get(URL)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Billing Settings" in body and 'id="billing-settings"' in body
+    assert 'name="invoice_day"' in body and 'value="1"' in body
+    assert 'name="payment_terms_days"' in body and 'value="14"' in body
+    assert f'hx-post="{URL}"' in body
+
+
+def test_owner_saves_inline_and_sees_saved_beside_the_field(auth_client, owner):
+    response = auth_client.post(URL, data=VALID, headers={**HTMX, "HX-Source": "input#invoice_day"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in body  # the fragment alone, for htmx to swap in place
+    assert body.index('id="invoice_day"') < body.index("Saved") < body.index('id="payment_terms_days"')
+    stored = settings_of(owner)
+    assert (stored.consolidate_recurring, stored.consolidate_one_off) == (True, False)
+    assert (stored.invoice_day, stored.payment_terms_days, stored.xero_post_status) == (15, 30, "AUTHORISED")
+
+
+def test_draft_is_stored_as_draft(auth_client, owner):
+    auth_client.post(URL, data={**VALID, "xero_post_status": "DRAFT"})
+    assert settings_of(owner).xero_post_status == "DRAFT"
+
+
+def test_admin_may_change_settings(client, owner):
+    admin = add_user(owner.practice_id, Role.ADMIN)
+    login(client, admin)
+    assert client.post(URL, data=VALID).status_code == 200
+    assert settings_of(owner).invoice_day == 15
+
+
+def test_staff_sees_settings_read_only_and_cannot_change_them(client, owner):
+    staff = add_user(owner.practice_id, Role.STAFF)
+    login(client, staff)
+    page = client.get(URL).get_data(as_text=True)
+    assert "<fieldset disabled>" in page
+    assert "hx-post" not in page
+    response = client.post(URL, data=VALID)
+    assert response.status_code == 403
+    assert settings_of(owner).invoice_day == 1
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("invoice_day", "31", "Enter a day from 1 to 28"),
+    ("invoice_day", "0", "Enter a day from 1 to 28"),
+    ("invoice_day", "", "Enter a day from 1 to 28"),
+    ("payment_terms_days", "-1", "from 0 to 120"),
+    ("payment_terms_days", "121", "from 0 to 120"),
+    ("xero_post_status", "SENT", "Choose Draft or Approved"),
+    ("consolidate_one_off", "sometimes", "Choose one line or one line per service"),
+])
+def test_bad_input_is_refused_beside_the_field_and_nothing_is_saved(auth_client, owner, field, value, message):
+    response = auth_client.post(URL, data={**VALID, field: value}, headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error_at = body.index(f'id="{field}-error"')
+    assert body.rindex(f'id="{field}"', 0, error_at) > body.rindex("<label", 0, error_at)  # same label
+    assert message in body[error_at:error_at + 200]
+    assert "Saved" not in body
+    stored = settings_of(owner)
+    assert (stored.invoice_day, stored.payment_terms_days, stored.xero_post_status) == (1, 14, "DRAFT")
+
+
+def test_rejected_input_is_kept_in_the_form(auth_client):
+    body = auth_client.post(URL, data={**VALID, "invoice_day": "31"}).get_data(as_text=True)
+    assert 'value="31"' in body and 'value="30"' in body
+
+
+def test_save_without_csrf_token_is_refused(auth_client, owner):
+    response = auth_client.post(URL, data=VALID, csrf=False)
+    assert response.status_code == 400
+    assert settings_of(owner).invoice_day == 1
+
+
+# --- default invoice template -----------------------------------------------------------------------
+
+def test_without_xero_the_template_select_is_disabled_with_a_hint(auth_client):
+    body = auth_client.get(URL).get_data(as_text=True)
+    assert '<select id="branding_theme_id" name="branding_theme_id" disabled' in body
+    assert "Connect Xero in" in body
+
+
+def test_saving_without_xero_leaves_the_template_alone(auth_client, owner):
+    assert auth_client.post(URL, data=VALID).status_code == 200
+    assert settings_of(owner).default_branding_theme_id is None
+
+
+def test_xero_default_theme_is_preselected_when_none_is_stored(auth_client, owner):
+    connect_xero(owner.practice_id, themes=(("t-special", "Special projects", 2), ("t-standard", "Standard", 0)))
+    body = auth_client.get(URL).get_data(as_text=True)
+    assert '<option value="t-standard" selected>Standard (Xero default)</option>' in body
+    assert '<option value="t-special" >Special projects</option>' in body
+
+
+def test_owner_chooses_a_synced_theme(auth_client, owner):
+    connect_xero(owner.practice_id)
+    response = auth_client.post(URL, data={**VALID, "branding_theme_id": "t-special"},
+                                headers={**HTMX, "HX-Source": "select#branding_theme_id"})
+    assert response.status_code == 200
+    assert settings_of(owner).default_branding_theme_id == "t-special"
+    assert '<option value="t-special" selected>' in response.get_data(as_text=True)
+
+
+def test_a_theme_not_in_the_synced_list_is_refused(auth_client, owner):
+    connect_xero(owner.practice_id)
+    response = auth_client.post(URL, data={**VALID, "branding_theme_id": "made-up"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Choose a template from the list synced from Xero" in body
+    stored = settings_of(owner)
+    assert stored.default_branding_theme_id is None and stored.invoice_day == 1
+
+
+def test_another_practices_theme_is_refused(auth_client, owner, other_owner):
+    connect_xero(other_owner.practice_id, themes=(("t-rival", "Rival", 0),))
+    connect_xero(owner.practice_id)
+    assert auth_client.post(URL, data={**VALID, "branding_theme_id": "t-rival"}).status_code == 422
+
+
+def test_a_stored_theme_deleted_in_xero_shows_the_warning(auth_client, owner):
+    connect_xero(owner.practice_id)
+    db.session.execute(db.update(XeroBrandingTheme).filter_by(branding_theme_id="t-special")
+                       .values(present_in_xero=False))
+    settings_of(owner).default_branding_theme_id = "t-special"
+    db.session.commit()
+    body = auth_client.get(URL).get_data(as_text=True)
+    assert "The invoice template “Special projects” was deleted in Xero" in body
+    assert "Special projects (deleted in Xero)" in body
+    # Changing another field keeps the (still stored) deleted theme rather than refusing the save.
+    response = auth_client.post(URL, data={**VALID, "branding_theme_id": "t-special"})
+    assert response.status_code == 200
+    assert settings_of(owner).invoice_day == 15
