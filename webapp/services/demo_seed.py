@@ -120,7 +120,8 @@ def _engagement_plan(index: int, this_month: date) -> list[tuple[str, date, date
         plan.append(("Monthly Bookkeeping", this_month, None, None))
         plan.append(("Company Formation", this_month, None, this_month))
         return plan
-    plan.append(("Monthly Bookkeeping", long_ago, None, None))
+    # Every seventeenth stopped bookkeeping last month: ended, or contracted when payroll carries on.
+    plan.append(("Monthly Bookkeeping", long_ago, last_month_end if index % 17 == 8 else None, None))
     if index % 3 == 0:
         plan.append(("VAT Returns", _month_start(this_month, 3 * (1 + index % 4)), None, None))
     if index % 11 == 5:
