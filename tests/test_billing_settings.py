@@ -112,7 +112,7 @@ def test_save_without_csrf_token_is_refused(auth_client, owner):
 def test_without_xero_the_template_select_is_disabled_with_a_hint(auth_client):
     body = auth_client.get(URL).get_data(as_text=True)
     assert '<select id="branding_theme_id" name="branding_theme_id" disabled' in body
-    assert "Connect Xero in" in body
+    assert "Connect Xero</a>\n        to choose one of your Xero invoice templates" in body
 
 
 def test_saving_without_xero_leaves_the_template_alone(auth_client, owner):
