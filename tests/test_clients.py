@@ -1,0 +1,516 @@
+"""Clients: identifier normalisers, list/search/paging, create/edit with validation, archive, engagements."""
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import add_user, login, make_practice
+from webapp.extensions import db
+from webapp.models import (
+    BillingSettings,
+    Client,
+    Engagement,
+    PricingMenu,
+    Role,
+    Service,
+    XeroBrandingTheme,
+)
+from webapp.services import clients as client_service
+
+HTMX = {"HX-Request": "true"}
+
+
+def _client(practice_id, code="ABB01", name="Abbott & Sons Ltd", **fields):
+    client = Client(practice_id=practice_id, code=code, name=name, **fields)
+    db.session.add(client)
+    db.session.commit()
+    return client
+
+
+def _service(practice_id, name="Monthly Bookkeeping", price="250.00", method="monthly", menu=None):
+    if menu is None:
+        menu = PricingMenu(practice_id=practice_id, name=f"Menu {name}", is_active=True)
+        db.session.add(menu)
+        db.session.flush()
+    service = Service(practice_id=practice_id, pricing_menu_id=menu.id, name=name, billing_method=method,
+                      price=Decimal(price))
+    db.session.add(service)
+    db.session.commit()
+    return service
+
+
+def _field_html(body: str, name: str) -> str:
+    """The rendered wrapper of one form field (its input and its message)."""
+    match = re.search(rf'<div class="field" id="field-{name}">(.*?)</div>', body, re.S)
+    assert match, f"field {name} not rendered"
+    return match.group(1)
+
+
+VALID_FORM = {
+    "name": "Carter and Price LLP", "code": "car01", "email": "Partners@CarterPrice.co.uk", "phone": "0113 496 0000",
+    "address_line": "1 Park Row", "city": "Leeds", "postcode": "LS1 5AB", "company_number": "oc 301122",
+    "vat_number": "123 4567 89", "consolidate_recurring": "", "consolidate_one_off": "",
+}
+
+
+# --- normalisers (reused by the contact matcher) ------------------------------------------------
+
+@pytest.mark.parametrize("typed, stored", [
+    ("1234567", "01234567"), ("01234567", "01234567"), ("12", "00000012"), ("sc123456", "SC123456"),
+    (" SC 123 456 ", "SC123456"), ("oc301122", "OC301122"),
+])
+def test_company_number_is_normalised(typed, stored):
+    assert client_service.normalise_company_number(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["123456789", "ABC12345", "S1234567", "SC12345", "SC1234567", "12-34567", ""])
+def test_impossible_company_numbers_are_refused(typed):
+    with pytest.raises(client_service.InvalidIdentifier):
+        client_service.normalise_company_number(typed)
+
+
+def test_company_number_key_pads_digits_and_ignores_case_and_spaces():
+    assert client_service.company_number_key("9876543") == client_service.company_number_key("09876543")
+    assert client_service.company_number_key("sc 123456") == "SC123456"
+    assert client_service.company_number_key(None) == ""
+
+
+@pytest.mark.parametrize("typed, stored", [
+    ("GB123456789", "GB123456789"), ("123456789", "GB123456789"), ("gb 123 4567 89", "GB123456789"),
+    ("GB123456789012", "GB123456789012"), ("123 456 789 012", "GB123456789012"),
+])
+def test_vat_number_is_normalised(typed, stored):
+    assert client_service.normalise_vat_number(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["GB12345678", "GB1234567890", "XI123456789", "DE123456789", "GB12345678A", ""])
+def test_impossible_vat_numbers_are_refused(typed):
+    with pytest.raises(client_service.InvalidIdentifier):
+        client_service.normalise_vat_number(typed)
+
+
+def test_vat_number_key_makes_the_gb_prefix_optional():
+    assert client_service.vat_number_key("gb 123 4567 89") == client_service.vat_number_key("123456789")
+
+
+def test_email_is_normalised_without_dns_and_bad_ones_refused():
+    assert client_service.normalise_email(" Jo@Example.COM ") == "Jo@example.com"
+    assert client_service.normalise_email("office@no-such-domain-socket-4f2a.co.uk") == \
+        "office@no-such-domain-socket-4f2a.co.uk"
+    with pytest.raises(client_service.InvalidIdentifier):
+        client_service.normalise_email("not-an-email")
+
+
+# --- access -------------------------------------------------------------------------------------
+
+def test_pages_render_for_a_signed_in_user(auth_client, owner):
+    client = _client(owner.practice_id)
+    for url in ("/clients/", "/clients/new", f"/clients/{client.id}"):
+        response = auth_client.get(url)
+        assert response.status_code == 200, url
+        assert "<html" in response.get_data(as_text=True)
+
+
+def test_anonymous_users_are_sent_to_login(client, owner):
+    existing = _client(owner.practice_id)
+    for url in ("/clients/", "/clients/new", f"/clients/{existing.id}", f"/clients/{existing.id}/engagements/new"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
+
+
+def test_another_practices_ids_are_404_on_every_client_route(auth_client, other_owner):
+    theirs = _client(other_owner.practice_id, code="RIV01", name="Rival client")
+    service = _service(other_owner.practice_id)
+    engagement = Engagement(practice_id=other_owner.practice_id, client_id=theirs.id, service_id=service.id,
+                            price=Decimal("1.00"), start_date=date(2026, 1, 1))
+    db.session.add(engagement)
+    db.session.commit()
+    c, e = theirs.id, engagement.id
+    gets = [f"/clients/{c}", f"/clients/{c}/engagements", f"/clients/{c}/engagements/new",
+            f"/clients/{c}/engagements/{e}/edit"]
+    posts = [f"/clients/{c}", f"/clients/{c}/archive", f"/clients/{c}/unarchive", f"/clients/{c}/validate/code",
+             f"/clients/{c}/engagements", f"/clients/{c}/engagements/{e}", f"/clients/{c}/engagements/{e}/end"]
+    for url in gets:
+        assert auth_client.get(url).status_code == 404, url
+    for url in posts:
+        assert auth_client.post(url, data={"name": "x", "code": "X", "end_date": "2026-02-01"}).status_code == 404, url
+    db.session.refresh(theirs)
+    assert theirs.status == "active" and theirs.name == "Rival client"
+
+
+def test_engagement_of_another_client_in_the_same_practice_is_404(auth_client, owner):
+    first = _client(owner.practice_id, code="A1", name="First")
+    second = _client(owner.practice_id, code="B1", name="Second")
+    service = _service(owner.practice_id)
+    engagement = client_service.save_engagement(first, service, None, date(2026, 1, 1))
+    assert auth_client.get(f"/clients/{second.id}/engagements/{engagement.id}/edit").status_code == 404
+    assert auth_client.post(f"/clients/{second.id}/engagements/{engagement.id}/end",
+                            data={"end_date": "2026-03-31"}).status_code == 404
+
+
+def test_staff_may_manage_clients(client, owner):
+    staff = add_user(owner.practice_id, Role.STAFF)
+    login(client, staff)
+    response = client.post("/clients/new", data=VALID_FORM)
+    assert response.status_code == 303
+    assert db.session.execute(sa.select(Client).filter_by(code="CAR01")).scalar_one().practice_id == owner.practice_id
+
+
+def test_post_without_csrf_token_is_refused(auth_client, owner):
+    response = auth_client.post("/clients/new", data=VALID_FORM, csrf=False)
+    assert response.status_code == 400
+    existing = _client(owner.practice_id)
+    assert auth_client.post(f"/clients/{existing.id}/archive", headers=HTMX, csrf=False).status_code == 400
+    assert db.session.execute(sa.select(sa.func.count(Client.id))).scalar_one() == 1
+    db.session.refresh(existing)
+    assert existing.status == "active"
+
+
+# --- list, search, paging -----------------------------------------------------------------------
+
+def test_search_matches_name_code_and_email(auth_client, owner):
+    _client(owner.practice_id, code="ABB01", name="Abbott & Sons Ltd", email="office@abbott.co.uk")
+    _client(owner.practice_id, code="BAK01", name="Baker Street Dental", email="reception@bakerst.co.uk")
+    _client(owner.practice_id, code="CAR01", name="Carter and Price LLP", email="partners@carterprice.co.uk")
+    for query, expected in (("baker", "BAK01"), ("car0", "CAR01"), ("abbott.co", "ABB01")):
+        body = auth_client.get(f"/clients/?q={query}").get_data(as_text=True)
+        codes = set(re.findall(r"<td>([A-Z]{3}\d\d)</td>", body))
+        assert codes == {expected}, query
+    body = auth_client.get("/clients/?q=nobody").get_data(as_text=True)
+    assert "No clients match" in body
+
+
+def test_search_treats_like_wildcards_literally(auth_client, owner):
+    _client(owner.practice_id, code="ABB01", name="Abbott")
+    body = auth_client.get("/clients/?q=%25").get_data(as_text=True)
+    assert "No clients match" in body
+
+
+def test_htmx_search_gets_the_table_fragment_and_full_requests_the_page(auth_client, owner):
+    _client(owner.practice_id, code="ABB01", name="Abbott & Sons Ltd")
+    fragment = auth_client.get("/clients/?q=abb", headers=HTMX)
+    page = auth_client.get("/clients/?q=abb")
+    assert fragment.status_code == page.status_code == 200
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert 'id="client-table"' in fragment.get_data(as_text=True)
+    assert "<html" in page.get_data(as_text=True)
+    assert "HX-Request" in fragment.headers["Vary"] and "HX-Request" in page.headers["Vary"]
+
+
+def test_search_box_is_a_live_htmx_search(auth_client):
+    body = auth_client.get("/clients/").get_data(as_text=True)
+    assert 'hx-trigger="input changed delay:300ms"' in body
+    assert 'hx-target="#client-table"' in body
+
+
+def test_paging_keeps_the_query(app, auth_client, owner, monkeypatch):
+    monkeypatch.setitem(app.config, "CLIENTS_PER_PAGE", 2)
+    for number in range(5):
+        _client(owner.practice_id, code=f"PAG0{number}", name=f"Paged client {number}")
+    _client(owner.practice_id, code="OTH01", name="Other")
+    first = auth_client.get("/clients/?q=paged").get_data(as_text=True)
+    assert "Paged client 0" in first and "Paged client 2" not in first
+    assert "/clients/?q=paged&amp;page=2" in first and "/clients/?q=paged&amp;page=3" in first
+    second = auth_client.get("/clients/?q=paged&page=2").get_data(as_text=True)
+    assert "Paged client 2" in second and "Paged client 3" in second and "Paged client 0" not in second
+    last = auth_client.get("/clients/?q=paged&page=99").get_data(as_text=True)
+    assert "Paged client 4" in last and "5 clients" in last
+
+
+def test_archived_clients_are_hidden_unless_asked_for(auth_client, owner):
+    _client(owner.practice_id, code="ACT01", name="Active One")
+    _client(owner.practice_id, code="ARC01", name="Archived One", status="archived")
+    default = auth_client.get("/clients/").get_data(as_text=True)
+    assert "Active One" in default and "Archived One" not in default
+    both = auth_client.get("/clients/?archived=1").get_data(as_text=True)
+    assert "Active One" in both and "Archived One" in both
+
+
+def test_other_practices_clients_never_listed(auth_client, other_owner):
+    _client(other_owner.practice_id, code="RIV01", name="Rival client")
+    assert "Rival client" not in auth_client.get("/clients/?archived=1").get_data(as_text=True)
+
+
+# --- archive ------------------------------------------------------------------------------------
+
+def test_archive_with_htmx_swaps_the_row_in_place(auth_client, owner):
+    client = _client(owner.practice_id)
+    response = auth_client.post(f"/clients/{client.id}/archive", headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.strip().startswith(f'<tr id="client-{client.id}"') and "<html" not in body
+    assert "Archived" in body and "Restore" in body
+    db.session.refresh(client)
+    assert client.status == "archived"
+    assert "Abbott" not in auth_client.get("/clients/").get_data(as_text=True)
+
+    response = auth_client.post(f"/clients/{client.id}/unarchive", headers=HTMX)
+    assert "Archive</button>" in response.get_data(as_text=True)
+    db.session.refresh(client)
+    assert client.status == "active"
+
+
+def test_archive_without_javascript_redirects_back(auth_client, owner):
+    client = _client(owner.practice_id)
+    response = auth_client.post(f"/clients/{client.id}/archive", data={"next": f"/clients/{client.id}"})
+    assert response.status_code == 303 and response.headers["Location"] == f"/clients/{client.id}"
+    response = auth_client.post(f"/clients/{client.id}/unarchive", data={"next": "https://evil.example/"})
+    assert response.headers["Location"] == "/clients/"
+
+
+# --- create and edit ----------------------------------------------------------------------------
+
+def test_create_client_stores_normalised_identifiers(auth_client, owner):
+    response = auth_client.post("/clients/new", data=VALID_FORM)
+    assert response.status_code == 303
+    client = db.session.execute(sa.select(Client).filter_by(practice_id=owner.practice_id)).scalar_one()
+    assert response.headers["Location"] == f"/clients/{client.id}"
+    assert (client.code, client.company_number, client.vat_number, client.email) == (
+        "CAR01", "OC301122", "GB123456789", "Partners@carterprice.co.uk")
+    assert client.consolidate_recurring is None and client.consolidate_one_off is None
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("email", "partners-at-carterprice", "@"),
+    ("company_number", "123456789", "8 characters"),
+    ("vat_number", "GB 1234", "9 digits"),
+    ("name", "", "Enter the client"),
+])
+def test_invalid_fields_are_refused_with_input_kept_and_message_by_the_field(auth_client, field, value, message):
+    data = dict(VALID_FORM, **{field: value})
+    response = auth_client.post("/clients/new", data=data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    html = _field_html(body, field)
+    assert message in html and 'aria-invalid="true"' in html
+    assert f'value="{value}"' in html
+    assert 'value="Carter and Price LLP"' in body or field == "name"
+    assert db.session.execute(sa.select(sa.func.count(Client.id))).scalar_one() == 0
+
+
+def test_duplicate_client_code_is_refused_on_the_code_field(auth_client, owner, other_owner):
+    _client(owner.practice_id, code="CAR01", name="Existing")
+    _client(other_owner.practice_id, code="DUP01", name="Theirs")  # codes are unique per practice only
+    response = auth_client.post("/clients/new", data=VALID_FORM)
+    assert response.status_code == 422
+    assert "already has the code CAR01" in _field_html(response.get_data(as_text=True), "code")
+    assert auth_client.post("/clients/new", data=dict(VALID_FORM, code="dup01")).status_code == 303
+
+
+def test_duplicate_code_lost_in_a_race_is_reported_on_the_field(auth_client, owner, monkeypatch):
+    _client(owner.practice_id, code="CAR01", name="Existing")
+    # Both the form and the service checked before the other request committed: the unique index decides.
+    monkeypatch.setattr(client_service, "code_taken", lambda *args, **kwargs: False)
+    response = auth_client.post("/clients/new", data=VALID_FORM)
+    assert response.status_code == 422
+    assert "already has the code CAR01" in _field_html(response.get_data(as_text=True), "code")
+    assert db.session.execute(sa.select(sa.func.count(Client.id))).scalar_one() == 1
+
+
+def test_edit_client_keeps_its_own_code_and_saves_overrides(auth_client, owner):
+    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    data = dict(VALID_FORM, name="Carter & Price LLP", consolidate_recurring="one",
+                consolidate_one_off="per_service")
+    response = auth_client.post(f"/clients/{client.id}", data=data)
+    assert response.status_code == 303
+    db.session.refresh(client)
+    assert client.name == "Carter & Price LLP"
+    assert client.consolidate_recurring is True and client.consolidate_one_off is False
+    body = auth_client.get(f"/clients/{client.id}").get_data(as_text=True)
+    assert '<option selected value="one">One line</option>' in body
+
+
+def test_edit_to_another_clients_code_is_refused(auth_client, owner):
+    _client(owner.practice_id, code="TAKEN", name="Other")
+    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    response = auth_client.post(f"/clients/{client.id}", data=dict(VALID_FORM, code="taken"))
+    assert response.status_code == 422
+    assert 'value="TAKEN"' in _field_html(response.get_data(as_text=True), "code")
+    db.session.refresh(client)
+    assert client.code == "CAR01"
+
+
+def test_inline_validation_returns_the_field_fragment(auth_client, owner):
+    _client(owner.practice_id, code="CAR01", name="Carter")
+    response = auth_client.post("/clients/validate/code", data={"code": "car01"}, headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "<html" not in body
+    assert body.strip().startswith('<div class="field" id="field-code">') and "already has the code" in body
+    ok = auth_client.post("/clients/validate/company_number", data={"company_number": "1234567"}, headers=HTMX)
+    assert ok.status_code == 200 and 'value="01234567"' in ok.get_data(as_text=True)
+    bad = auth_client.post("/clients/validate/vat_number", data={"vat_number": "GB12"}, headers=HTMX)
+    assert bad.status_code == 422 and 'value="GB12"' in bad.get_data(as_text=True)
+    assert auth_client.post("/clients/validate/csrf_token", data={}, headers=HTMX).status_code == 404
+
+
+def test_inline_code_check_on_the_edit_form_ignores_the_client_itself(auth_client, owner):
+    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    response = auth_client.post(f"/clients/{client.id}/validate/code", data={"code": "CAR01"}, headers=HTMX)
+    assert response.status_code == 200 and "field-error" not in response.get_data(as_text=True)
+
+
+def test_form_fields_validate_themselves_on_change(auth_client):
+    body = auth_client.get("/clients/new").get_data(as_text=True)
+    assert 'hx-post="/clients/validate/email"' in body and 'hx-trigger="change"' in body
+
+
+# --- invoice template override ------------------------------------------------------------------
+
+def _theme(practice_id, theme_id, name, sort_order=0, present=True):
+    db.session.add(XeroBrandingTheme(practice_id=practice_id, branding_theme_id=theme_id, name=name,
+                                     sort_order=sort_order, present_in_xero=present))
+    db.session.commit()
+
+
+def test_template_select_only_when_themes_are_synced(auth_client, owner):
+    assert 'name="branding_theme_id"' not in auth_client.get("/clients/new").get_data(as_text=True)
+    _theme(owner.practice_id, "t-standard", "Standard")
+    _theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
+    body = auth_client.get("/clients/new").get_data(as_text=True)
+    assert 'name="branding_theme_id"' in body
+    assert "Use practice default (Standard)" in body and "Special projects" in body
+
+
+def test_template_override_saved_and_unknown_theme_refused(auth_client, owner):
+    _theme(owner.practice_id, "t-standard", "Standard")
+    _theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
+    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    assert auth_client.post(f"/clients/{client.id}",
+                            data=dict(VALID_FORM, branding_theme_id="t-special")).status_code == 303
+    db.session.refresh(client)
+    assert client.branding_theme_id == "t-special"
+    response = auth_client.post(f"/clients/{client.id}", data=dict(VALID_FORM, branding_theme_id="made-up"))
+    assert response.status_code == 422 and "Choose one of your Xero invoice templates" in response.get_data(as_text=True)
+    db.session.refresh(client)
+    assert client.branding_theme_id == "t-special"
+
+
+def test_deleted_template_shows_the_warning(auth_client, owner):
+    _theme(owner.practice_id, "t-standard", "Standard")
+    _theme(owner.practice_id, "t-gone", "Old letterhead", present=False)
+    client = _client(owner.practice_id, code="CAR01", name="Carter", branding_theme_id="t-gone")
+    body = auth_client.get(f"/clients/{client.id}").get_data(as_text=True)
+    assert "was deleted in Xero" in body and "Old letterhead (deleted in Xero)" in body
+    # Saving other details does not force a new template choice.
+    assert auth_client.post(f"/clients/{client.id}",
+                            data=dict(VALID_FORM, branding_theme_id="t-gone")).status_code == 303
+
+
+def test_template_kept_when_themes_are_not_offered(auth_client, owner):
+    client = _client(owner.practice_id, code="CAR01", name="Carter", branding_theme_id="t-kept")
+    assert auth_client.post(f"/clients/{client.id}", data=VALID_FORM).status_code == 303
+    db.session.refresh(client)
+    assert client.branding_theme_id == "t-kept"
+
+
+def test_practice_default_template_named_from_billing_settings(auth_client, owner):
+    _theme(owner.practice_id, "t-standard", "Standard")
+    _theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
+    db.session.get(BillingSettings, owner.practice_id).default_branding_theme_id = "t-special"
+    db.session.commit()
+    assert "Use practice default (Special projects)" in auth_client.get("/clients/new").get_data(as_text=True)
+
+
+# --- engagements --------------------------------------------------------------------------------
+
+def test_client_page_lists_engagements(auth_client, owner):
+    client = _client(owner.practice_id)
+    service = _service(owner.practice_id, name="VAT Returns", price="300.00", method="quarterly_advance")
+    client_service.save_engagement(client, service, Decimal("275.50"), date(2026, 1, 1), date(2026, 12, 31))
+    body = auth_client.get(f"/clients/{client.id}").get_data(as_text=True)
+    section = body[body.index('<section id="engagements">'):]
+    assert "VAT Returns" in section and "£275.50" in section and "1 Jan 2026" in section and "31 Dec 2026" in section
+
+
+def test_add_engagement_defaults_to_the_service_price(auth_client, owner):
+    client = _client(owner.practice_id)
+    service = _service(owner.practice_id, price="250.00")
+    response = auth_client.post(f"/clients/{client.id}/engagements", headers=HTMX,
+                                data={"service_id": service.id, "price": "", "start_date": "2026-04-01"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in body and body.strip().startswith('<section id="engagements">')
+    engagement = db.session.execute(sa.select(Engagement)).scalar_one()
+    assert engagement.price == Decimal("250.00") and engagement.start_date == date(2026, 4, 1)
+    assert engagement.end_date is None
+
+
+def test_add_engagement_with_agreed_price_without_javascript(auth_client, owner):
+    client = _client(owner.practice_id)
+    service = _service(owner.practice_id)
+    response = auth_client.post(f"/clients/{client.id}/engagements",
+                                data={"service_id": service.id, "price": "199.99", "start_date": "2026-04-01"})
+    assert response.status_code == 303
+    assert db.session.execute(sa.select(Engagement.price)).scalar_one() == Decimal("199.99")
+
+
+@pytest.mark.parametrize("price", ["12.345", "-1", "abc", "0", "1e3"])
+def test_bad_engagement_prices_are_refused_by_the_field(auth_client, owner, price):
+    client = _client(owner.practice_id)
+    service = _service(owner.practice_id)
+    response = auth_client.post(f"/clients/{client.id}/engagements", headers=HTMX,
+                                data={"service_id": service.id, "price": price, "start_date": "2026-04-01"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    label = re.search(r'<label for="price">(.*?)</label>', body, re.S).group(1)
+    assert f'value="{price}"' in label and 'class="field-error"' in label
+    assert db.session.execute(sa.select(sa.func.count(Engagement.id))).scalar_one() == 0
+
+
+def test_engagement_service_must_be_the_practices_own(auth_client, owner, other_owner):
+    client = _client(owner.practice_id)
+    _service(owner.practice_id)
+    theirs = _service(other_owner.practice_id, name="Their service")
+    response = auth_client.post(f"/clients/{client.id}/engagements",
+                                data={"service_id": theirs.id, "start_date": "2026-04-01"})
+    assert response.status_code == 422 and "Choose one of your practice" in response.get_data(as_text=True)
+    assert "Their service" not in auth_client.get(f"/clients/{client.id}/engagements/new").get_data(as_text=True)
+
+
+def test_engagement_end_before_start_is_refused(auth_client, owner):
+    client = _client(owner.practice_id)
+    service = _service(owner.practice_id)
+    response = auth_client.post(f"/clients/{client.id}/engagements", data={
+        "service_id": service.id, "start_date": "2026-04-01", "end_date": "2026-03-01"})
+    assert response.status_code == 422 and "cannot be before the start date" in response.get_data(as_text=True)
+
+
+def test_edit_engagement(auth_client, owner):
+    client = _client(owner.practice_id)
+    service = _service(owner.practice_id)
+    other = _service(owner.practice_id, name="Payroll", price="120.00", menu=service.pricing_menu)
+    engagement = client_service.save_engagement(client, service, None, date(2026, 1, 1))
+    form = auth_client.get(f"/clients/{client.id}/engagements/{engagement.id}/edit", headers=HTMX)
+    assert form.status_code == 200 and 'value="250.00"' in form.get_data(as_text=True)
+    response = auth_client.post(f"/clients/{client.id}/engagements/{engagement.id}", headers=HTMX, data={
+        "service_id": other.id, "price": "130", "start_date": "2026-02-01"})
+    assert response.status_code == 200
+    db.session.refresh(engagement)
+    assert (engagement.service_id, engagement.price, engagement.start_date) == (
+        other.id, Decimal("130.00"), date(2026, 2, 1))
+
+
+def test_end_engagement(auth_client, owner):
+    client = _client(owner.practice_id)
+    service = _service(owner.practice_id)
+    engagement = client_service.save_engagement(client, service, None, date(2026, 1, 1))
+    refused = auth_client.post(f"/clients/{client.id}/engagements/{engagement.id}/end", headers=HTMX,
+                               data={"end_date": "2025-12-31"})
+    assert refused.status_code == 422 and "cannot be before the start date" in refused.get_data(as_text=True)
+    response = auth_client.post(f"/clients/{client.id}/engagements/{engagement.id}/end", headers=HTMX,
+                                data={"end_date": "2026-06-30"})
+    assert response.status_code == 200 and "30 Jun 2026" in response.get_data(as_text=True)
+    db.session.refresh(engagement)
+    assert engagement.end_date == date(2026, 6, 30)
+
+
+def test_new_engagement_form_full_page_and_fragment(auth_client, owner):
+    client = _client(owner.practice_id)
+    _service(owner.practice_id)
+    page = auth_client.get(f"/clients/{client.id}/engagements/new")
+    fragment = auth_client.get(f"/clients/{client.id}/engagements/new", headers=HTMX)
+    assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
+    assert "Add engagement" in fragment.get_data(as_text=True)
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
