@@ -177,7 +177,7 @@ def test_preview_itemised_by_default_with_account_codes(book):
     settings.recurring_account_code, settings.one_off_account_code = "200", "260"
     db.session.commit()
     preview = rows_by_code(build_plan(book["practice_id"], NOV))["GRO01"].preview
-    assert [(l.description, l.unit_amount, l.account_code) for l in preview.lines] == [
+    assert [(line.description, line.unit_amount, line.account_code) for line in preview.lines] == [
         ("Monthly Bookkeeping — November 2026", Decimal("250.00"), "200"),
         ("VAT Returns — November 2026 – January 2027", Decimal("300.00"), "200"),
         ("Company Formation — completed November 2026", Decimal("150.00"), "260"),
@@ -190,7 +190,7 @@ def test_on_completion_work_uses_the_recurring_default_code(book):
     settings.recurring_account_code, settings.one_off_account_code = "200", "260"
     db.session.commit()
     preview = rows_by_code(build_plan(book["practice_id"], OCT))["FIN01"].preview
-    assert [(l.description, l.account_code) for l in preview.lines] == [
+    assert [(line.description, line.account_code) for line in preview.lines] == [
         ("Annual Accounts — completed October 2026", "200")]
 
 
@@ -199,7 +199,7 @@ def test_practice_consolidation_applies_to_recurring_and_one_off_separately(book
     settings.consolidate_recurring, settings.consolidate_one_off = True, False
     db.session.commit()
     preview = rows_by_code(build_plan(book["practice_id"], NOV))["GRO01"].preview
-    assert [l.description for l in preview.lines] == [
+    assert [line.description for line in preview.lines] == [
         "Professional services for November 2026: Monthly Bookkeeping, VAT Returns",
         "Company Formation — completed November 2026",
     ]
@@ -222,7 +222,7 @@ def test_consolidation_groups_by_per_service_account_code(book):
     db.session.commit()
     # October for the shrinker: bookkeeping (default 200) and payroll (its own 210).
     preview = rows_by_code(build_plan(book["practice_id"], OCT))["SHR01"].preview
-    assert [(l.account_code, l.unit_amount) for l in preview.lines] == [
+    assert [(line.account_code, line.unit_amount) for line in preview.lines] == [
         ("200", Decimal("250.00")), ("210", Decimal("120.00"))]
 
 
@@ -237,8 +237,9 @@ def test_template_is_the_clients_else_the_practices_else_xeros_default(book):
     book["grower"].branding_theme_id = "t-cli"
     db.session.commit()
     rows = rows_by_code(build_plan(pid, NOV))
-    assert (rows["STE01"].preview.branding_theme_id, rows["STE01"].preview.template_name) == ("t-prac", "Practice brand")
-    assert (rows["GRO01"].preview.branding_theme_id, rows["GRO01"].preview.template_name) == ("t-cli", "Client")
+    steady, grower = rows["STE01"].preview, rows["GRO01"].preview
+    assert (steady.branding_theme_id, steady.template_name) == ("t-prac", "Practice brand")
+    assert (grower.branding_theme_id, grower.template_name) == ("t-cli", "Client")
 
 
 # --- approving ---------------------------------------------------------------------------------------
@@ -260,8 +261,10 @@ def test_approving_raises_one_invoice_per_billed_client_copied_from_the_preview(
     grower, preview = by_client["GRO01"], rows_by_code(plan)["GRO01"].preview
     assert (grower.issue_date, grower.due_date, grower.period) == (preview.issue_date, preview.due_date, NOV)
     assert grower.status == "approved"
-    assert [(l.description, l.quantity, l.unit_amount, l.account_code, l.tax_type) for l in grower.lines] == [
-        (l.description, l.quantity, l.unit_amount, l.account_code, l.tax_type) for l in preview.lines]
+    def shape(lines):
+        return [(line.description, line.quantity, line.unit_amount, line.account_code, line.tax_type) for line in lines]
+
+    assert shape(grower.lines) == shape(preview.lines)
     assert grower.total == Decimal("700.00")
     run = db.session.execute(db.select(BillingRun)).scalar_one()
     assert (run.period, run.approved_by_id) == (NOV, owner.id)

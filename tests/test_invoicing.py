@@ -38,7 +38,7 @@ def rules(recurring=False, one_off=False, recurring_code="200", one_off_code="26
 
 def test_itemised_gives_one_line_per_service_at_the_engagement_price():
     lines = build_lines([BOOKKEEPING, VAT], rules(), NOV)
-    assert [(l.description, l.quantity, l.unit_amount, l.account_code, l.service_id) for l in lines] == [
+    assert [(ln.description, ln.quantity, ln.unit_amount, ln.account_code, ln.service_id) for ln in lines] == [
         ("Monthly Bookkeeping — November 2026", Decimal("1.00"), Decimal("250.00"), "200", 1),
         ("VAT Returns — November 2026 – January 2027", Decimal("1.00"), Decimal("300.00"), "200", 2),
     ]
@@ -57,13 +57,13 @@ def test_consolidated_gives_one_line_named_after_the_month_and_services_with_the
 def test_recurring_and_one_off_are_consolidated_independently():
     items = [BOOKKEEPING, FORMATION, VAT, ADVISORY]
     recurring_only = build_lines(items, rules(recurring=True, one_off=False), NOV)
-    assert [l.description for l in recurring_only] == [
+    assert [line.description for line in recurring_only] == [
         "Professional services for November 2026: Monthly Bookkeeping, VAT Returns",
         "Company Formation — completed November 2026",
         "Business Advisory Meeting — completed November 2026",
     ]
     one_off_only = build_lines(items, rules(recurring=False, one_off=True), NOV)
-    assert [l.description for l in one_off_only] == [
+    assert [line.description for line in one_off_only] == [
         "Monthly Bookkeeping — November 2026",
         "VAT Returns — November 2026 – January 2027",
         "Professional services for November 2026: Company Formation, Business Advisory Meeting",
@@ -74,14 +74,14 @@ def test_recurring_and_one_off_are_consolidated_independently():
 
 def test_recurring_lines_come_before_one_off_lines_whatever_the_input_order():
     lines = build_lines([FORMATION, BOOKKEEPING], rules(), NOV)
-    assert [l.service_id for l in lines] == [1, 3]
+    assert [line.service_id for line in lines] == [1, 3]
 
 
 def test_consolidated_groups_by_account_code_and_tax_type():
     payroll = item("Payroll", "120.00", code="210", service_id=5)
     zero_rated = item("Training", "80.00", tax="ZERORATEDOUTPUT", service_id=6)
     lines = build_lines([BOOKKEEPING, payroll, VAT, zero_rated], rules(recurring=True), NOV)
-    assert [(l.account_code, l.tax_type, l.unit_amount, l.description.split(": ")[1]) for l in lines] == [
+    assert [(ln.account_code, ln.tax_type, ln.unit_amount, ln.description.split(": ")[1]) for ln in lines] == [
         ("200", None, Decimal("550.00"), "Monthly Bookkeeping, VAT Returns"),
         ("210", None, Decimal("120.00"), "Payroll"),
         ("200", "ZERORATEDOUTPUT", Decimal("80.00"), "Training"),
@@ -96,12 +96,12 @@ def test_a_consolidated_group_of_one_service_keeps_its_service_id():
 def test_service_account_code_beats_the_practice_defaults():
     lines = build_lines([item("Payroll", "120.00", code="210"), item("Audit", "99.00", recurring=False, code="215")],
                         rules(), NOV)
-    assert [l.account_code for l in lines] == ["210", "215"]
+    assert [line.account_code for line in lines] == ["210", "215"]
 
 
 def test_practice_defaults_are_split_by_recurring_and_one_off():
     lines = build_lines([BOOKKEEPING, FORMATION], rules(recurring_code="200", one_off_code="260"), NOV)
-    assert [l.account_code for l in lines] == ["200", "260"]
+    assert [line.account_code for line in lines] == ["200", "260"]
 
 
 def test_no_default_account_code_leaves_the_line_without_one():
@@ -119,7 +119,7 @@ def test_money_stays_pence_exact():
     lines = build_lines(items, rules(recurring=True), NOV)
     assert lines[0].unit_amount == Decimal("33.63")
     assert lines_total(build_lines(items, rules(), NOV)) == Decimal("33.63")
-    assert all(isinstance(l.unit_amount, Decimal) for l in lines)
+    assert all(isinstance(line.unit_amount, Decimal) for line in lines)
 
 
 def test_no_items_gives_no_lines():
@@ -143,7 +143,8 @@ def test_invoice_dates_use_the_invoice_day_and_payment_terms():
 
 def billed_months(method, start, end=None, completed=None, months=range(-2, 26)):
     """Which months (as YYYY-MM) an engagement is billed in, over Sep 2026 .. Dec 2028."""
-    return [f"{add_months(NOV, k):%Y-%m}" for k in months if bills_in(method, start, end, completed, add_months(NOV, k))]
+    periods = [add_months(NOV, k) for k in months]
+    return [f"{period:%Y-%m}" for period in periods if bills_in(method, start, end, completed, period)]
 
 
 def test_monthly_bills_every_month_from_start_to_end():

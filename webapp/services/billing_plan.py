@@ -13,7 +13,6 @@ from webapp.models import (
     Client,
     ClientStatus,
     Engagement,
-    Practice,
     XeroBrandingTheme,
 )
 from webapp.services import billing_cadence, invoicing
@@ -228,6 +227,3 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
                        totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts),
                        run=run, invoice_ids=invoice_ids)
 
-
-def practice_time_zone(practice_id: int) -> str:
-    return db.session.get(Practice, practice_id).time_zone
