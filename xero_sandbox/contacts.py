@@ -1,0 +1,221 @@
+"""Contacts: list/search/page, get one, create and update (with Xero's unique-active-name rule)."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from flask import g, request
+
+from .api import (CONTACTS_READ, CONTACTS_WRITE, apply_order, arg_bool, arg_int, bp, idempotent,
+                  if_modified_since, ok, paginate, queue_event, requires, summarize_errors)
+from .app import get_sandbox
+from .bodies import get_bool, get_enum, get_list, get_str, get_uuid, is_uuid, read_elements
+from .seed import contact_doc, name_key
+from .where import compile_where
+from .xerojson import XeroError, envelope, json_response, ms_date, not_found, validation_exception
+
+CONTACT_FIELDS = {"ContactID", "MergedToContactID", "ContactNumber", "AccountNumber", "ContactStatus", "Name",
+                  "FirstName", "LastName", "CompanyNumber", "EmailAddress", "BankAccountDetails", "TaxNumber",
+                  "IsSupplier", "IsCustomer", "UpdatedDateUTC", "HasAttachments", "HasValidationErrors",
+                  "Addresses", "Phones", "ContactGroups", "Website", "DefaultCurrency"}
+SUMMARY_FIELDS = ("ContactID", "MergedToContactID", "ContactNumber", "AccountNumber", "ContactStatus", "Name",
+                  "FirstName", "LastName", "CompanyNumber", "EmailAddress", "TaxNumber", "UpdatedDateUTC",
+                  "IsSupplier", "IsCustomer", "HasValidationErrors")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SIMPLE_STRINGS = (("FirstName", 255), ("LastName", 255), ("EmailAddress", 255), ("ContactNumber", 50),
+                  ("AccountNumber", 50), ("CompanyNumber", 50), ("TaxNumber", 50), ("BankAccountDetails", None),
+                  ("Website", None))
+
+
+def _summary(doc):
+    return {k: doc[k] for k in SUMMARY_FIELDS if k in doc}
+
+
+@bp.route("/Contacts", methods=["GET"])
+@requires(CONTACTS_READ)
+def list_contacts():
+    sandbox = get_sandbox()
+    sql, params = "SELECT doc FROM contacts WHERE tenant_id=?", [g.tenant_id]
+    ims = if_modified_since()
+    if ims is not None:
+        sql += " AND updated_ms >= ?"
+        params.append(ims)
+    ids = request.args.get("IDs") or request.args.get("ids")
+    id_set = None
+    if ids:
+        id_set = {i.strip().strip('"').lower() for i in ids.split(",") if i.strip()}
+        if not all(is_uuid(i) for i in id_set):
+            raise XeroError(400, {"ErrorNumber": 16, "Type": "QueryParseException",
+                                  "Message": "IDs must be a comma separated list of GUIDs"})
+        sql += " AND contact_id IN (%s)" % ",".join("?" * len(id_set))
+        params.extend(sorted(id_set))
+    pred = compile_where(request.args.get("where"), CONTACT_FIELDS)
+    mentions_status = pred is not None and "ContactStatus" in pred.mentions
+    if not (arg_bool("includeArchived") or id_set or mentions_status):
+        sql += " AND status = 'ACTIVE'"
+    docs = [json.loads(r["doc"]) for r in sandbox.store.query(sql, params)]
+    if pred:
+        docs = [d for d in docs if pred(d)]
+    term = (request.args.get("searchTerm") or "").strip().casefold()
+    if term:
+        docs = [d for d in docs if any(term in (d.get(f) or "").casefold()
+                                       for f in ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress"))]
+    docs = apply_order(docs, request.args.get("order"), lambda d: (name_key(d["Name"]), d["ContactID"]))
+    docs, pagination = paginate(docs, arg_int("page"), arg_int("pageSize"))
+    if arg_bool("summaryOnly"):
+        docs = [_summary(d) for d in docs]
+    return ok("Contacts", docs, pagination)
+
+
+def _find_contact(db, tenant_id, ident):
+    if is_uuid(ident):
+        return db.execute("SELECT * FROM contacts WHERE tenant_id=? AND contact_id=?",
+                          (tenant_id, str(uuid.UUID(ident)))).fetchone()
+    return db.execute("SELECT * FROM contacts WHERE tenant_id=? AND contact_number=?", (tenant_id, ident)).fetchone()
+
+
+@bp.route("/Contacts/<ident>", methods=["GET"])
+@requires(CONTACTS_READ)
+def get_contact(ident):
+    sandbox = get_sandbox()
+    with sandbox.store.lock:
+        row = _find_contact(sandbox.store.conn, g.tenant_id, ident)
+    if row is None:
+        return not_found()
+    return ok("Contacts", [json.loads(row["doc"])])
+
+
+def duplicate_name_message(name):
+    return (f"The contact name {name} is already assigned to another contact. "
+            "The contact name must be unique across all active contacts.")
+
+
+def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int, url_ident: str | None = None):
+    """Validate and write one contact element. Returns (doc, errors, event_type)."""
+    errors = []
+    cid = get_uuid(el, "ContactID", path)
+    existing = None
+    if url_ident is not None:
+        existing = _find_contact(db, tenant_id, url_ident)
+        if existing is None:
+            raise XeroError(404, "The resource you're looking for cannot be found")
+    elif cid:
+        existing = _find_contact(db, tenant_id, cid)
+        if existing is None:
+            errors.append(f"Contact with ContactID {cid} could not be found")
+    doc = json.loads(existing["doc"]) if existing else None
+    echo = {} if doc is None else {"ContactID": doc["ContactID"]}
+    name = get_str(el, "Name", path)
+    if name is not None:
+        name = " ".join(name.split()) if name.strip() else ""
+        echo["Name"] = name
+    status = get_enum(el, "ContactStatus", path, ("ACTIVE", "ARCHIVED", "GDPRREQUEST"), "ContactStatus")
+    if status == "GDPRREQUEST":
+        errors.append("ContactStatus GDPRREQUEST cannot be set through the API")
+    values = {}
+    for key, max_len in SIMPLE_STRINGS:
+        v = get_str(el, key, path)
+        if v is not None:
+            v = v.strip()
+            values[key] = v
+            echo[key] = v
+            if max_len and len(v) > max_len:
+                errors.append(f"The {key} must be {max_len} characters or less.")
+    email = values.get("EmailAddress")
+    if email and not EMAIL_RE.match(email):
+        errors.append("Email address must be valid.")
+    for key in ("Addresses", "Phones"):
+        lst = get_list(el, key, path)
+        if lst is not None:
+            if not all(isinstance(x, dict) for x in lst):
+                errors.append(f"{key} must be a list of objects")
+            else:
+                values[key] = [{k: v for k, v in x.items() if isinstance(v, (str, int, float)) or v is None}
+                               for x in lst]
+    get_bool(el, "IsCustomer", path)  # read-only in Xero: type-checked, then ignored
+    get_bool(el, "IsSupplier", path)
+    if doc is None:
+        if not name:
+            errors.append("The contact name must be specified.")
+    elif name == "":
+        errors.append("The contact name must be specified.")
+    final_name = name or (doc["Name"] if doc else None)
+    if final_name and len(final_name) > 255:
+        errors.append("The contact name must be 255 characters or less.")
+    final_status = status or (doc["ContactStatus"] if doc else "ACTIVE")
+    if final_name and final_status == "ACTIVE":
+        clash = db.execute("SELECT contact_id FROM contacts WHERE tenant_id=? AND name_key=? AND status='ACTIVE'"
+                           " AND contact_id != ?", (tenant_id, name_key(final_name),
+                                                     doc["ContactID"] if doc else "")).fetchone()
+        if clash:
+            errors.append(duplicate_name_message(final_name))
+    if errors:
+        echo.update({"HasValidationErrors": True, "ValidationErrors": [{"Message": m} for m in errors]})
+        return echo, errors, None
+    if doc is None:
+        doc = contact_doc(str(uuid.uuid4()), final_name, now_ms, IsCustomer=False, IsSupplier=False)
+        event = "CREATE"
+    else:
+        event = "UPDATE"
+    doc["Name"] = final_name
+    doc["ContactStatus"] = final_status
+    for key, v in values.items():
+        if v == "" and key not in ("Addresses", "Phones"):
+            doc.pop(key, None)
+        else:
+            doc[key] = v
+    doc["UpdatedDateUTC"] = ms_date(now_ms)
+    db.execute("INSERT OR REPLACE INTO contacts (contact_id, tenant_id, name_key, status, contact_number,"
+               " updated_ms, doc) VALUES (?,?,?,?,?,?,?)",
+               (doc["ContactID"], tenant_id, name_key(doc["Name"]), doc["ContactStatus"], doc.get("ContactNumber"),
+                now_ms, json.dumps(doc)))
+    queue_event(db, tenant_id, "CONTACT", event, doc["ContactID"], now_ms)
+    return doc, [], event
+
+
+def _write_contacts(url_ident=None):
+    sandbox = get_sandbox()
+    elements = read_elements("Contacts", "Contact")
+    summarize = summarize_errors()
+    now = sandbox.now_ms()
+    results, any_error = [], False
+    try:
+        with sandbox.store.tx() as db:
+            for path, el in elements:
+                doc, errors, event = save_contact(db, g.tenant_id, el, path, now, url_ident)
+                any_error = any_error or bool(errors)
+                if event == "CREATE" and summarize:
+                    # if the batch fails, this contact is not created: do not report its would-be id
+                    doc = {**doc, "ContactID": "00000000-0000-0000-0000-000000000000"}
+                results.append((doc, errors))
+            if any_error and summarize:
+                raise _Rollback()
+    except _Rollback:
+        raise XeroError(400, validation_exception(
+            [doc if errors else {**doc, "ValidationErrors": []} for doc, errors in results]))
+    out = []
+    for doc, errors in results:
+        if summarize:
+            out.append(doc)
+        else:
+            out.append({**doc, "StatusAttributeString": "ERROR" if errors else "OK"})
+    return json_response(envelope(now, "Contacts", out))
+
+
+class _Rollback(Exception):
+    pass
+
+
+@bp.route("/Contacts", methods=["POST", "PUT"])
+@requires(CONTACTS_WRITE)
+@idempotent
+def write_contacts():
+    return _write_contacts()
+
+
+@bp.route("/Contacts/<ident>", methods=["POST"])
+@requires(CONTACTS_WRITE)
+@idempotent
+def update_contact(ident):
+    return _write_contacts(url_ident=ident)

@@ -1,0 +1,237 @@
+"""A small interpreter for Xero's `where` filter (a .NET LINQ-like expression).
+
+Supports: == != > >= < <=, AND/OR/NOT (and && || !), parentheses, nested fields (Contact.ContactID),
+string methods Contains/StartsWith/EndsWith/ToLower/ToUpper, literals "text", numbers, true/false, null,
+Guid("..."), DateTime(y, m, d[, h, mi, s]). String comparisons ignore case, as Xero's do.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from .xerojson import XeroError, query_parse_error
+
+_TOKEN = re.compile(r'''\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>==|!=|>=|<=|&&|\|\||[><!().,=])|(?P<id>[A-Za-z_][A-Za-z0-9_]*))''')
+_MSDATE = re.compile(r"^/Date\((-?\d+)")
+
+
+class WhereError(Exception):
+    pass
+
+
+def _tokens(text: str):
+    pos, out = 0, []
+    text = text.replace("&quot;", '"')
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise WhereError(f"Syntax error at position {pos}")
+        pos = m.end()
+        kind = m.lastgroup
+        val = m.group(kind)
+        if kind == "str":
+            val = bytes(val[1:-1], "utf-8").decode("unicode_escape") if "\\" in val else val[1:-1]
+        out.append((kind, val))
+    return out
+
+
+class _Parser:
+    def __init__(self, text, fields):
+        self.toks = _tokens(text)
+        self.i = 0
+        self.fields = fields
+
+    def peek(self, offset=0):
+        j = self.i + offset
+        return self.toks[j] if j < len(self.toks) else (None, None)
+
+    def take(self):
+        t = self.peek()
+        self.i += 1
+        return t
+
+    def expect(self, val):
+        k, v = self.take()
+        if v != val:
+            raise WhereError(f"Expected '{val}'")
+
+    def parse(self):
+        node = self.or_()
+        if self.i != len(self.toks):
+            raise WhereError("Syntax error: unexpected '%s'" % self.peek()[1])
+        return node
+
+    def or_(self):
+        node = self.and_()
+        while self.peek()[1] in ("||",) or (self.peek()[0] == "id" and self.peek()[1].upper() == "OR"):
+            self.take()
+            node = ("or", node, self.and_())
+        return node
+
+    def and_(self):
+        node = self.not_()
+        while self.peek()[1] in ("&&",) or (self.peek()[0] == "id" and self.peek()[1].upper() == "AND"):
+            self.take()
+            node = ("and", node, self.not_())
+        return node
+
+    def not_(self):
+        k, v = self.peek()
+        if v == "!" or (k == "id" and v.upper() == "NOT"):
+            self.take()
+            return ("not", self.not_())
+        return self.cmp()
+
+    def cmp(self):
+        left = self.operand()
+        k, v = self.peek()
+        if v in ("==", "!=", ">", ">=", "<", "<="):
+            self.take()
+            return ("cmp", v, left, self.operand())
+        if v == "=":
+            self.take()
+            return ("cmp", "==", left, self.operand())
+        return ("truthy", left)
+
+    def operand(self):
+        k, v = self.take()
+        if v == "(":
+            node = self.or_()
+            self.expect(")")
+            return node
+        if k == "str":
+            return ("lit", v)
+        if k == "num":
+            return ("lit", float(v))
+        if k != "id":
+            raise WhereError("Syntax error: unexpected '%s'" % v)
+        low = v.lower()
+        if low in ("true", "false"):
+            return ("lit", low == "true")
+        if low == "null":
+            return ("lit", None)
+        if low == "guid" and self.peek()[1] == "(":
+            self.take()
+            k2, g = self.take()
+            self.expect(")")
+            return ("lit", str(g).lower())
+        if low == "datetime" and self.peek()[1] == "(":
+            self.take()
+            nums = []
+            while True:
+                k2, n = self.take()
+                if k2 != "num":
+                    raise WhereError("DateTime expects numbers")
+                nums.append(int(float(n)))
+                k3, sep = self.take()
+                if sep == ")":
+                    break
+                if sep != ",":
+                    raise WhereError("Syntax error in DateTime")
+            try:
+                t = dt.datetime(*nums, tzinfo=dt.timezone.utc)
+            except (TypeError, ValueError) as e:
+                raise WhereError(f"Invalid DateTime: {e}")
+            return ("lit", int(t.timestamp() * 1000))
+        if self.fields is not None and v not in self.fields:
+            raise WhereError(f"No property or field '{v}' exists in type")
+        node = ("field", [v])
+        while self.peek()[1] == ".":
+            self.take()
+            k2, name = self.take()
+            if k2 != "id":
+                raise WhereError("Syntax error after '.'")
+            if self.peek()[1] == "(":
+                self.take()
+                args = []
+                while self.peek()[1] != ")":
+                    args.append(self.operand())
+                    if self.peek()[1] == ",":
+                        self.take()
+                self.expect(")")
+                node = ("call", name, node, args)
+            elif node[0] == "field":
+                node = ("field", node[1] + [name])
+            else:
+                raise WhereError("Syntax error")
+        return node
+
+
+def _norm(v):
+    if isinstance(v, str):
+        m = _MSDATE.match(v)
+        if m:
+            return int(m.group(1))
+        return v.casefold()
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return float(v)
+    return v
+
+
+def _eval(node, rec):
+    kind = node[0]
+    if kind == "lit":
+        return node[1]
+    if kind == "field":
+        cur = rec
+        for part in node[1]:
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        return cur
+    if kind == "call":
+        _, name, target, args = node
+        val = _eval(target, rec)
+        argv = [_eval(a, rec) for a in args]
+        lname = name.lower()
+        if lname in ("tolower", "toupper"):
+            return val.lower() if isinstance(val, str) and lname == "tolower" else (
+                val.upper() if isinstance(val, str) else val)
+        if lname in ("contains", "startswith", "endswith"):
+            if not isinstance(val, str) or not argv or not isinstance(argv[0], str):
+                return False
+            a, b = val.casefold(), argv[0].casefold()
+            return b in a if lname == "contains" else (a.startswith(b) if lname == "startswith" else a.endswith(b))
+        raise WhereError(f"Unsupported method '{name}'")
+    if kind == "and":
+        return bool(_eval(node[1], rec)) and bool(_eval(node[2], rec))
+    if kind == "or":
+        return bool(_eval(node[1], rec)) or bool(_eval(node[2], rec))
+    if kind == "not":
+        return not bool(_eval(node[1], rec))
+    if kind == "truthy":
+        return bool(_eval(node[1], rec))
+    if kind == "cmp":
+        _, op, l, r = node
+        a, b = _norm(_eval(l, rec)), _norm(_eval(r, rec))
+        if op == "==":
+            return a == b
+        if op == "!=":
+            return a != b
+        if a is None or b is None:
+            return False
+        try:
+            return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}[op]
+        except TypeError:
+            return False
+    raise WhereError("Syntax error")
+
+
+def compile_where(text: str | None, fields=None):
+    """A predicate over Xero-shaped dicts, or None when there is no filter. Bad syntax -> 400."""
+    if not text or not text.strip():
+        return None
+    try:
+        tree = _Parser(text, fields).parse()
+    except WhereError as e:
+        raise XeroError(400, query_parse_error(str(e)))
+
+    def predicate(rec):
+        try:
+            return _eval(tree, rec)
+        except WhereError as e:
+            raise XeroError(400, query_parse_error(str(e)))
+    predicate.mentions = {t[1] for t in _tokens(text) if t[0] == "id"}
+    return predicate
