@@ -34,6 +34,10 @@ def _clean_redis(request):
     keys = list(client.scan_iter(match=app.config["REDIS_KEY_PREFIX"] + "*"))
     if keys:
         client.delete(*keys)
+    with app.app_context():
+        from jobs.queue import get_queue
+
+        get_queue().empty()
 
 
 @pytest.fixture

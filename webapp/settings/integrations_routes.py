@@ -1,10 +1,241 @@
-from flask import render_template
-from flask_login import login_required
+"""Practice Settings > Integrations: connect, choose the organisation, disconnect, sync, default codes.
 
+Only owners and admins change anything here (require_settings_manager); staff see the page read-only.
+The OAuth `state` and PKCE verifier live in the session for the length of one sign-in; tokens never do.
+"""
+import hmac
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, StringField
+from wtforms.validators import AnyOf, InputRequired
+
+from webapp.htmx import is_htmx_request, render_fragment
+from webapp.models import ConnectionStatus
+from webapp.scoping import current_practice_id, require_settings_manager
+from webapp.services import default_account_codes as codes
+from webapp.services import xero_connection as xero
 from webapp.settings import bp
+from webapp.xero import XeroError
+
+FLOW_KEY = "xero_oauth"  # {"state", "verifier", "practice_id"} for one sign-in
+PENDING_KEY = "xero_pending"  # id of the grant waiting in Redis for "Select your Xero company"
+
+
+class ChooseCompanyForm(FlaskForm):
+    tenant_connection = RadioField("Xero company", choices=[],
+                                   validators=[InputRequired("Choose the organisation to connect.")],
+                                   validate_choice=False)
+
+
+class DisconnectForm(FlaskForm):
+    confirm = HiddenField(validators=[AnyOf(["yes"], message="Confirm that you want to disconnect.")])
+
+
+class AccountCodeForm(FlaskForm):
+    """One default-code select; which one is decided by the field name posted."""
+
+    recurring_account_code = StringField("Recurring sales")
+    one_off_account_code = StringField("One-off sales")
+
+
+def _page(status: int = 200, choose_form: ChooseCompanyForm | None = None, choices=None, choose_error=None):
+    practice_id = current_practice_id()
+    return render_template(
+        "settings/integrations.html",
+        connection=xero.get_connection(practice_id),
+        run=xero.latest_sync_run(practice_id),
+        code_fields=codes.account_code_fields(practice_id),
+        can_manage=current_user.can_manage_settings,
+        choices=choices, choose_form=choose_form, choose_error=choose_error,
+    ), status
 
 
 @bp.route("/integrations")
 @login_required
 def integrations():
-    return render_template("settings/integrations.html")
+    return _page()
+
+
+# -- connect ------------------------------------------------------------------------------------------------
+@bp.route("/integrations/xero/connect", methods=["POST"])
+@login_required
+def xero_connect():
+    require_settings_manager()
+    try:
+        authorization = xero.start_connect()
+    except XeroError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("settings.integrations"), code=303)
+    session[FLOW_KEY] = {"state": authorization.state, "verifier": authorization.code_verifier,
+                         "practice_id": current_practice_id()}
+    return redirect(authorization.url, code=303)
+
+
+def _refuse(message: str):
+    flash(message, "error")
+    return redirect(url_for("settings.integrations"), code=303)
+
+
+@bp.route("/integrations/xero/callback")
+@login_required
+def xero_callback():
+    require_settings_manager()
+    flow = session.pop(FLOW_KEY, None)  # one use only: a replayed callback finds nothing
+    state = request.args.get("state", "")
+    if not flow or flow.get("practice_id") != current_practice_id():
+        return _refuse("That Xero sign-in was not started here or has already been used, so nothing was "
+                       "changed. Start again with Connect with Xero.")
+    if not state or not hmac.compare_digest(state, flow["state"]):
+        return _refuse("Socket could not verify that Xero sign-in (its security check did not match), so "
+                       "nothing was changed. Start again with Connect with Xero.")
+    error = request.args.get("error")
+    if error == "access_denied":
+        return _refuse("You cancelled the connection in Xero. Nothing was changed.")
+    if error:
+        return _refuse(f"Xero reported a problem ({error}) and nothing was changed. Please try again.")
+    code = request.args.get("code", "")
+    if not code:
+        return _refuse("Xero did not send an authorisation code, so nothing was changed. Please try again.")
+    try:
+        outcome = xero.complete_connect(current_practice_id(), current_user.id, code, flow["verifier"])
+    except (XeroError, xero.ConnectError) as exc:
+        return _refuse(exc.message)
+    if outcome.choices:
+        session[PENDING_KEY] = outcome.pending_id
+        return redirect(url_for("settings.xero_select"), code=303)
+    return _connected(outcome)
+
+
+def _connected(outcome: xero.ConnectOutcome):
+    flash(f"Connected to Xero: {outcome.connection.tenant_name}.", "success")
+    if outcome.sync_error:
+        flash(outcome.sync_error, "error")
+    return redirect(url_for("settings.integrations"), code=303)
+
+
+@bp.route("/integrations/xero/select", methods=["GET", "POST"])
+@login_required
+def xero_select():
+    require_settings_manager()
+    practice_id = current_practice_id()
+    pending_id = session.get(PENDING_KEY)
+    choices = xero.pending_choices(practice_id, pending_id)
+    if choices is None:
+        session.pop(PENDING_KEY, None)
+        return _refuse("That choice has expired. Start again with Connect with Xero.")
+    form = ChooseCompanyForm()
+    form.tenant_connection.choices = [(org.id, org.tenant_name) for org in choices]
+    if request.method == "GET":
+        return _page(choose_form=form, choices=choices)
+    if not form.validate():
+        return _page(422, choose_form=form, choices=choices)
+    try:
+        outcome = xero.choose_organisation(practice_id, current_user.id, pending_id, form.tenant_connection.data)
+    except (XeroError, xero.ConnectError) as exc:
+        return _page(422, choose_form=form, choices=choices, choose_error=exc.message)
+    session.pop(PENDING_KEY, None)
+    return _connected(outcome)
+
+
+@bp.route("/integrations/xero/select/cancel", methods=["POST"])
+@login_required
+def xero_select_cancel():
+    require_settings_manager()
+    xero.cancel_choice(current_practice_id(), session.pop(PENDING_KEY, None))
+    flash("Connection cancelled; Socket kept no access to those organisations.", "info")
+    return redirect(url_for("settings.integrations"), code=303)
+
+
+# -- disconnect -----------------------------------------------------------------------------------------------
+@bp.route("/integrations/xero/disconnect", methods=["POST"])
+@login_required
+def xero_disconnect():
+    require_settings_manager()
+    form = DisconnectForm()
+    if not form.validate():
+        return _refuse("Confirm that you want to disconnect from Xero; nothing was changed.")
+    try:
+        problems = xero.disconnect(current_practice_id())
+    except xero.ConnectError as exc:
+        return _refuse(exc.message)
+    flash("Disconnected from Xero. Socket has kept the data it synced (account codes, branding themes, "
+          "tax rates); nothing more will be sent to or read from Xero until you connect again.", "success")
+    if problems:
+        flash("Xero could not confirm the removal (" + "; ".join(problems) + "). You can also remove Socket in "
+              "Xero under Settings > Connected apps.", "error")
+    return redirect(url_for("settings.integrations"), code=303)
+
+
+# -- sync ----------------------------------------------------------------------------------------------------
+def _sync_status(run, status: int = 200, error: str | None = None):
+    return render_fragment("settings/_xero_sync_status.html", status, run=run, sync_error=error,
+                           connection=xero.get_connection(current_practice_id()),
+                           can_manage=current_user.can_manage_settings)
+
+
+@bp.route("/integrations/xero/sync-status")
+@login_required
+def xero_sync_status():
+    return _sync_status(xero.latest_sync_run(current_practice_id()))
+
+
+@bp.route("/integrations/xero/sync", methods=["POST"])
+@login_required
+def xero_sync():
+    require_settings_manager()
+    practice_id = current_practice_id()
+    try:
+        run = xero.start_sync(practice_id, trigger="manual")
+    except xero.SyncAlreadyRunning as exc:
+        return _sync_response(exc.run, 409, exc.message)
+    except xero.ConnectError as exc:
+        return _sync_response(xero.latest_sync_run(practice_id), 409, exc.message)
+    return _sync_response(run)
+
+
+def _sync_response(run, status: int = 200, error: str | None = None):
+    if is_htmx_request():
+        return _sync_status(run, status, error)
+    if error:
+        flash(error, "error")
+    return redirect(url_for("settings.integrations"), code=303)
+
+
+# -- default account codes ----------------------------------------------------------------------------------
+@bp.route("/integrations/account-codes", methods=["POST"])
+@login_required
+def save_default_account_code():
+    require_settings_manager()
+    practice_id = current_practice_id()
+    form = AccountCodeForm()
+    name = next((n for n in codes.KINDS if n in request.form), None)
+    if name is None:
+        abort(400)
+    value = form[name].data
+    try:
+        codes.set_default_account_code(practice_id, name, value)
+    except codes.AccountCodeRefused as exc:
+        field = codes.account_code_field(practice_id, name, selected=value, use_stored=False)
+        if is_htmx_request():
+            return render_fragment("settings/_xero_account_code.html", 422, field=field, error=exc.message,
+                                   can_manage=True)
+        flash(exc.message, "error")
+        return _page(422)
+    if is_htmx_request():
+        return render_fragment("settings/_xero_account_code.html", field=codes.account_code_field(practice_id, name),
+                               saved=True, can_manage=True)
+    flash(f"{codes.KINDS[name]} account code saved.", "success")
+    return redirect(url_for("settings.integrations"), code=303)
+
+
+# -- the reconnect banner on every page -------------------------------------------------------------------------
+@bp.app_context_processor
+def xero_reconnect_banner():
+    """`xero_needs_reconnect`: the practice's connection when Xero must be reconnected (layout shows a banner)."""
+    if not current_user or not current_user.is_authenticated:
+        return {"xero_needs_reconnect": None}
+    connection = xero.get_connection(current_user.practice_id)
+    needs = connection if connection and connection.status == ConnectionStatus.NEEDS_RECONNECT.value else None
+    return {"xero_needs_reconnect": needs}

@@ -1,0 +1,240 @@
+"""The Integrations page: connect (state, PKCE, cancel, choosing the company), disconnect, who may do it."""
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from tests.conftest import add_user, login, make_practice
+from tests.xero.conftest import TENANT_ID, fake_jwt, make_connection, stored_tokens, token_body
+from webapp.extensions import db
+from webapp.models import Role, SyncRun, XeroAccount, XeroConnection
+
+CALLBACK = "/settings/integrations/xero/callback"
+ORG_A = {"id": "conn-a", "tenantId": TENANT_ID, "tenantName": "Demo Company (UK)", "tenantType": "ORGANISATION"}
+ORG_B = {"id": "conn-b", "tenantId": "99999999-2222-3333-4444-555555555555", "tenantName": "Second Org Ltd",
+         "tenantType": "ORGANISATION"}
+ACCESS = fake_jwt({"authentication_event_id": "evt-42", "xero_userid": "u1"})
+
+
+def start_connect(client) -> str:
+    response = client.post("/settings/integrations/xero/connect")
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location.startswith("https://login.xero.com/identity/connect/authorize?")
+    return parse_qs(urlparse(location).query)["state"][0]
+
+
+def mock_grant(mocked, settings, organisations):
+    mocked.post(settings.token_url, json=token_body(ACCESS, "refresh-1"))
+    mocked.get(settings.connections_url, json=organisations)
+
+
+def connections(practice_id=None):
+    db.session.expire_all()
+    query = db.select(XeroConnection)
+    if practice_id is not None:
+        query = query.filter_by(practice_id=practice_id)
+    return list(db.session.execute(query).scalars())
+
+
+def test_page_offers_connect_to_an_owner(auth_client):
+    body = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert "Connect with Xero" in body
+
+
+def test_connect_redirects_to_xero_with_state_and_pkce(auth_client):
+    response = auth_client.post("/settings/integrations/xero/connect")
+    query = parse_qs(urlparse(response.headers["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
+    assert query["redirect_uri"] == ["http://localhost/settings/integrations/xero/callback"]
+    with auth_client.session_transaction() as session:
+        assert session["xero_oauth"]["state"] == query["state"][0]
+        assert set(session["xero_oauth"]) == {"state", "verifier", "practice_id"}
+
+
+def test_one_organisation_is_connected_and_the_first_sync_queued(app, auth_client, owner, settings, mocked):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A])
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    assert response.status_code == 303 and response.headers["Location"] == "/settings/integrations"
+    assert "authEventId=evt-42" in mocked.calls[1].request.url
+    access, refresh, row = stored_tokens(app, connections(owner.practice_id)[0].id)
+    assert (row.tenant_id, row.connection_id, row.status) == (TENANT_ID, "conn-a", "connected")
+    assert (access, refresh) == (ACCESS, "refresh-1")
+    assert row.connected_by_id == owner.id
+    run = db.session.execute(db.select(SyncRun)).scalar_one()
+    assert (run.trigger, run.status) == ("connect", "queued") and run.rq_job_id
+    with auth_client.session_transaction() as session:
+        assert "xero_oauth" not in session and ACCESS not in str(dict(session))
+    page = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert 'id="xero-connected"' in page and "Connected to Xero" in page
+    assert "Demo Company (UK)" in page and "Test User" in page
+    assert 'hx-trigger="every 1s"' in page  # the queued sync is being watched
+
+
+def test_several_organisations_ask_which_company_then_remove_the_others(auth_client, owner, settings, mocked):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A, ORG_B])
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    assert response.headers["Location"] == "/settings/integrations/xero/select"
+    page = auth_client.get("/settings/integrations/xero/select").get_data(as_text=True)
+    assert "Select your Xero company" in page and "Connect this company" in page
+    assert "Demo Company (UK)" in page and "Second Org Ltd" in page
+    assert connections() == []
+    mocked.delete(f"{settings.connections_url}/conn-a", status=204)
+    response = auth_client.post("/settings/integrations/xero/select", data={"tenant_connection": "conn-b"})
+    assert response.status_code == 303
+    [row] = connections(owner.practice_id)
+    assert (row.tenant_name, row.connection_id) == ("Second Org Ltd", "conn-b")
+    deletes = [call.request.url for call in mocked.calls if call.request.method == "DELETE"]
+    assert deletes == [f"{settings.connections_url}/conn-a"]
+
+
+def test_choosing_an_organisation_not_offered_is_refused(auth_client, settings, mocked):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A, ORG_B])
+    auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    response = auth_client.post("/settings/integrations/xero/select", data={"tenant_connection": "conn-zzz"})
+    assert response.status_code == 422
+    assert "Choose one of the organisations listed" in response.get_data(as_text=True)
+    response = auth_client.post("/settings/integrations/xero/select", data={})
+    assert response.status_code == 422
+    assert connections() == []
+
+
+def test_the_choice_expires_with_the_session_key(auth_client):
+    response = auth_client.get("/settings/integrations/xero/select", follow_redirects=True)
+    assert "That choice has expired" in response.get_data(as_text=True)
+
+
+def test_forged_state_is_refused_and_nothing_changes(auth_client, settings, mocked):
+    start_connect(auth_client)
+    response = auth_client.get(f"{CALLBACK}?code=abc&state=forged", follow_redirects=True)
+    assert "could not verify" in response.get_data(as_text=True)
+    assert len(mocked.calls) == 0 and connections() == []
+
+
+def test_a_callback_without_a_started_sign_in_is_refused(auth_client, mocked):
+    response = auth_client.get(f"{CALLBACK}?code=abc&state=whatever", follow_redirects=True)
+    assert "not started here or has already been used" in response.get_data(as_text=True)
+    assert len(mocked.calls) == 0
+
+
+def test_a_replayed_callback_is_refused(auth_client, owner, settings, mocked):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A])
+    auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    calls = len(mocked.calls)
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert "already been used" in response.get_data(as_text=True)
+    assert len(mocked.calls) == calls
+
+
+def test_cancelling_in_xero_brings_a_clear_message(auth_client, mocked):
+    state = start_connect(auth_client)
+    response = auth_client.get(f"{CALLBACK}?error=access_denied&state={state}", follow_redirects=True)
+    assert "You cancelled the connection in Xero" in response.get_data(as_text=True)
+    assert connections() == [] and len(mocked.calls) == 0
+
+
+def test_a_missing_code_is_refused(auth_client, mocked):
+    state = start_connect(auth_client)
+    response = auth_client.get(f"{CALLBACK}?state={state}", follow_redirects=True)
+    assert "did not send an authorisation code" in response.get_data(as_text=True)
+    assert connections() == []
+
+
+def test_an_error_from_the_token_endpoint_is_refused(auth_client, settings, mocked):
+    state = start_connect(auth_client)
+    mocked.post(settings.token_url, status=400, json={"error": "invalid_grant"})
+    response = auth_client.get(f"{CALLBACK}?code=wrong&state={state}", follow_redirects=True)
+    assert "Xero refused the authorisation code" in response.get_data(as_text=True)
+    assert connections() == []
+
+
+def test_a_tenant_connected_to_another_practice_is_refused(app, auth_client, owner, settings, mocked):
+    rival = make_practice(name="Rival & Co")
+    make_connection(app, practice_id=rival.practice_id, tenant_id=TENANT_ID)
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A])
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert "already connected to another Socket practice" in response.get_data(as_text=True)
+    assert connections(owner.practice_id) == []
+    assert not any(call.request.method == "DELETE" for call in mocked.calls)  # the rival's grant is untouched
+
+
+@pytest.mark.parametrize("method, url", [
+    ("post", "/settings/integrations/xero/connect"),
+    ("post", "/settings/integrations/xero/disconnect"),
+    ("post", "/settings/integrations/xero/sync"),
+    ("post", "/settings/integrations/account-codes"),
+    ("get", CALLBACK + "?code=abc&state=x"),
+    ("get", "/settings/integrations/xero/select"),
+])
+def test_staff_cannot_connect_disconnect_or_change(app, client, owner, method, url, mocked):
+    make_connection(app, practice_id=owner.practice_id)
+    login(client, add_user(owner.practice_id, Role.STAFF))
+    response = getattr(client, method)(url, data={"confirm": "yes", "recurring_account_code": "200"})
+    assert response.status_code == 403
+    assert len(mocked.calls) == 0
+    assert connections()[0].status == "connected"
+
+
+def test_staff_see_the_page_read_only(app, client, owner):
+    make_connection(app, practice_id=owner.practice_id)
+    login(client, add_user(owner.practice_id, Role.STAFF))
+    page = client.get("/settings/integrations").get_data(as_text=True)
+    assert "Connected to Xero" in page
+    assert "Yes, disconnect" not in page and "Sync now" not in page
+
+
+def test_disconnect_removes_the_connection_revokes_and_keeps_data(app, auth_client, owner, settings, mocked):
+    connection = make_connection(app, practice_id=owner.practice_id)
+    db.session.add(XeroAccount(practice_id=owner.practice_id, account_id="a1", code="200", name="Sales",
+                               type="REVENUE", account_class="REVENUE", status="ACTIVE"))
+    db.session.commit()
+    mocked.delete(f"{settings.connections_url}/{connection.connection_id}", status=204)
+    mocked.post(settings.revocation_url, status=200)
+    response = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
+                                follow_redirects=True)
+    body = response.get_data(as_text=True)
+    assert "Disconnected from Xero" in body and "kept the data it synced" in body
+    assert [call.request.method for call in mocked.calls] == ["DELETE", "POST"]
+    assert parse_qs(mocked.calls[1].request.body)["token"] == ["old-refresh"]
+    access, refresh, row = stored_tokens(app, connection.id)
+    assert (row.status, access, refresh) == ("disconnected", None, None)
+    assert row.disconnected_at is not None
+    assert db.session.execute(db.select(XeroAccount)).scalar_one().code == "200"
+    assert "Connect with Xero" in body
+
+
+def test_disconnect_when_xero_is_unreachable_still_disconnects_and_says_so(app, auth_client, owner, settings,
+                                                                           mocked):
+    connection = make_connection(app, practice_id=owner.practice_id)
+    mocked.delete(f"{settings.connections_url}/{connection.connection_id}", status=401, json={})
+    mocked.post(settings.revocation_url, status=400)
+    body = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
+                            follow_redirects=True).get_data(as_text=True)
+    assert "Connected apps" in body
+    assert stored_tokens(app, connection.id)[2].status == "disconnected"
+
+
+def test_disconnect_needs_confirmation(app, auth_client, owner, mocked):
+    connection = make_connection(app, practice_id=owner.practice_id)
+    body = auth_client.post("/settings/integrations/xero/disconnect", data={},
+                            follow_redirects=True).get_data(as_text=True)
+    assert "Confirm that you want to disconnect" in body
+    assert stored_tokens(app, connection.id)[2].status == "connected"
+    assert len(mocked.calls) == 0
+
+
+def test_needs_reconnect_shows_a_banner_on_every_page(app, auth_client, owner):
+    make_connection(app, practice_id=owner.practice_id, status="needs_reconnect")
+    for url in ("/billing/plan", "/settings/integrations"):
+        body = auth_client.get(url).get_data(as_text=True)
+        assert 'id="xero-reconnect-banner"' in body
+        assert "Reconnect to Xero" in body
+
+
+def test_no_banner_when_connected(app, auth_client, owner):
+    make_connection(app, practice_id=owner.practice_id)
+    assert "xero-reconnect-banner" not in auth_client.get("/billing/plan").get_data(as_text=True)

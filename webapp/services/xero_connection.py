@@ -1,0 +1,306 @@
+"""Connecting a practice to one Xero organisation, disconnecting it, and syncing its reference data.
+
+The routes hand in plain values (codes, ids); everything that speaks Xero goes through webapp.xero.
+Tokens never leave the server: between the callback and the "Select your Xero company" choice the new
+grant waits encrypted in Redis (10 minutes), and only its random id is kept in the user's session.
+"""
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from redis.exceptions import RedisError
+
+from webapp.extensions import db
+from webapp.models import (
+    ConnectionStatus,
+    SyncRun,
+    SyncStatus,
+    XeroAccount,
+    XeroBrandingTheme,
+    XeroConnection,
+    XeroTaxRate,
+)
+from webapp.models.base import utcnow
+from webapp.xero import XeroAuthError, XeroError, XeroSettings, oauth
+from webapp.xero.connections import TenantConnection, delete_connection, list_connections
+from webapp.xero.crypto import TokenCipher
+from webapp.xero.oauth import AuthorizationRequest, TokenSet
+from webapp.xero.redis_conn import get_redis
+from webapp.xero.token_store import TokenManager, store_token_set
+
+log = logging.getLogger(__name__)
+
+PENDING_TTL = 600
+SYNC_STALE_AFTER = timedelta(hours=1)
+SYNC_JOB = "jobs.sync_reference.run_reference_sync"
+
+
+class ConnectError(Exception):
+    """Connecting or disconnecting was refused; `message` says why, for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class SyncAlreadyRunning(ConnectError):
+    def __init__(self, run: SyncRun):
+        super().__init__("A sync is already running; wait for it to finish.")
+        self.run = run
+
+
+@dataclass(frozen=True)
+class ConnectOutcome:
+    """Either the practice is now connected (`connection`), or it must choose between `choices`."""
+
+    connection: XeroConnection | None = None
+    choices: list[TenantConnection] | None = None
+    pending_id: str | None = None
+    sync_run: SyncRun | None = None
+    sync_error: str | None = None
+
+
+def xero_settings() -> XeroSettings:
+    return XeroSettings.from_config(current_app.config)
+
+
+def get_connection(practice_id: int) -> XeroConnection | None:
+    return db.session.execute(db.select(XeroConnection).filter_by(practice_id=practice_id)).scalar_one_or_none()
+
+
+# -- connecting ------------------------------------------------------------------------------------------------
+def start_connect() -> AuthorizationRequest:
+    """A new authorization request (URL, state, PKCE verifier) for the "Connect with Xero" button."""
+    return oauth.authorization_request(xero_settings())
+
+
+def complete_connect(practice_id: int, user_id: int, code: str, code_verifier: str) -> ConnectOutcome:
+    """After Xero's redirect: exchange the code, list the organisations granted just now, connect one or ask."""
+    settings = xero_settings()
+    tokens = oauth.exchange_code(settings, code, code_verifier)
+    organisations = list_connections(settings, tokens.access_token, oauth.auth_event_id(tokens.access_token))
+    if not organisations:
+        raise ConnectError("Xero did not give Socket access to any organisation. Try again and tick your "
+                           "practice's organisation on Xero's page.")
+    if len(organisations) == 1:
+        return _connect(practice_id, user_id, tokens, organisations[0], others=[])
+    pending_id = _save_pending(practice_id, user_id, tokens, organisations)
+    return ConnectOutcome(choices=organisations, pending_id=pending_id)
+
+
+def pending_choices(practice_id: int, pending_id: str | None) -> list[TenantConnection] | None:
+    """The organisations waiting to be chosen from, or None when the choice expired or is not this practice's."""
+    pending = _load_pending(practice_id, pending_id)
+    return pending[1] if pending else None
+
+
+def choose_organisation(practice_id: int, user_id: int, pending_id: str | None,
+                        chosen_connection_id: str) -> ConnectOutcome:
+    """Connect the chosen organisation and remove the other ones just granted, so no stray grant remains."""
+    pending = _load_pending(practice_id, pending_id)
+    if pending is None:
+        raise ConnectError("That choice has expired. Start again with Connect with Xero.")
+    tokens, organisations = pending
+    chosen = next((org for org in organisations if org.id == chosen_connection_id), None)
+    if chosen is None:
+        raise ConnectError("Choose one of the organisations listed.")
+    others = [org for org in organisations if org.id != chosen.id]
+    outcome = _connect(practice_id, user_id, tokens, chosen, others)
+    _redis().delete(_pending_key(pending_id))
+    return outcome
+
+
+def cancel_choice(practice_id: int, pending_id: str | None) -> None:
+    """Give up the pending grant: remove every organisation it granted and revoke it."""
+    pending = _load_pending(practice_id, pending_id)
+    if pending is None:
+        return
+    tokens, organisations = pending
+    settings = xero_settings()
+    for org in organisations:
+        _quietly(delete_connection, settings, tokens.access_token, org.id)
+    if tokens.refresh_token:
+        _quietly(oauth.revoke_refresh_token, settings, tokens.refresh_token)
+    _redis().delete(_pending_key(pending_id))
+
+
+def tenant_connected_elsewhere(practice_id: int, tenant_id: str) -> bool:
+    return db.session.execute(
+        db.select(XeroConnection.id).filter(
+            XeroConnection.tenant_id == tenant_id, XeroConnection.practice_id != practice_id,
+            XeroConnection.status != ConnectionStatus.DISCONNECTED.value)
+    ).first() is not None
+
+
+def _connect(practice_id: int, user_id: int, tokens: TokenSet, organisation: TenantConnection,
+             others: list[TenantConnection]) -> ConnectOutcome:
+    if tenant_connected_elsewhere(practice_id, organisation.tenant_id):
+        # Not deleted in Xero: the connection may be the other practice's own.
+        raise ConnectError(f"“{organisation.tenant_name}” is already connected to another Socket practice. "
+                           "Each Xero organisation can be connected to one practice only.")
+    settings = xero_settings()
+    for other in others:
+        _quietly(delete_connection, settings, tokens.access_token, other.id)
+    connection = get_connection(practice_id) or XeroConnection(practice_id=practice_id)
+    if connection.tenant_id and connection.tenant_id != organisation.tenant_id:
+        _forget_reference_data(practice_id)  # another organisation's codes and themes mean nothing now
+    connection.connection_id = organisation.id
+    connection.tenant_id = organisation.tenant_id
+    connection.tenant_name = organisation.tenant_name
+    connection.status = ConnectionStatus.CONNECTED.value
+    connection.connected_by_id = user_id
+    connection.connected_at = utcnow()
+    connection.disconnected_at = None
+    connection.last_error = None
+    store_token_set(connection, tokens, TokenCipher(settings.token_encryption_key))
+    db.session.add(connection)
+    db.session.commit()
+    log.info("Practice %s connected to Xero organisation %s", practice_id, organisation.tenant_id)
+    try:
+        run = start_sync(practice_id, trigger="connect")
+        return ConnectOutcome(connection=connection, sync_run=run)
+    except ConnectError as exc:
+        return ConnectOutcome(connection=connection, sync_error=exc.message)
+
+
+def _forget_reference_data(practice_id: int) -> None:
+    for model in (XeroAccount, XeroBrandingTheme, XeroTaxRate):
+        db.session.execute(db.delete(model).filter_by(practice_id=practice_id))
+
+
+# -- the pending grant (between the callback and the choice) ------------------------------------------------
+def _redis():
+    return get_redis(current_app.config["REDIS_URL"])
+
+
+def _pending_key(pending_id: str) -> str:
+    return xero_settings().redis_key("xero", "pending", pending_id)
+
+
+def _save_pending(practice_id: int, user_id: int, tokens: TokenSet, organisations) -> str:
+    pending_id = secrets.token_urlsafe(24)
+    payload = json.dumps({
+        "practice_id": practice_id, "user_id": user_id, "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token, "expires_at": tokens.expires_at.isoformat(), "scope": tokens.scope,
+        "organisations": [org.as_dict() for org in organisations],
+    })
+    cipher = TokenCipher(current_app.config["TOKEN_ENCRYPTION_KEY"])
+    _redis().set(_pending_key(pending_id), cipher.encrypt(payload), ex=PENDING_TTL)
+    return pending_id
+
+
+def _load_pending(practice_id: int, pending_id: str | None):
+    if not pending_id:
+        return None
+    raw = _redis().get(_pending_key(pending_id))
+    if raw is None:
+        return None
+    data = json.loads(TokenCipher(current_app.config["TOKEN_ENCRYPTION_KEY"]).decrypt(raw.decode()))
+    if data["practice_id"] != practice_id:
+        return None
+    tokens = TokenSet(access_token=data["access_token"], refresh_token=data["refresh_token"],
+                      expires_at=datetime.fromisoformat(data["expires_at"]), scope=data["scope"])
+    return tokens, [TenantConnection(**org) for org in data["organisations"]]
+
+
+# -- disconnecting ------------------------------------------------------------------------------------------
+def disconnect(practice_id: int) -> list[str]:
+    """Remove the connection in Xero, revoke the grant, and mark it disconnected here. Synced data is kept.
+
+    Returns what could not be done on Xero's side (the local disconnect happens regardless, so a dead or
+    unreachable Xero never traps a practice in a connection it wants gone).
+    """
+    connection = get_connection(practice_id)
+    if connection is None or connection.status == ConnectionStatus.DISCONNECTED.value:
+        raise ConnectError("Socket is not connected to Xero.")
+    settings = xero_settings()
+    cipher = TokenCipher(settings.token_encryption_key)
+    problems = []
+    access_token = None
+    try:
+        access_token = (TokenManager(settings).access_token(connection.id) if connection.is_connected
+                        else cipher.decrypt(connection.access_token_encrypted))
+    except XeroError as exc:
+        problems.append(exc.message)
+    if access_token and connection.connection_id:
+        problems += _quietly(delete_connection, settings, access_token, connection.connection_id)
+    db.session.refresh(connection)  # a refresh above may have rotated the refresh token
+    refresh_token = cipher.decrypt(connection.refresh_token_encrypted)
+    if refresh_token:
+        problems += _quietly(oauth.revoke_refresh_token, settings, refresh_token)
+    connection.status = ConnectionStatus.DISCONNECTED.value
+    connection.access_token_encrypted = None
+    connection.refresh_token_encrypted = None
+    connection.access_token_expires_at = None
+    connection.disconnected_at = utcnow()
+    connection.last_error = "; ".join(problems) or None
+    db.session.commit()
+    log.info("Practice %s disconnected from Xero", practice_id)
+    return problems
+
+
+def _quietly(call, *args) -> list[str]:
+    """Run a best-effort Xero call; a failure is logged and returned as a message, not raised."""
+    try:
+        call(*args)
+        return []
+    except (XeroError, XeroAuthError) as exc:
+        log.warning("Xero call %s failed: %s", getattr(call, "__name__", call), exc.message)
+        return [exc.message]
+
+
+# -- syncing ----------------------------------------------------------------------------------------------------
+def latest_sync_run(practice_id: int) -> SyncRun | None:
+    return db.session.execute(
+        db.select(SyncRun).filter_by(practice_id=practice_id).order_by(SyncRun.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def get_sync_run(practice_id: int, run_id: int) -> SyncRun | None:
+    return db.session.execute(db.select(SyncRun).filter_by(practice_id=practice_id, id=run_id)).scalar_one_or_none()
+
+
+def _active_run(practice_id: int) -> SyncRun | None:
+    return db.session.execute(
+        db.select(SyncRun).filter(SyncRun.practice_id == practice_id,
+                                  SyncRun.status.in_([SyncStatus.QUEUED.value, SyncStatus.RUNNING.value]))
+        .order_by(SyncRun.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def start_sync(practice_id: int, trigger: str = "manual") -> SyncRun:
+    """Queue a reference-data sync; refused while another is queued or running (one that has sat for an hour
+    is presumed lost with its worker and recorded as failed)."""
+    connection = db.session.execute(
+        db.select(XeroConnection).filter_by(practice_id=practice_id).with_for_update()  # one starter at a time
+    ).scalar_one_or_none()
+    if connection is None or not connection.is_connected:
+        db.session.rollback()
+        raise ConnectError("Connect to Xero before syncing.")
+    active = _active_run(practice_id)
+    if active is not None:
+        if utcnow() - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
+            db.session.rollback()
+            raise SyncAlreadyRunning(active)
+        active.status, active.finished_at = SyncStatus.FAILED.value, utcnow()
+        active.error = "The sync stopped without finishing (its worker was lost)."
+    run = SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
+                  progress="Waiting for the worker", counts={})
+    db.session.add(run)
+    db.session.commit()
+    from jobs.queue import enqueue
+
+    try:
+        job = enqueue(SYNC_JOB, run.id, practice_id=practice_id)
+    except RedisError as exc:
+        log.error("Could not queue SyncRun %s: %s", run.id, exc)
+        run.status, run.finished_at = SyncStatus.FAILED.value, utcnow()
+        run.error = "The sync could not be queued (the background worker's queue is unreachable)."
+        db.session.commit()
+        raise ConnectError(run.error) from None
+    run.rq_job_id = job.id
+    db.session.commit()
+    return run
