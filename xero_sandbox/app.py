@@ -102,7 +102,7 @@ class Sandbox:
             seed.seed_demo(db)
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seeded', 'true')")
         self.limiter.reset()
-        self.faults.clear()
+        self.faults.reset()
 
 
 def get_sandbox() -> Sandbox:

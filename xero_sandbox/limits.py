@@ -104,6 +104,11 @@ class Faults:
         with self.lock:
             self.rules.clear()
 
+    def reset(self):
+        with self.lock:
+            self.rules.clear()
+            self.fired.clear()
+
     def snapshot(self):
         with self.lock:
             return [dict(r) for r in self.rules]
