@@ -1,0 +1,10 @@
+"""The reference-data sync job: account codes, branding themes and tax rates for one SyncRun."""
+from jobs import app_context
+
+
+def run_reference_sync(sync_run_id: int) -> str:
+    """Run SyncRun `sync_run_id` (queued by webapp.services.xero_connection.start_sync); returns its status."""
+    from webapp.sync.reference_sync import run_reference_sync as run
+
+    with app_context() as app:
+        return run(sync_run_id, app.config)

@@ -1,0 +1,144 @@
+"""The reference-data sync job, called directly with Xero mocked: rows, SyncRun counts, calls and status."""
+from datetime import timedelta
+
+import pytest
+
+from jobs.sync_reference import run_reference_sync
+from tests.xero.conftest import make_connection, stored_tokens
+from webapp.extensions import db
+from webapp.models import SyncRun, XeroAccount, XeroBrandingTheme, XeroTaxRate
+from webapp.sync import reference_data
+
+ACCOUNTS = [
+    {"AccountID": "acc-200", "Code": "200", "Name": "Sales", "Type": "REVENUE", "Class": "REVENUE",
+     "Status": "ACTIVE", "TaxType": "OUTPUT2"},
+    {"AccountID": "acc-260", "Code": "260", "Name": "Other Revenue", "Type": "OTHERINCOME", "Class": "REVENUE",
+     "Status": "ACTIVE", "TaxType": "OUTPUT2"},
+    {"AccountID": "acc-210", "Code": "210", "Name": "Old Sales", "Type": "SALES", "Class": "REVENUE",
+     "Status": "ARCHIVED", "TaxType": "OUTPUT2"},
+    {"AccountID": "acc-400", "Code": "400", "Name": "Advertising", "Type": "EXPENSE", "Class": "EXPENSE",
+     "Status": "ACTIVE", "TaxType": "INPUT2"},
+]
+THEMES = [
+    {"BrandingThemeID": "theme-std", "Name": "Standard", "SortOrder": 0, "Type": "INVOICE",
+     "CreatedDateUTC": "/Date(1573755038314+0000)/"},
+    {"BrandingThemeID": "theme-special", "Name": "Special projects", "SortOrder": 1, "Type": "INVOICE"},
+]
+TAX_RATES = [
+    {"Name": "20% (VAT on Income)", "TaxType": "OUTPUT2", "Status": "ACTIVE", "EffectiveRate": 20.0},
+    {"Name": "No VAT", "TaxType": "NONE", "Status": "ACTIVE", "EffectiveRate": 0.0},
+]
+
+
+@pytest.fixture
+def connection(app, app_ctx):
+    return make_connection(app)
+
+
+def queued_run(practice_id, trigger="connect") -> SyncRun:
+    run = SyncRun(practice_id=practice_id, trigger=trigger, status="queued", counts={})
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def mock_reference(mocked, settings, accounts=ACCOUNTS, themes=THEMES, rates=TAX_RATES):
+    mocked.get(f"{settings.accounting_url}/Accounts", json={"Accounts": accounts})
+    mocked.get(f"{settings.accounting_url}/BrandingThemes", json={"BrandingThemes": themes})
+    mocked.get(f"{settings.accounting_url}/TaxRates", json={"TaxRates": rates})
+
+
+def reload(run):
+    db.session.expire_all()
+    return db.session.get(SyncRun, run.id)
+
+
+def test_sync_stores_accounts_themes_and_tax_rates_and_records_the_run(settings, connection, mocked):
+    run = queued_run(connection.practice_id)
+    mock_reference(mocked, settings)
+    assert run_reference_sync(run.id) == "succeeded"
+    run = reload(run)
+    assert run.status == "succeeded" and run.error is None
+    assert run.xero_calls == 3
+    assert run.counts == {"accounts": 4, "accounts_removed": 0, "branding_themes": 2,
+                          "branding_themes_removed": 0, "tax_rates": 2}
+    assert run.started_at and run.finished_at and run.finished_at >= run.started_at
+    practice_id = connection.practice_id
+    assert [a.label for a in reference_data.revenue_accounts(practice_id)] == ["200 — Sales", "260 — Other Revenue"]
+    archived = reference_data.find_account(practice_id, "210")
+    assert archived.status == "ARCHIVED"  # stored as Xero says
+    assert reference_data.default_branding_theme(practice_id).name == "Standard"
+    assert {r.tax_type: r.effective_rate for r in db.session.execute(db.select(XeroTaxRate)).scalars()} == {
+        "OUTPUT2": "20.0", "NONE": "0.0"}
+    for call in mocked.calls:
+        assert call.request.headers["xero-tenant-id"] == connection.tenant_id
+
+
+def test_a_second_sync_updates_and_marks_what_xero_no_longer_returns(settings, connection, mocked):
+    mock_reference(mocked, settings)
+    run_reference_sync(queued_run(connection.practice_id).id)
+    mocked.replace("GET", f"{settings.accounting_url}/Accounts", json={"Accounts": [
+        dict(ACCOUNTS[0], Name="Sales (renamed)"), ACCOUNTS[2], ACCOUNTS[3]]})
+    mocked.replace("GET", f"{settings.accounting_url}/BrandingThemes", json={"BrandingThemes": THEMES[:1]})
+    run = queued_run(connection.practice_id, trigger="manual")
+    run_reference_sync(run.id)
+    run = reload(run)
+    assert run.counts["accounts_removed"] == 1 and run.counts["branding_themes_removed"] == 1
+    practice_id = connection.practice_id
+    assert reference_data.find_account(practice_id, "200").name == "Sales (renamed)"
+    assert reference_data.find_account(practice_id, "260").status == "DELETED"
+    assert "no longer exists" in reference_data.account_problem(practice_id, "260").message
+    theme = db.session.execute(db.select(XeroBrandingTheme).filter_by(branding_theme_id="theme-special")).scalar_one()
+    assert theme.present_in_xero is False
+    assert reference_data.theme_problem(practice_id, "theme-special") is not None
+    assert db.session.execute(db.select(db.func.count(XeroAccount.id))).scalar() == 4
+
+
+def test_a_xero_failure_is_recorded_as_failed_not_finished(app, settings, connection, mocked):
+    mocked.get(f"{settings.accounting_url}/Accounts", json={"Accounts": ACCOUNTS})
+    mocked.get(f"{settings.accounting_url}/BrandingThemes", status=403,
+               json={"Title": "Forbidden", "Detail": "AuthorizationUnsuccessful"})
+    run = queued_run(connection.practice_id)
+    assert run_reference_sync(run.id) == "failed"
+    run = reload(run)
+    assert run.status == "failed" and "AuthorizationUnsuccessful" in run.error
+    assert run.xero_calls == 2 and run.finished_at is not None
+    assert stored_tokens(app, connection.id)[2].status == "needs_reconnect"
+    assert reference_data.find_account(connection.practice_id, "200") is not None  # the part done is kept
+
+
+def test_an_unexpected_error_is_recorded_and_raised_for_the_worker(settings, connection, mocked):
+    mocked.get(f"{settings.accounting_url}/Accounts", json={"Accounts": [{"Code": "no id"}]})
+    run = queued_run(connection.practice_id)
+    with pytest.raises(KeyError):
+        run_reference_sync(run.id)
+    run = reload(run)
+    assert run.status == "failed" and "Unexpected error (KeyError)" in run.error
+
+
+def test_without_a_connection_the_run_fails_with_a_reason(app, app_ctx, mocked):
+    connection = make_connection(app, status="needs_reconnect")
+    run = queued_run(connection.practice_id)
+    assert run_reference_sync(run.id) == "failed"
+    assert "not connected" in reload(run).error
+    assert len(mocked.calls) == 0
+
+
+def test_a_run_already_finished_is_not_run_again(settings, connection, mocked):
+    run = queued_run(connection.practice_id)
+    run.status = "succeeded"
+    db.session.commit()
+    assert run_reference_sync(run.id) == "succeeded"
+    assert len(mocked.calls) == 0
+
+
+def test_sync_refreshes_an_expiring_token_first(app, app_ctx, settings, mocked):
+    from tests.xero.conftest import token_body
+
+    connection = make_connection(app, expires_in=timedelta(seconds=30))
+    mocked.post(settings.token_url, json=token_body("access-2", "refresh-2"))
+    mock_reference(mocked, settings)
+    run = queued_run(connection.practice_id)
+    assert run_reference_sync(run.id) == "succeeded"
+    assert mocked.calls[1].request.headers["Authorization"] == "Bearer access-2"
+    assert reload(run).xero_calls == 3  # the refresh is not an API call

@@ -1,0 +1,176 @@
+"""Pulling Xero's reference data into Socket: account codes, branding themes and tax rates.
+
+What Xero returns is stored as Xero says it (an account keeps Xero's Status); what it no longer returns is
+marked rather than deleted, so a code or theme chosen earlier can still be named in a warning: accounts
+become DELETED, tax rates DELETED, themes present_in_xero=False.
+"""
+import logging
+from typing import Callable, Mapping
+
+from webapp.extensions import db
+from webapp.models import (
+    ConnectionStatus,
+    SyncRun,
+    SyncStatus,
+    XeroAccount,
+    XeroBrandingTheme,
+    XeroConnection,
+    XeroTaxRate,
+)
+from webapp.models.base import utcnow
+from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def _by_key(rows, key: str) -> dict:
+    return {getattr(row, key): row for row in rows}
+
+
+def sync_accounts(practice_id: int, accounts: list[dict]) -> dict:
+    """Upsert the chart of accounts; accounts Xero no longer returns become DELETED."""
+    existing = _by_key(db.session.execute(db.select(XeroAccount).filter_by(practice_id=practice_id)).scalars(),
+                       "account_id")
+    now = utcnow()
+    seen = set()
+    for item in accounts:
+        account_id = item["AccountID"]
+        seen.add(account_id)
+        row = existing.get(account_id) or XeroAccount(practice_id=practice_id, account_id=account_id)
+        row.code = item.get("Code") or None
+        row.name = item.get("Name") or ""
+        row.type = item.get("Type")
+        row.account_class = item.get("Class")
+        row.status = item.get("Status") or "ACTIVE"
+        row.tax_type = item.get("TaxType")
+        row.synced_at = now
+        db.session.add(row)
+    removed = 0
+    for account_id, row in existing.items():
+        if account_id not in seen and row.status != "DELETED":
+            row.status = "DELETED"
+            row.synced_at = now
+            removed += 1
+    return {"accounts": len(seen), "accounts_removed": removed}
+
+
+def sync_branding_themes(practice_id: int, themes: list[dict]) -> dict:
+    """Upsert the branding themes; themes Xero no longer returns get present_in_xero=False."""
+    existing = _by_key(
+        db.session.execute(db.select(XeroBrandingTheme).filter_by(practice_id=practice_id)).scalars(),
+        "branding_theme_id")
+    now = utcnow()
+    seen = set()
+    for item in themes:
+        if item.get("Type", "INVOICE") != "INVOICE":
+            continue
+        theme_id = item["BrandingThemeID"]
+        seen.add(theme_id)
+        row = existing.get(theme_id) or XeroBrandingTheme(practice_id=practice_id, branding_theme_id=theme_id)
+        row.name = item.get("Name") or ""
+        row.sort_order = int(item.get("SortOrder") or 0)
+        row.present_in_xero = True
+        row.synced_at = now
+        db.session.add(row)
+    removed = 0
+    for theme_id, row in existing.items():
+        if theme_id not in seen and row.present_in_xero:
+            row.present_in_xero = False
+            row.synced_at = now
+            removed += 1
+    return {"branding_themes": len(seen), "branding_themes_removed": removed}
+
+
+def sync_tax_rates(practice_id: int, rates: list[dict]) -> dict:
+    """Upsert the tax rates by TaxType; rates Xero no longer returns become DELETED."""
+    existing = _by_key(db.session.execute(db.select(XeroTaxRate).filter_by(practice_id=practice_id)).scalars(),
+                       "tax_type")
+    now = utcnow()
+    seen = set()
+    for item in rates:
+        tax_type = item["TaxType"]
+        seen.add(tax_type)
+        row = existing.get(tax_type) or XeroTaxRate(practice_id=practice_id, tax_type=tax_type)
+        row.name = item.get("Name") or tax_type
+        row.status = item.get("Status") or "ACTIVE"
+        rate = item.get("EffectiveRate", item.get("DisplayTaxRate"))
+        row.effective_rate = None if rate is None else str(rate)
+        row.synced_at = now
+        db.session.add(row)
+    for tax_type, row in existing.items():
+        if tax_type not in seen and row.status != "DELETED":
+            row.status = "DELETED"
+            row.synced_at = now
+    return {"tax_rates": len(seen)}
+
+
+def sync_reference_data(practice_id: int, client: XeroClient, progress: Progress = lambda message: None) -> dict:
+    """Fetch and store accounts, branding themes and tax rates; commits after each kind."""
+    counts: dict = {}
+    progress("Fetching account codes")
+    counts.update(sync_accounts(practice_id, client.get("Accounts").get("Accounts") or []))
+    db.session.commit()
+    progress("Fetching branding themes")
+    counts.update(sync_branding_themes(practice_id, client.get("BrandingThemes").get("BrandingThemes") or []))
+    db.session.commit()
+    progress("Fetching tax rates")
+    counts.update(sync_tax_rates(practice_id, client.get("TaxRates").get("TaxRates") or []))
+    db.session.commit()
+    return counts
+
+
+def run_reference_sync(sync_run_id: int, config: Mapping, client_factory=None) -> str:
+    """Run one queued SyncRun to the end, recording progress, counts, Xero calls and how it ended.
+
+    A Xero failure is recorded (status failed, the error) and not raised; anything unexpected is recorded
+    and raised again so the worker records it too.
+    """
+    run = db.session.get(SyncRun, sync_run_id)
+    if run is None:
+        log.warning("SyncRun %s does not exist; nothing to do", sync_run_id)
+        return "missing"
+    if run.status != SyncStatus.QUEUED.value:
+        log.warning("SyncRun %s is %s, not queued; not running it again", sync_run_id, run.status)
+        return run.status
+    run.status, run.started_at, run.progress = SyncStatus.RUNNING.value, utcnow(), "Starting"
+    db.session.commit()
+    client = None
+
+    def progress(message: str) -> None:
+        run.progress = message
+        run.xero_calls = client.calls if client else 0
+        db.session.commit()
+
+    try:
+        connection = db.session.execute(
+            db.select(XeroConnection).filter_by(practice_id=run.practice_id)).scalar_one_or_none()
+        if connection is None or connection.status != ConnectionStatus.CONNECTED.value:
+            raise XeroAuthError("Xero is not connected (or needs reconnecting), so nothing could be synced.")
+        settings = XeroSettings.from_config(config)
+        client = (client_factory or XeroClient.for_connection)(connection, settings)
+        counts = sync_reference_data(run.practice_id, client, progress)
+        _finish(run, SyncStatus.SUCCEEDED, client, counts=counts, progress="Finished")
+    except XeroError as exc:
+        db.session.rollback()
+        _finish(run, SyncStatus.FAILED, client, error=exc.message, progress="Failed")
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("SyncRun %s failed unexpectedly", sync_run_id)
+        _finish(run, SyncStatus.FAILED, client, error=f"Unexpected error ({type(exc).__name__}); "
+                                                       "the team has been told.", progress="Failed")
+        raise
+    return run.status
+
+
+def _finish(run: SyncRun, status: SyncStatus, client, counts=None, error=None, progress="") -> None:
+    run = db.session.get(SyncRun, run.id)
+    run.status = status.value
+    run.finished_at = utcnow()
+    run.progress = progress
+    run.xero_calls = client.calls if client else run.xero_calls
+    if counts is not None:
+        run.counts = counts
+    run.error = error
+    db.session.commit()
