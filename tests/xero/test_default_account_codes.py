@@ -1,0 +1,94 @@
+"""Default account codes for recurring and one-off sales: ACTIVE revenue codes only, saved inline."""
+import pytest
+
+from tests.xero.conftest import make_connection
+from webapp.extensions import db
+from webapp.models import BillingSettings, XeroAccount
+
+HTMX = {"HX-Request": "true"}
+URL = "/settings/integrations/account-codes"
+
+
+@pytest.fixture
+def synced(app, owner):
+    make_connection(app, practice_id=owner.practice_id)
+    for account_id, code, name, type_, class_, status in [
+        ("a200", "200", "Sales", "REVENUE", "REVENUE", "ACTIVE"),
+        ("a260", "260", "Other Revenue", "OTHERINCOME", "REVENUE", "ACTIVE"),
+        ("a210", "210", "Old Sales", "SALES", "REVENUE", "ARCHIVED"),
+        ("a400", "400", "Advertising", "EXPENSE", "EXPENSE", "ACTIVE"),
+    ]:
+        db.session.add(XeroAccount(practice_id=owner.practice_id, account_id=account_id, code=code, name=name,
+                                   type=type_, account_class=class_, status=status))
+    db.session.commit()
+    return owner.practice_id
+
+
+def stored(practice_id):
+    db.session.expire_all()
+    settings = db.session.get(BillingSettings, practice_id)
+    return settings.recurring_account_code, settings.one_off_account_code
+
+
+def test_both_selects_list_active_revenue_codes(auth_client, synced):
+    page = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert 'name="recurring_account_code"' in page and 'name="one_off_account_code"' in page
+    assert "Recurring sales" in page and "One-off sales" in page
+    assert '<option value="200" >200 — Sales</option>' in page
+    assert "260 — Other Revenue" in page
+    assert "Old Sales" not in page and "Advertising" not in page
+
+
+def test_choosing_a_code_saves_it_in_place(auth_client, synced):
+    response = auth_client.post(URL, data={"recurring_account_code": "260"}, headers=HTMX)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "Saved" in body and "<html" not in body
+    assert '<option value="260" selected>' in body
+    assert stored(synced) == ("260", None)
+    auth_client.post(URL, data={"one_off_account_code": "200"}, headers=HTMX)
+    assert stored(synced) == ("260", "200")
+
+
+def test_a_code_not_in_the_synced_list_is_refused_beside_the_select(auth_client, synced):
+    auth_client.post(URL, data={"recurring_account_code": "200"}, headers=HTMX)
+    for code in ("999", "210", "400"):
+        response = auth_client.post(URL, data={"recurring_account_code": code}, headers=HTMX)
+        assert response.status_code == 422
+        body = response.get_data(as_text=True)
+        assert f"Account code {code} is not an active sales account" in body
+        assert 'aria-invalid="true"' in body and f'<option value="{code}" selected>' in body
+    assert stored(synced) == ("200", None)
+
+
+def test_without_htmx_a_refused_code_re_renders_the_page(auth_client, synced):
+    response = auth_client.post(URL, data={"one_off_account_code": "999"})
+    assert response.status_code == 422
+    assert "Account code 999 is not an active sales account" in response.get_data(as_text=True)
+
+
+def test_a_stored_code_archived_in_xero_shows_how_to_fix_it(auth_client, synced):
+    settings = db.session.get(BillingSettings, synced)
+    settings.one_off_account_code = "210"
+    db.session.commit()
+    page = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert "was archived in Xero" in page and "Choose another code here" in page
+    assert "210 — Old Sales (not available)" in page
+
+
+def test_clearing_a_default_is_allowed(auth_client, synced):
+    auth_client.post(URL, data={"recurring_account_code": "200"}, headers=HTMX)
+    assert auth_client.post(URL, data={"recurring_account_code": ""}, headers=HTMX).status_code == 200
+    assert stored(synced) == (None, None)
+
+
+def test_an_unknown_field_is_a_bad_request(auth_client, synced):
+    assert auth_client.post(URL, data={"something": "200"}, headers=HTMX).status_code == 400
+
+
+def test_other_practices_codes_are_not_offered(app, auth_client, synced, other_owner):
+    db.session.add(XeroAccount(practice_id=other_owner.practice_id, account_id="x1", code="201", name="Rival Sales",
+                               type="REVENUE", account_class="REVENUE", status="ACTIVE"))
+    db.session.commit()
+    assert "Rival Sales" not in auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert auth_client.post(URL, data={"recurring_account_code": "201"}, headers=HTMX).status_code == 422
