@@ -185,17 +185,17 @@ def _write_contacts(url_ident=None):
             for path, el in elements:
                 doc, errors, event = save_contact(db, g.tenant_id, el, path, now, url_ident)
                 any_error = any_error or bool(errors)
-                if event == "CREATE" and summarize:
-                    # if the batch fails, this contact is not created: do not report its would-be id
-                    doc = {**doc, "ContactID": "00000000-0000-0000-0000-000000000000"}
-                results.append((doc, errors))
+                results.append((doc, errors, event))
             if any_error and summarize:
                 raise _Rollback()
     except _Rollback:
         raise XeroError(400, validation_exception(
-            [doc if errors else {**doc, "ValidationErrors": []} for doc, errors in results]))
+            # the batch was rolled back: elements that would have been created report no id
+            [doc if errors else {**doc, **({"ContactID": "00000000-0000-0000-0000-000000000000"}
+                                            if event == "CREATE" else {}), "ValidationErrors": []}
+             for doc, errors, event in results]))
     out = []
-    for doc, errors in results:
+    for doc, errors, _ in results:
         if summarize:
             out.append(doc)
         else:

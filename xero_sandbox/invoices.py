@@ -372,16 +372,17 @@ def _write_invoices(url_ident=None):
             for path, el in elements:
                 doc, errors, event = save_invoice(db, sandbox, g.tenant_id, el, path, now, g.client_id, url_ident)
                 any_error = any_error or bool(errors)
-                if event == "CREATE" and summarize:
-                    doc = {**doc, "InvoiceID": "00000000-0000-0000-0000-000000000000"}
-                results.append((doc, errors))
+                results.append((doc, errors, event))
             if any_error and summarize:
                 raise _Rollback()
     except _Rollback:
         raise XeroError(400, validation_exception(
-            [doc if errors else {**doc, "ValidationErrors": []} for doc, errors in results]))
+            # the batch was rolled back: elements that would have been created report no id
+            [doc if errors else {**doc, **({"InvoiceID": "00000000-0000-0000-0000-000000000000"}
+                                            if event == "CREATE" else {}), "ValidationErrors": []}
+             for doc, errors, event in results]))
     out = []
-    for doc, errors in results:
+    for doc, errors, _ in results:
         out.append(doc if summarize else {**doc, "StatusAttributeString": "ERROR" if errors else "OK"})
     return json_response(envelope(now, "Invoices", out))
 
