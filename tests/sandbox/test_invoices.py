@@ -1,0 +1,253 @@
+"""Invoices: numbering, totals and VAT, validation, status rules, batches, listing, idempotency."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from xero_sandbox import SECOND_TENANT_ID, SOCKET_THEME_ID, STANDARD_THEME_ID
+
+ABBOTT = "f7488d45-ec18-5ff2-9156-b307b4f5f2a9"
+KINGFISHER = "690cd19b-a676-5164-af6f-7c0b616f6195"  # archived
+
+
+def inv(lines=None, **extra):
+    doc = {"Type": "ACCREC", "Contact": {"ContactID": ABBOTT}, "Date": "2026-11-01", "DueDate": "2026-11-30",
+           "LineItems": lines if lines is not None else
+           [{"Description": "Monthly bookkeeping", "Quantity": 1, "UnitAmount": 250, "AccountCode": "200"}]}
+    doc.update(extra)
+    return doc
+
+
+def put(api, *invoices, expect=200, **kw):
+    return api("PUT", "Invoices", json={"Invoices": list(invoices)}, expect=expect, **kw)
+
+
+def errors_of(element):
+    return [e["Message"] for e in element["ValidationErrors"]]
+
+
+def test_create_draft_with_xero_fields_and_numbering(api):
+    a = put(api, inv())["Invoices"][0]
+    assert (a["Type"], a["Status"], a["InvoiceNumber"], a["LineAmountTypes"]) == ("ACCREC", "DRAFT", "INV-0001",
+                                                                                  "Exclusive")
+    assert a["Date"] == "/Date(1793491200000+0000)/" and a["DateString"] == "2026-11-01T00:00:00"
+    assert a["DueDateString"] == "2026-11-30T00:00:00"
+    assert a["Contact"]["ContactID"] == ABBOTT and a["Contact"]["Name"] == "Abbott & Sons Ltd"
+    assert a["BrandingThemeID"] == STANDARD_THEME_ID and a["CurrencyCode"] == "GBP"
+    line = a["LineItems"][0]
+    assert (line["AccountCode"], line["TaxType"], line["LineAmount"], line["TaxAmount"]) == ("200", "OUTPUT2",
+                                                                                         250.0, 50.0)
+    assert (a["SubTotal"], a["TotalTax"], a["Total"], a["AmountDue"]) == (250.0, 50.0, 300.0, 300.0)
+    b = put(api, inv(Reference="Q4"))["Invoices"][0]
+    assert b["InvoiceNumber"] == "INV-0002" and b["Reference"] == "Q4"
+
+
+def test_numbers_are_per_organisation(sb, validate):
+    token = sb.connect(tenants=[SECOND_TENANT_ID])["access_token"]
+    contact = validate(sb.api("GET", "Contacts", token, tenant_id=SECOND_TENANT_ID), 200)["Contacts"][0]
+    body = validate(sb.api("PUT", "Invoices", token, tenant_id=SECOND_TENANT_ID, json=inv(
+        Contact={"ContactID": contact["ContactID"]})), 200)
+    assert body["Invoices"][0]["InvoiceNumber"] == "INV-0001"
+
+
+@pytest.mark.parametrize("amount_types,lines,expected", [
+    # without unitdp=4 Xero rounds the unit amount to 2 places first: 3 x 33.34
+    ("Exclusive", [{"Quantity": 3, "UnitAmount": "33.335", "AccountCode": "200"}], (100.02, 20.0, 120.02)),
+    ("Inclusive", [{"Quantity": 1, "UnitAmount": 120, "AccountCode": "200"}], (100.0, 20.0, 120.0)),
+    ("NoTax", [{"Quantity": 2, "UnitAmount": 50, "AccountCode": "200"}], (100.0, 0.0, 100.0)),
+    ("Exclusive", [{"Quantity": 1, "UnitAmount": 100, "AccountCode": "200", "TaxType": "RROUTPUT"}],
+     (100.0, 5.0, 105.0)),
+    ("Exclusive", [{"Quantity": 1, "UnitAmount": 200, "AccountCode": "210", "DiscountRate": 10}],
+     (180.0, 36.0, 216.0)),
+    ("Exclusive", [{"Quantity": 1, "UnitAmount": 80, "AccountCode": "270"},
+                   {"Quantity": 1, "UnitAmount": 20, "AccountCode": "230"}], (100.0, 0.0, 100.0)),
+])
+def test_totals_and_vat(api, amount_types, lines, expected):
+    for line in lines:
+        line["Description"] = "Work"
+    body = put(api, inv(lines, LineAmountTypes=amount_types))["Invoices"][0]
+    assert (body["SubTotal"], body["TotalTax"], body["Total"]) == expected
+
+
+def test_unitdp_4_keeps_four_places(api):
+    lines = [{"Description": "Work", "Quantity": 3, "UnitAmount": "33.335", "AccountCode": "200"}]
+    body = put(api, inv(lines), params={"unitdp": 4})["Invoices"][0]
+    assert body["LineItems"][0]["UnitAmount"] == 33.335 and (body["SubTotal"], body["Total"]) == (100.01, 120.01)
+
+
+def test_tax_type_defaults_from_the_account(api):
+    lines = [{"Description": "Interest", "UnitAmount": 10, "AccountCode": "270"},
+             {"Description": "Training", "UnitAmount": 10, "AccountCode": "230"}]
+    got = [l["TaxType"] for l in put(api, inv(lines))["Invoices"][0]["LineItems"]]
+    assert got == ["NONE", "EXEMPTOUTPUT"]
+
+
+def test_branding_theme_kept_or_rejected(api):
+    assert put(api, inv(BrandingThemeID=SOCKET_THEME_ID))["Invoices"][0]["BrandingThemeID"] == SOCKET_THEME_ID
+    body = put(api, inv(BrandingThemeID="00000000-0000-0000-0000-000000000001"), expect=400)
+    assert "branding theme" in errors_of(body["Elements"][0])[0]
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"Contact": None}, "A Contact must be specified for this type of transaction"),
+    ({"Contact": {"ContactID": "00000000-0000-0000-0000-0000000000ab"}},
+     "The contact with the specified ContactID could not be found"),
+    ({"Contact": {"ContactID": KINGFISHER}},
+     "The contact 'Kingfisher Hotels Ltd' is archived and cannot be used on this transaction."),
+    ({"code": "999"}, "Account code '999' is not a valid code for this document."),
+    ({"code": "215"}, "Account code '215' has been archived, or deleted. Each line item must reference a valid account."),
+    ({"code": "225"}, "Account code '225' has been archived, or deleted. Each line item must reference a valid account."),
+    ({"code": "400"}, "Account code '400' is not a valid code for this document."),
+    ({"code": "090"}, "Account code '090' is not a valid code for this document."),
+    ({"tax": "INPUT2"}, "The TaxType code 'INPUT2' does not exist or cannot be used for this type of transaction."),
+    ({"tax": "GST15"}, "The TaxType code 'GST15' does not exist or cannot be used for this type of transaction."),
+    ({"description": ""}, "The description field is mandatory for each line item."),
+    ({"Status": "AUTHORISED", "DueDate": None}, "Due Date must be specified."),
+    ({"Status": "AUTHORISED", "code": None}, "Account code must be specified for each line item."),
+    ({"CurrencyCode": "USD"}, "The currency code USD is not enabled for this organisation."),
+    ({"LineAmount": 99}, "The line total 99.00 does not match the expected line total 250.00"),
+])
+def test_validation_messages(api, change, message):
+    change = dict(change)
+    line = {"Description": change.pop("description", "Work"), "Quantity": 1, "UnitAmount": 250,
+            "AccountCode": change.pop("code", "200")}
+    if line["AccountCode"] is None:
+        del line["AccountCode"]
+    if "tax" in change:
+        line["TaxType"] = change.pop("tax")
+    if "LineAmount" in change:
+        line["LineAmount"] = change.pop("LineAmount")
+    doc = inv([line])
+    for k, v in change.items():
+        if v is None:
+            doc.pop(k, None)
+        else:
+            doc[k] = v
+    body = put(api, doc, expect=400)
+    assert body["Type"] == "ValidationException"
+    assert message in errors_of(body["Elements"][0])
+    assert api("GET", "Invoices")["Invoices"] == []
+
+
+def test_status_transitions(api):
+    draft = put(api, inv())["Invoices"][0]
+    iid = draft["InvoiceID"]
+    auth = api("POST", f"Invoices/{iid}", json={"Status": "AUTHORISED"})["Invoices"][0]
+    assert auth["Status"] == "AUTHORISED" and auth["InvoiceNumber"] == draft["InvoiceNumber"]
+    body = api("POST", f"Invoices/{iid}", json={"Status": "DELETED"}, expect=400)
+    assert errors_of(body["Elements"][0]) == [
+        "Invoice not of valid status for modification: an AUTHORISED invoice can be VOIDED, not DELETED."]
+    body = api("POST", f"Invoices/{iid}", json={"Status": "DRAFT"}, expect=400)
+    assert errors_of(body["Elements"][0])[0].startswith("Invoice not of valid status for modification")
+    voided = api("POST", "Invoices", json={"InvoiceID": iid, "Status": "VOIDED"})["Invoices"][0]
+    assert voided["Status"] == "VOIDED" and voided["AmountDue"] == 0
+    body = api("POST", f"Invoices/{iid}", json={"Reference": "too late"}, expect=400)
+    assert "VOIDED" in errors_of(body["Elements"][0])[0]
+    other = put(api, inv())["Invoices"][0]
+    assert api("POST", f"Invoices/{other['InvoiceID']}", json={"Status": "DELETED"})["Invoices"][0]["Status"] == \
+        "DELETED"
+    assert put(api, inv(Status="VOIDED"), expect=400)["Elements"][0]["ValidationErrors"]
+
+
+def test_update_replaces_lines_and_keeps_line_ids(api):
+    first = put(api, inv())["Invoices"][0]
+    line_id = first["LineItems"][0]["LineItemID"]
+    body = api("POST", f"Invoices/{first['InvoiceID']}", json={"LineItems": [
+        {"LineItemID": line_id, "Description": "Bookkeeping (revised)", "UnitAmount": 300, "AccountCode": "200"},
+        {"Description": "Payroll", "UnitAmount": 50, "AccountCode": "220"}]})
+    updated = body["Invoices"][0]
+    assert [l["Description"] for l in updated["LineItems"]] == ["Bookkeeping (revised)", "Payroll"]
+    assert updated["LineItems"][0]["LineItemID"] == line_id and updated["Total"] == 420.0
+
+
+def test_batch_summarize_errors_false_creates_valid_ones(api):
+    body = put(api, inv(), inv(Contact={"ContactID": KINGFISHER}), inv(Reference="ok too"),
+               params={"summarizeErrors": "false"})
+    a, bad, c = body["Invoices"]
+    assert a["StatusAttributeString"] == "OK" and a["InvoiceNumber"] == "INV-0001"
+    assert bad["StatusAttributeString"] == "ERROR" and bad["HasErrors"] is True and "InvoiceNumber" not in bad
+    assert "archived" in errors_of(bad)[0]
+    assert c["InvoiceNumber"] == "INV-0002"
+    assert len(api("GET", "Invoices")["Invoices"]) == 2
+
+
+def test_batch_with_error_creates_nothing_and_burns_no_numbers(api):
+    body = put(api, inv(), inv(LineItems=[{"Description": "x", "UnitAmount": 1, "AccountCode": "215"}]), expect=400)
+    ok, bad = body["Elements"]
+    assert ok["ValidationErrors"] == [] and ok["InvoiceID"] == "00000000-0000-0000-0000-000000000000"
+    assert bad["ValidationErrors"]
+    assert put(api, inv())["Invoices"][0]["InvoiceNumber"] == "INV-0001"
+
+
+def test_invoice_numbers_must_be_unique(api):
+    put(api, inv(InvoiceNumber="SKT-100"))
+    body = put(api, inv(InvoiceNumber="SKT-100"), expect=400)
+    assert errors_of(body["Elements"][0]) == ["Invoice # must be unique."]
+
+
+def test_contact_by_name_reuses_or_creates(api):
+    a = put(api, inv(Contact={"Name": "abbott & sons ltd"}))["Invoices"][0]
+    assert a["Contact"]["ContactID"] == ABBOTT
+    b = put(api, inv(Contact={"Name": "Brand New Client Ltd"}))["Invoices"][0]
+    created = api("GET", f"Contacts/{b['Contact']['ContactID']}")["Contacts"][0]
+    assert created["Name"] == "Brand New Client Ltd" and created["IsCustomer"] is True
+
+
+def test_listing_filters_and_line_items(sb, api):
+    before = sb.state()["now_ms"]
+    a = put(api, inv())["Invoices"][0]
+    b = put(api, inv(Status="AUTHORISED", Contact={"ContactID": "8a4adf89-68ef-5759-9480-b21b2a619d94"}))[
+        "Invoices"][0]
+    plain = api("GET", "Invoices")["Invoices"]
+    assert [i["InvoiceNumber"] for i in plain] == ["INV-0001", "INV-0002"] and "LineItems" not in plain[0]
+    paged = api("GET", "Invoices", params={"page": 1})
+    assert paged["pagination"]["itemCount"] == 2 and paged["Invoices"][0]["LineItems"]
+    assert [i["InvoiceID"] for i in api("GET", "Invoices", params={"Statuses": "AUTHORISED"})["Invoices"]] == \
+        [b["InvoiceID"]]
+    assert api("GET", "Invoices", params={"IDs": a["InvoiceID"]})["Invoices"][0]["LineItems"]
+    assert [i["InvoiceID"] for i in api("GET", "Invoices", params={"InvoiceNumbers": "INV-0002"})["Invoices"]] == \
+        [b["InvoiceID"]]
+    assert [i["InvoiceID"] for i in api("GET", "Invoices", params={"ContactIDs": ABBOTT})["Invoices"]] == \
+        [a["InvoiceID"]]
+    assert [i["InvoiceID"] for i in api("GET", "Invoices", params={"where": 'Status=="DRAFT"'})["Invoices"]] == \
+        [a["InvoiceID"]]
+    assert [i["InvoiceID"] for i in api("GET", "Invoices", params={
+        "where": 'Contact.ContactID==Guid("%s")' % ABBOTT})["Invoices"]] == [a["InvoiceID"]]
+    since = dt.datetime.fromtimestamp(before / 1000, dt.timezone.utc).isoformat()
+    assert len(api("GET", "Invoices", headers={"If-Modified-Since": since})["Invoices"]) == 2
+    assert api("GET", "Invoices", headers={"If-Modified-Since": "2099-01-01T00:00:00"})["Invoices"] == []
+    assert api("GET", "Invoices/INV-0002")["Invoices"][0]["InvoiceID"] == b["InvoiceID"]
+    assert api("GET", f"Invoices/{a['InvoiceID']}")["Invoices"][0]["LineItems"][0]["AccountCode"] == "200"
+
+
+def test_idempotency_key_replays_and_refuses_a_different_body(api):
+    key = {"Idempotency-Key": "k-1"}
+    r1, first = api("PUT", "Invoices", json={"Invoices": [inv()]}, headers=key, raw=True)
+    r2, again = api("PUT", "Invoices", json={"Invoices": [inv()]}, headers=key, raw=True)
+    assert again == first and len(api("GET", "Invoices")["Invoices"]) == 1
+    body = api("PUT", "Invoices", json={"Invoices": [inv(Reference="changed")]}, headers=key, expect=400)
+    assert "different request" in body["Detail"]
+    assert api("PUT", "Invoices", json={"Invoices": [inv()]}, headers={"Idempotency-Key": "x" * 129},
+               expect=400)["Status"] == 400
+    # a validation failure is replayed too, without re-validating
+    bad = {"Invoices": [inv(Contact={"ContactID": KINGFISHER})]}
+    e1 = api("PUT", "Invoices", json=bad, headers={"Idempotency-Key": "k-2"}, expect=400)
+    assert api("PUT", "Invoices", json=bad, headers={"Idempotency-Key": "k-2"}, expect=400) == e1
+
+
+@pytest.mark.parametrize("doc,fragment", [
+    (inv(LineItems=[{"Description": "x", "UnitAmount": "abc", "AccountCode": "200"}]), "decimal"),
+    (inv(Date="not a date"), "DateTime"),
+    (inv(Type="FOO"), "InvoiceType"),
+    (inv(LineItems="nope"), "LineItems"),
+    (inv(Contact="Abbott"), "Contact"),
+])
+def test_wrong_types_are_post_data_invalid(api, doc, fragment):
+    body = put(api, doc, expect=400)
+    assert body["Type"] == "PostDataInvalidException" and fragment in body["Message"]
+
+
+def test_unknown_invoice_update_is_404(api):
+    assert api("POST", "Invoices/00000000-0000-0000-0000-0000000000cd", json={"Status": "AUTHORISED"},
+               expect=404) == "The resource you're looking for cannot be found"
