@@ -1,0 +1,279 @@
+"""Connect with Xero end to end against the local Xero sandbox, over real HTTP.
+
+Socket's test app is served on a free port; `requests` plays the browser: it signs in, presses
+"Connect with Xero", follows the redirect to the sandbox's consent page, ticks both organisations,
+comes back through the callback, chooses the company, and sees the green tick. Other tests here refresh
+tokens against the sandbox's rotating refresh tokens, including two processes at once.
+"""
+import multiprocessing
+import re
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD, make_practice
+from webapp.extensions import db
+from webapp.models import SyncRun, XeroAccount, XeroConnection
+from webapp.xero.crypto import TokenCipher
+
+sandbox_testing = pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
+from xero_sandbox.constants import DEMO_TENANT_ID, SECOND_TENANT_ID  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+class FormParser(HTMLParser):
+    """The forms of a page: action, method and inputs (name, type, value, checked), radio labels."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms = []
+        self._label = None
+        self.labels = {}  # radio value -> label text
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action", ""), "method": attrs.get("method", "get"), "inputs": []})
+        elif tag in ("input", "button") and self.forms:
+            self.forms[-1]["inputs"].append(attrs | {"tag": tag})
+            if tag == "input" and attrs.get("type") == "radio":
+                self._label = attrs.get("value")
+                self.labels[self._label] = ""
+
+    def handle_data(self, data):
+        if self._label is not None:
+            self.labels[self._label] += data.strip()
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self._label = None
+
+
+def parse_forms(html: str) -> FormParser:
+    parser = FormParser()
+    parser.feed(html)
+    return parser
+
+
+@contextmanager
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+XERO_KEYS = ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_REDIRECT_URI", "XERO_LOGIN_URL", "XERO_IDENTITY_URL",
+             "XERO_API_URL")
+
+
+@pytest.fixture
+def socket_and_sandbox(app):
+    """(Socket's URL, the sandbox) with Socket's Xero settings pointed at the sandbox for this test."""
+    saved = {key: app.config[key] for key in XERO_KEYS}
+    with serve(app) as socket_url:
+        callback = f"{socket_url}/settings/integrations/xero/callback"
+        with sandbox_testing.run_sandbox({"SANDBOX_REDIRECT_URIS": callback}) as sandbox:
+            app.config.update(XERO_CLIENT_ID=sandbox.client_id, XERO_CLIENT_SECRET=sandbox.client_secret,
+                              XERO_REDIRECT_URI=callback, XERO_LOGIN_URL=sandbox.url, XERO_IDENTITY_URL=sandbox.url,
+                              XERO_API_URL=sandbox.url)
+            try:
+                yield socket_url, sandbox
+            finally:
+                app.config.update(saved)
+
+
+def sign_in(socket_url: str, user) -> requests.Session:
+    browser = requests.Session()
+    page = browser.get(f"{socket_url}/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = browser.post(f"{socket_url}/login", data={"email": user.email, "password": PASSWORD,
+                                                         "csrf_token": token}, allow_redirects=False)
+    assert response.status_code == 302
+    return browser
+
+
+def submit(browser, page_url: str, html: str, action: str, values: dict, button=None) -> requests.Response:
+    """Submit the form whose action ends with `action` as a browser would: its hidden inputs, `values`, and
+    the pressed button's name/value."""
+    form = next(f for f in parse_forms(html).forms if f["action"].endswith(action))
+    data = [(i["name"], i.get("value", "")) for i in form["inputs"]
+            if i["tag"] == "input" and i.get("type") == "hidden" and i.get("name")]
+    for name, value in values.items():
+        data += [(name, v) for v in (value if isinstance(value, list) else [value])]
+    if button:
+        data.append(button)
+    return browser.post(urljoin(page_url, form["action"]), data=data)
+
+
+def press_connect(browser, socket_url) -> requests.Response:
+    """Press "Connect with Xero" on the Integrations page; lands on the sandbox's consent page."""
+    page = browser.get(f"{socket_url}/settings/integrations")
+    assert "Connect with Xero" in page.text
+    consent = submit(browser, page.url, page.text, "/xero/connect", {})
+    assert "/identity/connect/authorize" in consent.url and 'name="tenant"' in consent.text
+    return consent
+
+
+def test_connect_choosing_between_two_organisations(app, app_ctx, socket_and_sandbox):
+    socket_url, sandbox = socket_and_sandbox
+    owner = make_practice()
+    browser = sign_in(socket_url, owner)
+    consent = press_connect(browser, socket_url)
+    # Tick both organisations on Xero's page and allow: back through the callback to "Select your Xero company".
+    chooser = submit(browser, consent.url, consent.text, "/identity/connect/authorize",
+                     {"tenant": [DEMO_TENANT_ID, SECOND_TENANT_ID]}, button=("action", "allow"))
+    assert chooser.url == f"{socket_url}/settings/integrations/xero/select"
+    assert "Select your Xero company" in chooser.text and "Connect this company" in chooser.text
+    forms = parse_forms(chooser.text)
+    names = sorted(forms.labels.values())
+    assert names == ["Demo Company (UK)", "Demo Practice Holdings Ltd"]
+    second = next(value for value, label in forms.labels.items() if label == "Demo Practice Holdings Ltd")
+    done = submit(browser, chooser.url, chooser.text, "/xero/select", {"tenant_connection": second})
+    assert done.url == f"{socket_url}/settings/integrations"
+    assert 'id="xero-connected"' in done.text and "Connected to Xero" in done.text
+    assert "Demo Practice Holdings Ltd" in done.text
+
+    connection = db.session.execute(db.select(XeroConnection)).scalar_one()
+    assert (connection.tenant_id, connection.status) == (SECOND_TENANT_ID, "connected")
+    remaining = sandbox.state()
+    assert [c["tenant_id"] for c in _connections(remaining)] == [SECOND_TENANT_ID]  # no stray grant
+
+    # The first sync was queued; run it as the worker would, against the sandbox.
+    from jobs.sync_reference import run_reference_sync
+
+    run = db.session.execute(db.select(SyncRun)).scalar_one()
+    assert run_reference_sync(run.id) == "succeeded"
+    db.session.expire_all()
+    assert db.session.get(SyncRun, run.id).xero_calls == 3
+    assert db.session.execute(db.select(db.func.count(XeroAccount.id))).scalar() > 0
+    page = browser.get(f"{socket_url}/settings/integrations").text
+    assert 'name="recurring_account_code"' in page and "200 — Sales" in page
+
+
+def test_cancel_on_xeros_page_comes_back_with_a_message(app, app_ctx, socket_and_sandbox):
+    socket_url, sandbox = socket_and_sandbox
+    browser = sign_in(socket_url, make_practice())
+    consent = press_connect(browser, socket_url)
+    back = submit(browser, consent.url, consent.text, "/identity/connect/authorize", {},
+                  button=("action", "cancel"))
+    assert back.url == f"{socket_url}/settings/integrations"
+    assert "You cancelled the connection in Xero" in back.text
+    assert db.session.execute(db.select(XeroConnection)).first() is None
+
+
+def _connections(state: dict) -> list[dict]:
+    return state.get("connections", [])
+
+
+# -- refreshing against the sandbox's rotating refresh tokens ----------------------------------------------------
+def store_connection(app, sandbox, practice_id) -> XeroConnection:
+    """A stored connection to the demo organisation, made with the sandbox's consent shortcut."""
+    tokens = sandbox.connect(tenants=(DEMO_TENANT_ID,))
+    listing = requests.get(f"{sandbox.url}/connections", timeout=10,
+                           headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+    cipher = TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"])
+    connection = XeroConnection(
+        practice_id=practice_id, connection_id=listing[0]["id"], tenant_id=DEMO_TENANT_ID,
+        tenant_name=listing[0]["tenantName"], status="connected",
+        access_token_encrypted=cipher.encrypt(tokens["access_token"]),
+        refresh_token_encrypted=cipher.encrypt(tokens["refresh_token"]),
+        access_token_expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    db.session.add(connection)
+    db.session.commit()
+    return connection
+
+
+def _refresh_in_a_process(config: dict, connection_id: int, role: str, ready, go, results) -> None:
+    """One process (the web or a worker): wait for the signal, then use the connection's token for a call."""
+    from webapp import create_app
+    from webapp.models import XeroConnection as Connection
+    from webapp.xero import XeroClient, XeroSettings
+    from webapp.xero.token_store import TokenManager
+
+    app = create_app(config)
+    with app.app_context():
+        settings = XeroSettings.from_config(app.config)
+        manager = TokenManager(settings)
+        connection = db.session.get(Connection, connection_id)
+        client = XeroClient.for_connection(connection, settings, tokens=manager)
+        ready.set()
+        go.wait(30)
+        try:
+            organisation = client.get("Organisation")["Organisations"][0]["Name"]
+            results.put((role, "ok", manager.refreshes, organisation))
+        except Exception as exc:  # noqa: BLE001 — reported to the parent
+            results.put((role, "error", manager.refreshes, repr(exc)))
+
+
+def test_web_and_worker_refreshing_at_once_keep_one_valid_token_set(app, app_ctx, socket_and_sandbox):
+    _, sandbox = socket_and_sandbox
+    connection = store_connection(app, sandbox, make_practice().practice_id)
+    sandbox.expire_tokens()
+    config = {key: app.config[key] for key in (
+        "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RQ_QUEUE", "REDIS_KEY_PREFIX",
+        "TOKEN_ENCRYPTION_KEY", *XERO_KEYS)}
+    context = multiprocessing.get_context("spawn")
+    ready = [context.Event(), context.Event()]
+    go, results = context.Event(), context.Queue()
+    processes = [context.Process(target=_refresh_in_a_process,
+                                 args=(config, connection.id, role, ready[i], go, results))
+                 for i, role in enumerate(("web", "worker"))]
+    for process in processes:
+        process.start()
+    for event in ready:
+        assert event.wait(60), "a process did not start"
+    go.set()
+    outcomes = sorted(results.get(timeout=60) for _ in processes)
+    for process in processes:
+        process.join(30)
+    assert [(role, status) for role, status, _, _ in outcomes] == [("web", "ok"), ("worker", "ok")], outcomes
+    assert sum(refreshes for _, _, refreshes, _ in outcomes) == 1  # the lock let only one refresh happen
+
+    db.session.expire_all()
+    row = db.session.get(XeroConnection, connection.id)
+    assert row.status == "connected" and row.last_error is None
+    # The stored set is the valid one: its refresh token still refreshes, its access token still calls.
+    cipher = TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"])
+    stored_refresh = cipher.decrypt(row.refresh_token_encrypted)
+    assert sandbox.api("GET", "Organisation", cipher.decrypt(row.access_token_encrypted)).status_code == 200
+    assert sandbox.refresh(stored_refresh).status_code == 200
+
+
+def test_a_lost_refresh_response_is_retried_within_the_grace_window(app, app_ctx, socket_and_sandbox):
+    from webapp.xero import XeroSettings
+    from webapp.xero.token_store import TokenManager
+
+    _, sandbox = socket_and_sandbox
+    connection = store_connection(app, sandbox, make_practice().practice_id)
+    sandbox.faults(lose_response=1, on="identity")
+    token = TokenManager(XeroSettings.from_config(app.config), sleep=lambda s: None).access_token(connection.id)
+    assert sandbox.api("GET", "Organisation", token).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(XeroConnection, connection.id).status == "connected"
+
+
+def test_a_connection_revoked_in_xero_needs_reconnecting(app, app_ctx, socket_and_sandbox):
+    from webapp.xero import XeroAuthError, XeroClient, XeroSettings
+
+    _, sandbox = socket_and_sandbox
+    connection = store_connection(app, sandbox, make_practice().practice_id)
+    client = XeroClient.for_connection(connection, XeroSettings.from_config(app.config), sleep=lambda s: None)
+    client.get("Organisation")
+    sandbox.revoke(connection.connection_id)
+    with pytest.raises(XeroAuthError):
+        client.get("Organisation")
+    db.session.expire_all()
+    row = db.session.get(XeroConnection, connection.id)
+    assert row.status == "needs_reconnect" and row.last_error
