@@ -71,6 +71,11 @@ class _Resp:
 
 
 @pytest.fixture(scope="session")
+def spec_dir():
+    return SPEC_DIR
+
+
+@pytest.fixture(scope="session")
 def openapi_specs():
     from openapi_core import OpenAPI
     from openapi_core import Config
