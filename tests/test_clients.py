@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import add_user, login, make_practice
+from tests.conftest import add_user, login
 from webapp.extensions import db
 from webapp.models import (
     BillingSettings,

@@ -422,11 +422,14 @@ def test_stored_code_archived_in_xero_shows_the_warning(auth_client, owner):
     menu = _menu(owner.practice_id)
     service = _service(menu, account_code="210")  # chosen before it was archived in Xero
     fine = _service(menu, "Payroll", account_code="200")
+    gone = _service(menu, "VAT Returns", account_code="299")  # deleted in Xero: no longer synced at all
     body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     rows = _dialog_rows(body)
     assert "was archived in Xero" in rows[service.id] and 'aria-invalid="true"' in rows[service.id]
     assert '<option value="210" selected>210 — Consulting (not available)</option>' in rows[service.id]
-    assert "archived in Xero" not in rows[fine.id]
+    assert "no longer exists in Xero" in rows[gone.id]
+    assert '<option value="299" selected>299 (not available)</option>' in rows[gone.id]
+    assert "in Xero" not in rows[fine.id] and 'aria-invalid' not in rows[fine.id]
 
 
 def test_account_code_without_javascript_redirects_back_to_the_settings(auth_client, owner):

@@ -12,7 +12,6 @@ from webapp.models import (
     InvoiceLine,
     PricingMenu,
     Service,
-    XeroAccount,
     XeroConnection,
 )
 from webapp.sync import reference_data
@@ -259,7 +258,3 @@ def set_service_account_code(service: Service, code: str | None) -> Service:
     db.session.commit()
     return service
 
-
-def account_label(practice_id: int, code: str) -> str:
-    account = reference_data.find_account(practice_id, code)
-    return account.label if isinstance(account, XeroAccount) else code
