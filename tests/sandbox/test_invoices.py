@@ -251,3 +251,22 @@ def test_wrong_types_are_post_data_invalid(api, doc, fragment):
 def test_unknown_invoice_update_is_404(api):
     assert api("POST", "Invoices/00000000-0000-0000-0000-0000000000cd", json={"Status": "AUTHORISED"},
                expect=404) == "The resource you're looking for cannot be found"
+
+
+def test_idempotency_key_in_flight_is_a_409(sb, api):
+    # the first request with this key is still being processed (its row has no stored answer yet)
+    with sb.sandbox.store.tx() as db:
+        db.execute("INSERT INTO idempotency (client_id, tenant_id, key, fingerprint, created_ms) VALUES (?,?,?,?,?)",
+                   (sb.client_id, "b4a6b0b2-2d4e-4f8a-9c1e-5d0e6f7a8b90", "busy", "x", sb.sandbox.now_ms()))
+    body = api("PUT", "Invoices", json={"Invoices": [inv()]}, headers={"Idempotency-Key": "busy"}, expect=400)
+    assert "different request" in body["Detail"]  # a different fingerprint wins over "in progress"
+    fp_row = {"Idempotency-Key": "busy2"}
+    with sb.sandbox.store.tx() as db:
+        import hashlib
+        fingerprint = hashlib.sha256(b"\n".join([b"PUT", b"/api.xro/2.0/invoices", b"",
+                                                 b'{"Invoices": []}'])).hexdigest()
+        db.execute("INSERT INTO idempotency (client_id, tenant_id, key, fingerprint, created_ms) VALUES (?,?,?,?,?)",
+                   (sb.client_id, "b4a6b0b2-2d4e-4f8a-9c1e-5d0e6f7a8b90", "busy2", fingerprint, sb.sandbox.now_ms()))
+    r, body = api("PUT", "Invoices", data='{"Invoices": []}', headers={**fp_row, "Content-Type": "application/json"},
+                  expect=409, raw=True)
+    assert body["Title"] == "Conflict"

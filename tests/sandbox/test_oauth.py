@@ -232,3 +232,24 @@ def test_openid_discovery_and_jwks(sb):
     assert conf["token_endpoint"] == f"{sb.url}/connect/token"
     keys = sb.http.get(conf["jwks_uri"]).json()["keys"]
     assert keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+
+
+def test_reconsent_keeps_the_connection_id_and_moves_its_auth_event(sb, validate):
+    sb.connect(tenants=[DEMO_TENANT_ID])
+    first = sb.state()["connections"]
+    token = sb.connect(tenants=[DEMO_TENANT_ID])["access_token"]
+    second = sb.state()["connections"]
+    assert [c["id"] for c in first] == [c["id"] for c in second]
+    assert first[0]["auth_event_id"] != second[0]["auth_event_id"] == _jwt_claims(token)["authentication_event_id"]
+
+
+def test_public_client_needs_pkce(sb, validate):
+    verifier, challenge = pkce_pair()
+    code = sb.consent(code_challenge=challenge)["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": sb.redirect_uri,
+            "client_id": sb.client_id, "code_verifier": verifier}
+    assert validate(sb.http.post(f"{sb.url}/connect/token", data=form), 200)["access_token"]
+    code = sb.consent()["code"]
+    form.update(code=code)
+    del form["code_verifier"]
+    assert validate(sb.http.post(f"{sb.url}/connect/token", data=form), 400) == {"error": "invalid_client"}
