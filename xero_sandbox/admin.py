@@ -192,6 +192,7 @@ def state():
         "faults_fired": dict(sandbox.faults.fired),
         "limits": sandbox.limiter.limits,
         "now_ms": sandbox.now_ms(),
+        "unexpected_errors": sandbox.unexpected_errors,
     })
 
 

@@ -88,7 +88,7 @@ def ok(key: str, items: list, pagination=None, status=200):
 def if_modified_since() -> int | None:
     try:
         return parse_if_modified_since(request.headers.get("If-Modified-Since"))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None  # Xero ignores an unparseable If-Modified-Since
 
 

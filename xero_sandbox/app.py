@@ -73,6 +73,7 @@ class Sandbox:
         self.faults = Faults(settings.get("seed"))
         from .tokens import SigningKey
         self.signing_key = SigningKey()
+        self.unexpected_errors = 0  # sandbox bugs answered with a 500 (tests assert this stays 0)
         self.seed_app()
         if self.store.get_meta("seeded") is None:
             self.reset()
@@ -169,6 +170,7 @@ def create_app(config: dict | None = None) -> Flask:
         if isinstance(e, HTTPException):
             return _http_error(e)
         app.logger.exception("unexpected error in the Xero sandbox")
+        sandbox.unexpected_errors += 1
         return problem_response(500, "An error occurred",
                                 "An error occurred in Xero. Check the API Status page "
                                 "http://status.developer.xero.com for current service status.")

@@ -10,6 +10,7 @@ from flask import request
 
 from .xerojson import XeroError, post_data_invalid
 
+MAX_DECIMAL = Decimal("1e12")  # keeps every product within decimal precision
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 
 
@@ -89,6 +90,8 @@ def get_decimal(el: dict, key: str, path: str) -> Decimal | None:
         raise _invalid(f"Could not convert string to decimal: {v}.", sub(path, key))
     if not d.is_finite():
         raise _invalid(f"Could not convert string to decimal: {v}.", sub(path, key))
+    if abs(d) >= MAX_DECIMAL:
+        raise _invalid("Value was either too large or too small for a Decimal.", sub(path, key))
     return d
 
 

@@ -7,6 +7,7 @@ Guid("..."), DateTime(y, m, d[, h, mi, s]). String comparisons ignore case, as X
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 from .xerojson import XeroError, query_parse_error
@@ -32,7 +33,10 @@ def _tokens(text: str):
         kind = m.lastgroup
         val = m.group(kind)
         if kind == "str":
-            val = bytes(val[1:-1], "utf-8").decode("unicode_escape") if "\\" in val else val[1:-1]
+            try:
+                val = json.loads(val) if "\\" in val else val[1:-1]
+            except ValueError:
+                raise WhereError(f"Invalid escape in string at position {m.start()}")
         out.append((kind, val))
     return out
 

@@ -124,12 +124,12 @@ def parse_request_date(value) -> dt.date | None:
     if not isinstance(value, str):
         return None
     v = value.strip()
-    m = _MS_DATE.match(v)
-    if m:
-        return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, UTC).date()
     try:
+        m = _MS_DATE.match(v)
+        if m:
+            return dt.datetime.fromtimestamp(int(m.group(1)) / 1000, UTC).date()
         return dt.date.fromisoformat(v[:10]) if len(v) >= 10 else None
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
 
 

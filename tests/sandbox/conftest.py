@@ -183,6 +183,7 @@ def shared_sandbox():
     """One relaxed-limits sandbox per module (reset by `sb`); keeps the suite fast."""
     with run_sandbox({"SANDBOX_LIMITS": "relaxed"}) as sb:
         yield sb
+        assert sb.sandbox.unexpected_errors == 0, "the sandbox answered a request with an unplanned 500"
 
 
 @pytest.fixture
