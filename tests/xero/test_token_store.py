@@ -51,7 +51,7 @@ def test_a_connection_needing_reconnect_hands_out_no_token(app, app_ctx, setting
 
 
 def test_two_threads_refreshing_at_once_make_one_refresh(app, app_ctx, settings, mocked):
-    connection = make_connection(app, expires_in=timedelta(seconds=10))
+    connection_id = make_connection(app, expires_in=timedelta(seconds=10)).id  # read once: threads share no ORM object
 
     def slow_token_endpoint(request):
         time.sleep(0.4)  # hold the lock long enough for the other thread to queue behind it
@@ -64,7 +64,7 @@ def test_two_threads_refreshing_at_once_make_one_refresh(app, app_ctx, settings,
     def worker():
         with app.app_context():
             try:
-                results.append(TokenManager(settings).access_token(connection.id))
+                results.append(TokenManager(settings).access_token(connection_id))
             except Exception as exc:  # noqa: BLE001 — reported below
                 errors.append(exc)
 
@@ -76,7 +76,7 @@ def test_two_threads_refreshing_at_once_make_one_refresh(app, app_ctx, settings,
     assert errors == []
     assert results == ["access-2", "access-2"]
     assert len(mocked.calls) == 1
-    access, refresh, row = stored_tokens(app, connection.id)
+    access, refresh, row = stored_tokens(app, connection_id)
     assert (access, refresh, row.status) == ("access-2", "refresh-2", "connected")
 
 
