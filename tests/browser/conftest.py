@@ -1,9 +1,9 @@
 """Browser tests: the app served over real HTTP in a thread, driven by Playwright in Debian's chromium."""
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.live_servers import serve
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts")
@@ -12,12 +12,8 @@ ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts"
 @pytest.fixture(scope="session")
 def live_server(app):
     """Serve the test app on a free loopback port for the whole session."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -43,3 +43,73 @@ def test_sign_in_visit_every_page_and_approve_the_plan(page, live_server, demo):
 
     page.reload()
     expect(page.locator("#plan-status")).to_contain_text("Approved")
+
+
+@pytest.fixture
+def sandbox(app, live_server):
+    from tests.live_servers import sandbox_for
+
+    with sandbox_for(app, live_server) as sandbox:
+        yield sandbox
+
+
+def run_queued_jobs(app):
+    """Run what the web process queued, as the RQ worker would (in this thread, to the end of the queue)."""
+    from rq import SimpleWorker
+
+    from jobs.queue import get_queue
+
+    queue = get_queue(app.config)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+def test_connect_xero_pick_the_company_and_choose_account_codes(page, live_server, demo, sandbox, app):
+    sign_in(page, live_server)
+    page.get_by_role("link", name="Practice Settings", exact=True).click()
+    page.get_by_role("link", name="Integrations").click()
+    page.get_by_role("button", name="Connect with Xero").click()
+
+    # Xero's consent screen (the sandbox): tick both organisations and allow.
+    expect(page.get_by_role("button", name="Allow access")).to_be_visible()
+    page.get_by_label("Demo Company (UK)").check()
+    page.get_by_label("Demo Practice Holdings Ltd").check()
+    page.get_by_role("button", name="Allow access").click()
+
+    # Back in Socket: two organisations were granted, so the practice picks one.
+    expect(page.get_by_text("Select your Xero company")).to_be_visible()
+    page.get_by_label("Demo Company (UK)").check()
+    page.get_by_role("button", name="Connect this company").click()
+    expect(page.locator("#xero-connected")).to_contain_text("Connected to Xero")
+    expect(page.locator("#xero-org-name")).to_have_text("Demo Company (UK)")
+
+    # The first sync was queued; the page polls its progress and shows the codes once the worker is done.
+    expect(page.locator("#xero-sync-status")).to_contain_text("queued")
+    run_queued_jobs(app)
+    expect(page.locator("#xero-last-sync")).to_contain_text("succeeded")
+    recurring = page.locator("select[name=recurring_account_code]")
+    expect(recurring).to_be_enabled()
+    recurring.select_option("200")
+    expect(page.locator("#recurring_account_code-field .saved")).to_have_text("Saved")
+    page.locator("select[name=one_off_account_code]").select_option("260")
+    expect(page.locator("#one_off_account_code-field .saved")).to_have_text("Saved")
+
+    # One service gets its own code in Services & Pricing > ⋮ > Billing & Engagement Letter Settings.
+    page.get_by_role("link", name="Services & Pricing", exact=True).first.click()
+    page.get_by_label("Pricing menu actions").click()
+    page.get_by_role("link", name="Billing & Engagement Letter Settings").click()
+    vat_row = page.locator("tr[data-service-id]", has_text="VAT Returns")
+    vat_select = vat_row.locator("select[name=account_code]")
+    expect(vat_select).to_contain_text("Use default (200")
+    vat_select.select_option("210")
+    expect(page.locator("tr[data-service-id]", has_text="VAT Returns").locator(".saved")).to_have_text("Saved")
+
+    # Everything is kept after a reload.
+    page.reload()
+    page.get_by_label("Pricing menu actions").click()
+    page.get_by_role("link", name="Billing & Engagement Letter Settings").click()
+    expect(page.locator("tr[data-service-id]", has_text="VAT Returns").locator("select[name=account_code]")
+           ).to_have_value("210")
+    page.goto(f"{live_server}/settings/integrations")
+    expect(page.locator("#xero-connected")).to_contain_text("Connected to Xero")
+    expect(page.locator("select[name=recurring_account_code]")).to_have_value("200")
+    expect(page.locator("select[name=one_off_account_code]")).to_have_value("260")

@@ -7,17 +7,15 @@ tokens against the sandbox's rotating refresh tokens, including two processes at
 """
 import multiprocessing
 import re
-import threading
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD, make_practice
+from tests.live_servers import XERO_KEYS, sandbox_for, serve
 from webapp.extensions import db
 from webapp.models import SyncRun, XeroAccount, XeroConnection
 from webapp.xero.crypto import TokenCipher
@@ -62,36 +60,11 @@ def parse_forms(html: str) -> FormParser:
     return parser
 
 
-@contextmanager
-def serve(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-XERO_KEYS = ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_REDIRECT_URI", "XERO_LOGIN_URL", "XERO_IDENTITY_URL",
-             "XERO_API_URL")
-
-
 @pytest.fixture
 def socket_and_sandbox(app):
     """(Socket's URL, the sandbox) with Socket's Xero settings pointed at the sandbox for this test."""
-    saved = {key: app.config[key] for key in XERO_KEYS}
-    with serve(app) as socket_url:
-        callback = f"{socket_url}/settings/integrations/xero/callback"
-        with sandbox_testing.run_sandbox({"SANDBOX_REDIRECT_URIS": callback}) as sandbox:
-            app.config.update(XERO_CLIENT_ID=sandbox.client_id, XERO_CLIENT_SECRET=sandbox.client_secret,
-                              XERO_REDIRECT_URI=callback, XERO_LOGIN_URL=sandbox.url, XERO_IDENTITY_URL=sandbox.url,
-                              XERO_API_URL=sandbox.url)
-            try:
-                yield socket_url, sandbox
-            finally:
-                app.config.update(saved)
+    with serve(app) as socket_url, sandbox_for(app, socket_url) as sandbox:
+        yield socket_url, sandbox
 
 
 def sign_in(socket_url: str, user) -> requests.Session:

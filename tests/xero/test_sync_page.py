@@ -98,3 +98,22 @@ def test_an_rq_worker_runs_the_queued_sync_to_the_end(app, app_ctx, auth_client,
     assert run.status == "succeeded" and run.counts["accounts"] == 4 and run.xero_calls == 3
     body = auth_client.get("/settings/integrations/xero/sync-status", headers=HTMX).get_data(as_text=True)
     assert "every 1s" not in body and "4 account codes" in body
+
+
+def test_the_poll_that_sees_the_sync_finish_tells_the_account_code_selects_to_reload(app, auth_client, owner):
+    make_connection(app, practice_id=owner.practice_id)
+    run = SyncRun(practice_id=owner.practice_id, trigger="connect", status="running", counts={})
+    db.session.add(run)
+    db.session.commit()
+    running = auth_client.get("/settings/integrations/xero/sync-status", headers=HTMX)
+    assert "HX-Trigger" not in running.headers
+    run.status, run.finished_at = "succeeded", utcnow()
+    db.session.commit()
+    finished = auth_client.get("/settings/integrations/xero/sync-status", headers=HTMX)
+    assert finished.headers["HX-Trigger"] == "xero-synced"
+
+    page = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert 'hx-trigger="xero-synced from:body"' in page
+    fragment = auth_client.get("/settings/integrations/xero/account-codes", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in fragment
+    assert 'id="xero-account-codes"' in fragment and 'name="recurring_account_code"' in fragment

@@ -175,10 +175,27 @@ def _sync_status(run, status: int = 200, error: str | None = None):
                            can_manage=current_user.can_manage_settings)
 
 
+SYNC_FINISHED_EVENT = "xero-synced"
+
+
 @bp.route("/integrations/xero/sync-status")
 @login_required
 def xero_sync_status():
-    return _sync_status(xero.latest_sync_run(current_practice_id()))
+    run = xero.latest_sync_run(current_practice_id())
+    response = _sync_status(run)
+    if run and run.status in ("succeeded", "failed"):
+        # The poll that sees the run finish tells the account-code selects to reload with the new codes.
+        response.headers["HX-Trigger"] = SYNC_FINISHED_EVENT
+    return response
+
+
+@bp.route("/integrations/xero/account-codes")
+@login_required
+def xero_account_codes():
+    practice_id = current_practice_id()
+    return render_fragment("settings/_xero_account_codes.html", connection=xero.get_connection(practice_id),
+                           code_fields=codes.account_code_fields(practice_id),
+                           can_manage=current_user.can_manage_settings)
 
 
 @bp.route("/integrations/xero/sync", methods=["POST"])
