@@ -1,0 +1,70 @@
+"""Every route that takes an id answers 404 for another practice's id, whatever the method.
+
+The routes are read from the app's URL map, so a new route with an id is covered (or fails here until
+its id is known below) without anyone remembering to add it.
+"""
+from datetime import date
+
+import pytest
+
+from tests.conftest import login, make_practice
+from webapp.extensions import db
+from webapp.models import Client, Engagement, Invoice, PricingMenu, Service
+from webapp.services.billing_approval import approve_plan
+from webapp.services.demo_seed import seed_demo
+
+ID_MODELS = {
+    "client_id": Client,
+    "engagement_id": Engagement,
+    "invoice_id": Invoice,
+    "menu_id": PricingMenu,
+    "service_id": Service,
+}
+
+
+def routes_with_ids(app):
+    for rule in app.url_map.iter_rules():
+        int_args = [name for name, converter in rule._converters.items() if type(converter).__name__ == "IntegerConverter"]
+        if int_args:
+            yield rule, int_args
+
+
+@pytest.fixture
+def foreign_ids(app_ctx):
+    """Ids of every kind of object, all belonging to the demo practice (not the signed-in user's)."""
+    seed_demo(today=date(2026, 11, 24))
+    practice_id = db.session.execute(db.select(Client.practice_id)).scalars().first()
+    approve_plan(practice_id, date(2026, 11, 1), None)
+    return {name: db.session.execute(db.select(model.id).filter_by(practice_id=practice_id)).scalars().first()
+            for name, model in ID_MODELS.items()}
+
+
+def test_every_route_with_an_id_is_known_here(app):
+    unknown = {arg for _, args in routes_with_ids(app) for arg in args} - set(ID_MODELS)
+    assert not unknown, f"add these ids to ID_MODELS so their routes are checked: {unknown}"
+
+
+def test_another_practices_ids_are_404_on_every_route_and_method(app, client, foreign_ids):
+    login(client, make_practice(name="Intruder & Co"))
+    checked = 0
+    for rule, args in routes_with_ids(app):
+        values = {arg: foreign_ids[arg] for arg in args}
+        values.update({name: "name" for name in rule.arguments if name not in values})
+        path = rule.build(values, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, data={"name": "x", "price": "1.00"})
+            assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
+            checked += 1
+    assert checked >= 20
+
+
+def test_an_own_client_with_another_practices_engagement_is_404(app, client, foreign_ids):
+    user = make_practice(name="Mixed & Co")
+    own_client = Client(practice_id=user.practice_id, code="OWN01", name="Own Client Ltd")
+    db.session.add(own_client)
+    db.session.commit()
+    login(client, user)
+    base = f"/clients/{own_client.id}/engagements/{foreign_ids['engagement_id']}"
+    assert client.get(f"{base}/edit").status_code == 404
+    assert client.post(base, data={"price": "1.00"}).status_code == 404
+    assert client.post(f"{base}/end", data={"end_date": "2026-12-31"}).status_code == 404
