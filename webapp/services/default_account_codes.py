@@ -2,7 +2,8 @@
 from dataclasses import dataclass
 
 from webapp.extensions import db
-from webapp.models import BillingSettings, XeroAccount
+from webapp.models import XeroAccount
+from webapp.services.billing_settings import get_billing_settings
 from webapp.sync import reference_data
 
 KINDS = {
@@ -29,19 +30,10 @@ class AccountCodeField:
     problem: reference_data.ChoiceProblem | None
 
 
-def _settings(practice_id: int) -> BillingSettings:
-    settings = db.session.get(BillingSettings, practice_id)
-    if settings is None:
-        settings = BillingSettings(practice_id=practice_id)
-        db.session.add(settings)
-        db.session.flush()
-    return settings
-
-
 def account_code_field(practice_id: int, name: str, selected: str | None = None,
                        use_stored: bool = True) -> AccountCodeField:
     """What the `name` selector shows; `selected` overrides the stored code (a refused choice is kept)."""
-    stored = getattr(_settings(practice_id), name)
+    stored = getattr(get_billing_settings(practice_id), name)
     code = stored if use_stored else selected
     accounts = reference_data.revenue_accounts(practice_id)
     offerable = {account.code for account in accounts}
@@ -65,5 +57,5 @@ def set_default_account_code(practice_id: int, name: str, code: str | None) -> N
     if code is not None and not reference_data.is_offerable_account(practice_id, code):
         raise AccountCodeRefused(f"Account code {code} is not an active sales account in your Xero "
                                  "organisation. Choose one from the list (Sync now if it was added recently).")
-    setattr(_settings(practice_id), name, code)
+    setattr(get_billing_settings(practice_id), name, code)
     db.session.commit()
