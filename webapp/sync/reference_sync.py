@@ -25,85 +25,83 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
-def _by_key(rows, key: str) -> dict:
-    return {getattr(row, key): row for row in rows}
+def _mirror(practice_id: int, model, key_attr: str, items: list[dict], key_of: Callable[[dict], str],
+            fill: Callable, is_gone: Callable, mark_gone: Callable) -> tuple[int, int]:
+    """Upsert `items` into `model` rows keyed by `key_attr`; mark rows Xero no longer returns as gone.
+
+    Returns (rows seen in Xero, rows newly marked gone).
+    """
+    existing = {getattr(row, key_attr): row
+                for row in db.session.execute(db.select(model).filter_by(practice_id=practice_id)).scalars()}
+    now = utcnow()
+    seen = set()
+    for item in items:
+        key = key_of(item)
+        seen.add(key)
+        row = existing.get(key) or model(practice_id=practice_id, **{key_attr: key})
+        fill(row, item)
+        row.synced_at = now
+        db.session.add(row)
+    removed = 0
+    for key, row in existing.items():
+        if key not in seen and not is_gone(row):
+            mark_gone(row)
+            row.synced_at = now
+            removed += 1
+    return len(seen), removed
+
+
+def _mark_deleted(row) -> None:
+    row.status = "DELETED"
+
+
+def _fill_account(row: XeroAccount, item: dict) -> None:
+    row.code = item.get("Code") or None
+    row.name = item.get("Name") or ""
+    row.type = item.get("Type")
+    row.account_class = item.get("Class")
+    row.status = item.get("Status") or "ACTIVE"
+    row.tax_type = item.get("TaxType")
+
+
+def _fill_theme(row: XeroBrandingTheme, item: dict) -> None:
+    row.name = item.get("Name") or ""
+    row.sort_order = int(item.get("SortOrder") or 0)
+    row.present_in_xero = True
+
+
+def _fill_tax_rate(row: XeroTaxRate, item: dict) -> None:
+    row.name = item.get("Name") or row.tax_type
+    row.status = item.get("Status") or "ACTIVE"
+    rate = item.get("EffectiveRate", item.get("DisplayTaxRate"))
+    row.effective_rate = None if rate is None else str(rate)
 
 
 def sync_accounts(practice_id: int, accounts: list[dict]) -> dict:
     """Upsert the chart of accounts; accounts Xero no longer returns become DELETED."""
-    existing = _by_key(db.session.execute(db.select(XeroAccount).filter_by(practice_id=practice_id)).scalars(),
-                       "account_id")
-    now = utcnow()
-    seen = set()
-    for item in accounts:
-        account_id = item["AccountID"]
-        seen.add(account_id)
-        row = existing.get(account_id) or XeroAccount(practice_id=practice_id, account_id=account_id)
-        row.code = item.get("Code") or None
-        row.name = item.get("Name") or ""
-        row.type = item.get("Type")
-        row.account_class = item.get("Class")
-        row.status = item.get("Status") or "ACTIVE"
-        row.tax_type = item.get("TaxType")
-        row.synced_at = now
-        db.session.add(row)
-    removed = 0
-    for account_id, row in existing.items():
-        if account_id not in seen and row.status != "DELETED":
-            row.status = "DELETED"
-            row.synced_at = now
-            removed += 1
-    return {"accounts": len(seen), "accounts_removed": removed}
+    seen, removed = _mirror(practice_id, XeroAccount, "account_id", accounts, lambda item: item["AccountID"],
+                            _fill_account, lambda row: row.status == "DELETED", _mark_deleted)
+    return {"accounts": seen, "accounts_removed": removed}
 
 
 def sync_branding_themes(practice_id: int, themes: list[dict]) -> dict:
     """Upsert the branding themes; themes Xero no longer returns get present_in_xero=False."""
-    existing = _by_key(
-        db.session.execute(db.select(XeroBrandingTheme).filter_by(practice_id=practice_id)).scalars(),
-        "branding_theme_id")
-    now = utcnow()
-    seen = set()
-    for item in themes:
-        if item.get("Type", "INVOICE") != "INVOICE":
-            continue
-        theme_id = item["BrandingThemeID"]
-        seen.add(theme_id)
-        row = existing.get(theme_id) or XeroBrandingTheme(practice_id=practice_id, branding_theme_id=theme_id)
-        row.name = item.get("Name") or ""
-        row.sort_order = int(item.get("SortOrder") or 0)
-        row.present_in_xero = True
-        row.synced_at = now
-        db.session.add(row)
-    removed = 0
-    for theme_id, row in existing.items():
-        if theme_id not in seen and row.present_in_xero:
-            row.present_in_xero = False
-            row.synced_at = now
-            removed += 1
-    return {"branding_themes": len(seen), "branding_themes_removed": removed}
+    invoice_themes = [item for item in themes if item.get("Type", "INVOICE") == "INVOICE"]
+
+    def mark_gone(row):
+        row.present_in_xero = False
+
+    seen, removed = _mirror(practice_id, XeroBrandingTheme, "branding_theme_id", invoice_themes,
+                            lambda item: item["BrandingThemeID"], _fill_theme,
+                            lambda row: not row.present_in_xero, mark_gone)
+    return {"branding_themes": seen, "branding_themes_removed": removed}
 
 
 def sync_tax_rates(practice_id: int, rates: list[dict]) -> dict:
     """Upsert the tax rates by TaxType; rates Xero no longer returns become DELETED."""
-    existing = _by_key(db.session.execute(db.select(XeroTaxRate).filter_by(practice_id=practice_id)).scalars(),
-                       "tax_type")
-    now = utcnow()
-    seen = set()
-    for item in rates:
-        tax_type = item["TaxType"]
-        seen.add(tax_type)
-        row = existing.get(tax_type) or XeroTaxRate(practice_id=practice_id, tax_type=tax_type)
-        row.name = item.get("Name") or tax_type
-        row.status = item.get("Status") or "ACTIVE"
-        rate = item.get("EffectiveRate", item.get("DisplayTaxRate"))
-        row.effective_rate = None if rate is None else str(rate)
-        row.synced_at = now
-        db.session.add(row)
-    for tax_type, row in existing.items():
-        if tax_type not in seen and row.status != "DELETED":
-            row.status = "DELETED"
-            row.synced_at = now
-    return {"tax_rates": len(seen)}
+    seen, _ = _mirror(practice_id, XeroTaxRate, "tax_type", rates, lambda item: item["TaxType"],
+                      _fill_tax_rate, lambda row: row.status == "DELETED", _mark_deleted)
+    return {"tax_rates": seen}
 
 
 def sync_reference_data(practice_id: int, client: XeroClient, progress: Progress = lambda message: None) -> dict:
