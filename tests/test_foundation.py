@@ -11,7 +11,8 @@ from webapp.models import Client, Engagement, PricingMenu, Service, User
 from webapp.services.demo_seed import DEMO_EMAIL, seed_demo
 from webapp.template_helpers import format_local_datetime, format_money
 
-PAGES = ["/billing/plan", "/clients/", "/pricing/", "/settings/billing", "/settings/integrations"]
+PAGES = ["/billing/plan", "/clients/", "/pricing/", "/settings/billing", "/settings/integrations", "/settings/practice",
+         "/billing/invoices"]
 
 
 def test_demo_seed_is_idempotent_and_covers_every_billing_method(app_ctx):

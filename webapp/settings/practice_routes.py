@@ -1,0 +1,32 @@
+"""Practice Settings > Practice: name, time zone and primary CRM (owner/admin change them)."""
+from flask_login import current_user, login_required
+
+from webapp.htmx import render_page_or_fragment
+from webapp.models import PrimaryCRM
+from webapp.scoping import require_settings_manager
+from webapp.services.practice_details import save_practice_details
+from webapp.settings import bp
+from webapp.settings.practice_forms import PracticeDetailsForm
+
+
+def _render(form, status=200, saved=False):
+    return render_page_or_fragment("settings/practice.html", "settings/_practice_form.html", status,
+                                   form=form, can_edit=current_user.can_manage_settings, saved=saved)
+
+
+@bp.route("/practice")
+@login_required
+def practice():
+    return _render(PracticeDetailsForm(obj=current_user.practice))
+
+
+@bp.route("/practice", methods=["POST"])
+@login_required
+def practice_save():
+    require_settings_manager()
+    form = PracticeDetailsForm()
+    if not form.validate():
+        return _render(form, status=422)
+    save_practice_details(current_user.practice_id, form.name.data, form.time_zone.data,
+                          PrimaryCRM(form.primary_crm.data))
+    return _render(form, saved=True)
