@@ -1,7 +1,6 @@
 """Fixtures for the Xero client tests: settings, a stored connection, a fake clock, Xero mocked by `responses`."""
 import base64
 import json
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -49,8 +48,12 @@ def mocked():
 class FakeTime:
     """A clock that only moves when something sleeps; records every sleep."""
 
+    # Noon UTC on a fixed day: a test that sleeps minutes of fake time must not cross midnight, where the
+    # day's call count starts again (a start at the real time made these tests fail just before midnight).
+    START = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc).timestamp()
+
     def __init__(self):
-        self.now = time.time()
+        self.now = self.START
         self.slept: list[float] = []
 
     def clock(self) -> float:
