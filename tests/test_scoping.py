@@ -6,6 +6,7 @@ its id is known below) without anyone remembering to add it.
 from datetime import date
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from tests.conftest import login, make_practice
 from webapp.extensions import db
@@ -24,7 +25,7 @@ ID_MODELS = {
 
 def routes_with_ids(app):
     for rule in app.url_map.iter_rules():
-        int_args = [name for name, converter in rule._converters.items() if type(converter).__name__ == "IntegerConverter"]
+        int_args = [name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter)]
         if int_args:
             yield rule, int_args
 

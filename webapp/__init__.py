@@ -2,7 +2,7 @@
 import logging
 import os
 
-from flask import Flask, render_template
+from flask import Flask
 
 from webapp.config import Config
 from webapp.extensions import csrf, db, login_manager, migrate
@@ -32,6 +32,11 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from webapp import models  # noqa: F401  (register models with SQLAlchemy)
+    from webapp.errors import register_error_handling, unauthorized
+
+    # Before the blueprints: their <int:...> routes take the bounded id converter registered here.
+    register_error_handling(app)
+    login_manager.unauthorized_handler(unauthorized)
     from webapp.auth import bp as auth_bp
     from webapp.billing import bp as billing_bp
     from webapp.clients import bp as clients_bp
@@ -49,24 +54,5 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_cli(app)
     register_template_helpers(app)
-    _register_error_pages(app)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
     return app
-
-
-def _register_error_pages(app: Flask) -> None:
-    from flask_wtf.csrf import CSRFError
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_template("errors/error.html", code=400, message="Your session expired or the form was "
-                               "stale. Reload the page and try again."), 400
-
-    @app.errorhandler(403)
-    def forbidden(error):
-        return render_template("errors/error.html", code=403,
-                               message="Only the practice's owner or an admin can do that."), 403
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("errors/error.html", code=404, message="That page does not exist."), 404

@@ -1,0 +1,66 @@
+"""Errors: a page for a browser, an alert in place for htmx, never a 500 for odd input."""
+import pytest
+
+from tests.conftest import add_user, login
+from webapp.models import Role
+
+HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/settings/billing?tab=1"}
+
+
+def test_a_huge_id_is_a_404_not_a_database_error(auth_client):
+    response = auth_client.get("/clients/99999999999999999999")
+    assert response.status_code == 404
+    assert auth_client.post("/pricing/services/2147483648/delete").status_code == 404
+
+
+@pytest.mark.parametrize("method, path, data", [
+    ("POST", "/login", {"email": "a\x00b", "password": "x"}),
+    ("GET", "/clients/?q=a%00b", None),
+])
+def test_a_nul_byte_in_input_is_refused_with_a_clear_400(client, owner, method, path, data):
+    login(client, owner)
+    response = client.open(path, method=method, data=data)
+    assert response.status_code == 400
+    assert "could not read that request" in response.get_data(as_text=True)
+
+
+def test_htmx_errors_land_in_the_alert_region_not_in_the_target(client, owner):
+    staff = add_user(owner.practice_id, Role.STAFF)
+    login(client, staff)
+    response = client.post("/settings/billing", data={"invoice_day": "3"}, headers=HTMX)
+    assert response.status_code == 403
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "Only the practice&#39;s owner or an admin" in body
+    assert response.headers["HX-Retarget"] == "#htmx-alerts"
+    assert response.headers["HX-Reswap"] == "innerHTML"
+    assert "HX-Request" in response.headers["Vary"]
+
+
+def test_a_browser_gets_the_error_page(client, owner):
+    login(client, add_user(owner.practice_id, Role.STAFF))
+    response = client.post("/settings/billing", data={"invoice_day": "3"})
+    assert response.status_code == 403
+    assert "<html" in response.get_data(as_text=True) and "HX-Retarget" not in response.headers
+
+
+def test_a_stale_csrf_token_on_an_htmx_request_shows_an_alert(auth_client):
+    response = auth_client.post("/settings/billing", data={"invoice_day": "3"},
+                                headers={**HTMX, "X-CSRFToken": "stale"})
+    assert response.status_code == 400
+    assert "session expired" in response.get_data(as_text=True)
+    assert response.headers["HX-Retarget"] == "#htmx-alerts"
+
+
+def test_a_signed_out_htmx_request_sends_the_whole_page_to_sign_in(client):
+    response = client.get("/settings/integrations/xero/sync-status", headers=HTMX)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/settings/billing?tab%3D1"
+    assert response.get_data(as_text=True) == ""
+
+
+def test_a_signed_out_browser_request_is_redirected_to_sign_in_and_back(client, owner):
+    response = client.get("/clients/?q=abb")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/clients/?q%3Dabb"
+    follow = client.post(response.headers["Location"], data={"email": owner.email, "password": "correct horse battery"})
+    assert follow.headers["Location"] == "/clients/?q=abb"
