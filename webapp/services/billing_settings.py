@@ -71,6 +71,22 @@ def is_allowed_theme(practice_id: int, theme_id: str, stored_id: str | None) -> 
     return any(theme.branding_theme_id == theme_id for theme in reference_data.branding_themes(practice_id))
 
 
+INLINE_FIELDS = ("consolidate_recurring", "consolidate_one_off", "invoice_day", "payment_terms_days",
+                 "xero_post_status", "branding_theme_id")
+
+
+def save_one_setting(practice_id: int, name: str, value) -> BillingSettings:
+    """Store one validated setting (an inline save) and commit; the others are left as they are."""
+    if name not in INLINE_FIELDS:
+        raise ValueError(f"not a Billing Setting: {name}")
+    settings = get_billing_settings(practice_id)
+    if name in ("consolidate_recurring", "consolidate_one_off"):
+        value = value == "consolidated"
+    setattr(settings, "default_branding_theme_id" if name == "branding_theme_id" else name, value)
+    db.session.commit()
+    return settings
+
+
 def save_billing_settings(practice_id: int, change: SettingsChange) -> BillingSettings:
     """Store validated Billing Settings and commit."""
     settings = get_billing_settings(practice_id)

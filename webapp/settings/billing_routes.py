@@ -2,13 +2,15 @@
 from flask import request
 from flask_login import current_user, login_required
 
-from webapp.htmx import render_page_or_fragment
+from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.scoping import current_practice_id, require_settings_manager
 from webapp.services.billing_settings import (
     SettingsChange,
     get_billing_settings,
+    INLINE_FIELDS,
     is_allowed_theme,
     save_billing_settings,
+    save_one_setting,
     theme_choice,
 )
 from webapp.settings import bp
@@ -33,6 +35,31 @@ def billing():
     return _render(BillingSettingsForm.from_settings(settings, choice.selected_id), settings)
 
 
+def _render_control(form, settings, name, status=200, saved=False):
+    return render_fragment("settings/_billing_control.html", status, form=form, name=name,
+                           theme=theme_choice(current_practice_id(), settings.default_branding_theme_id),
+                           can_edit=True, saved_field=name if saved else None)
+
+
+def _save_inline(form, settings, name):
+    """Validate and store only the control that changed, and answer with that control alone."""
+    practice_id = current_practice_id()
+    field = form[name]
+    valid = field.validate(form)
+    value = field.data
+    if name == "branding_theme_id":
+        value = value or None
+        if value and not is_allowed_theme(practice_id, value, settings.default_branding_theme_id):
+            field.errors = [THEME_NOT_SYNCED]
+            valid = False
+        elif not value:
+            return _render_control(form, settings, name)  # nothing chosen: nothing to store
+    if not valid:
+        return _render_control(form, settings, name, status=422)
+    save_one_setting(practice_id, name, value)
+    return _render_control(form, settings, name, saved=True)
+
+
 @bp.route("/billing", methods=["POST"])
 @login_required
 def billing_save():
@@ -40,6 +67,9 @@ def billing_save():
     practice_id = current_practice_id()
     settings = get_billing_settings(practice_id)
     form = BillingSettingsForm()
+    changed = _changed_field(form)
+    if changed in INLINE_FIELDS:
+        return _save_inline(form, settings, changed)
     theme_id = form.branding_theme_id.data or None
     valid = form.validate()
     if theme_id and not is_allowed_theme(practice_id, theme_id, settings.default_branding_theme_id):
@@ -55,11 +85,12 @@ def billing_save():
         xero_post_status=form.xero_post_status.data,
         branding_theme_id=theme_id,
     ))
-    return _render(form, settings, saved_field=_changed_field(form))
+    return _render(form, settings, saved_field="form")
 
 
 def _changed_field(form) -> str:
-    """Which control fired the inline save (htmx sends it as HX-Source "tag#id"), so "Saved" shows beside it."""
-    source = request.headers.get("HX-Source", "")
-    name = source.partition("#")[2]
+    """Which control fired an htmx save (htmx 4 sends it as HX-Source "tag#id"); "form" for a whole-form save."""
+    if not is_htmx_request():
+        return "form"
+    name = request.headers.get("HX-Source", "").partition("#")[2]
     return name if name in form._fields else "form"
