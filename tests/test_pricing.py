@@ -417,6 +417,32 @@ def test_disconnected_xero_disables_the_choice(auth_client, owner):
                             data={"account_code": "200"}).status_code == 422
 
 
+def test_a_code_chosen_before_disconnecting_is_still_shown_as_in_use(auth_client, owner):
+    _synced_xero(owner.practice_id)
+    menu = _menu(owner.practice_id)
+    service = _service(menu, account_code="260")
+    db.session.add(XeroConnection(practice_id=owner.practice_id, status=ConnectionStatus.DISCONNECTED.value))
+    db.session.commit()
+    body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
+    row = _dialog_rows(body)[service.id]
+    assert '<option value="260" selected>260 — Other Revenue (kept while Xero is not connected)</option>' in row
+    assert "disabled" in row and "Codes chosen earlier are kept and still used on invoices" in body
+
+
+def test_staff_see_account_codes_but_only_owner_or_admin_change_them(client, owner):
+    _synced_xero(owner.practice_id)
+    menu = _menu(owner.practice_id)
+    service = _service(menu, account_code="200")
+    login(client, add_user(owner.practice_id, Role.STAFF))
+    body = client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
+    assert "disabled" in _dialog_rows(body)[service.id]
+    assert "Only the practice's owner or an admin can change account codes" in body
+    response = client.post(f"/pricing/services/{service.id}/account-code", data={"account_code": "260"}, headers=HTMX)
+    assert response.status_code == 403
+    db.session.refresh(service)
+    assert service.account_code == "200"
+
+
 def test_stored_code_archived_in_xero_shows_the_warning(auth_client, owner):
     _synced_xero(owner.practice_id)
     menu = _menu(owner.practice_id)
@@ -426,9 +452,9 @@ def test_stored_code_archived_in_xero_shows_the_warning(auth_client, owner):
     body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     rows = _dialog_rows(body)
     assert "was archived in Xero" in rows[service.id] and 'aria-invalid="true"' in rows[service.id]
-    assert '<option value="210" selected>210 — Consulting (not available)</option>' in rows[service.id]
+    assert '<option value="210" selected>210 — Consulting (not available in Xero)</option>' in rows[service.id]
     assert "no longer exists in Xero" in rows[gone.id]
-    assert '<option value="299" selected>299 (not available)</option>' in rows[gone.id]
+    assert '<option value="299" selected>299 (not available in Xero)</option>' in rows[gone.id]
     assert "in Xero" not in rows[fine.id] and 'aria-invalid' not in rows[fine.id]
 
 

@@ -1,12 +1,12 @@
 """Services & Pricing: pricing menus, their services, and Billing & Engagement Letter Settings."""
 from flask import flash, make_response, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.models import PricingMenu, Service
 from webapp.pricing import bp
 from webapp.pricing.forms import MenuForm, ServiceForm
-from webapp.scoping import current_practice_id, get_or_404
+from webapp.scoping import current_practice_id, get_or_404, require_settings_manager
 from webapp.services import pricing as pricing_service
 
 
@@ -178,7 +178,8 @@ def delete_service(service_id):
 
 def _dialog_context(menu: PricingMenu, **extra) -> dict:
     available, rows = pricing_service.account_code_rows(current_practice_id(), list(menu.services))
-    context = {"menu": menu, "available": available, "rows": rows, "row_errors": {}, "saved_id": None}
+    context = {"menu": menu, "available": available, "rows": rows, "row_errors": {}, "saved_id": None,
+               "can_edit": current_user.can_manage_settings}
     context.update(extra)
     return context
 
@@ -195,6 +196,7 @@ def billing_settings(menu_id):
 @login_required
 def save_account_code(service_id):
     service = get_or_404(Service, service_id)
+    require_settings_manager()  # account codes are Xero settings, like the practice defaults
     error = None
     try:
         pricing_service.set_service_account_code(service, request.form.get("account_code"))
@@ -206,7 +208,7 @@ def save_account_code(service_id):
         return render_fragment("pricing/_account_code_row.html", status,
                                row=pricing_service.account_code_row(practice_id, service),
                                available=pricing_service.xero_accounts_available(practice_id),
-                               error=error, saved=error is None)
+                               can_edit=True, error=error, saved=error is None)
     if error:
         return render_template("pricing/billing_settings.html", **_dialog_context(
             service.pricing_menu, row_errors={service.id: error})), status

@@ -225,7 +225,8 @@ def account_code_row(practice_id: int, service: Service, available: bool | None 
     if service.account_code and service.account_code not in {code for code, _ in offered}:
         stored = reference_data.find_account(practice_id, service.account_code)
         label = stored.label if stored else service.account_code
-        choices.insert(0, (service.account_code, f"{label} (not available)"))
+        why = "not available in Xero" if available else "kept while Xero is not connected"
+        choices.insert(0, (service.account_code, f"{label} ({why})"))
     return AccountCodeRow(
         service=service,
         default_label=_default_label(practice_id, service, available),
