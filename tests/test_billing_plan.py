@@ -14,6 +14,7 @@ from webapp.models import (
     BillingSettings,
     Client,
     Engagement,
+    EngagementCompletion,
     Invoice,
     PricingMenu,
     Role,
@@ -25,6 +26,7 @@ from webapp.services.billing_plan import Change, build_plan, current_period
 
 NOV = date(2026, 11, 1)
 OCT = date(2026, 10, 1)
+HTMX = {"HX-Request": "true"}
 LONG_AGO = date(2025, 1, 1)
 
 
@@ -52,11 +54,21 @@ def add_client(practice_id, name, code=None, **fields):
 
 def engage(client, service, price=None, start=LONG_AGO, end=None, completed_on=None):
     engagement = Engagement(practice_id=client.practice_id, client_id=client.id, service_id=service.id,
-                            price=Decimal(price) if price else service.price, start_date=start, end_date=end,
-                            completed_on=completed_on)
+                            price=Decimal(price) if price else service.price, start_date=start, end_date=end)
     db.session.add(engagement)
     db.session.flush()
+    if completed_on is not None:
+        complete(engagement, completed_on)
     return engagement
+
+
+def complete(engagement, completed_on):
+    completion = EngagementCompletion(practice_id=engagement.practice_id, engagement_id=engagement.id,
+                                      completed_on=completed_on)
+    db.session.add(completion)
+    db.session.flush()
+    db.session.refresh(engagement)
+    return completion
 
 
 @pytest.fixture
@@ -244,6 +256,13 @@ def test_template_is_the_clients_else_the_practices_else_xeros_default(book):
 
 # --- approving ---------------------------------------------------------------------------------------
 
+def approve_form(practice_id, month="2026-11"):
+    """What the plan page's approve form posts: the month and the fingerprint of the plan shown."""
+    from webapp.services.billing_plan import parse_period
+
+    return {"month": month, "fingerprint": build_plan(practice_id, parse_period(month)).fingerprint}
+
+
 def invoices_of(practice_id):
     db.session.expire_all()
     return db.session.execute(
@@ -375,7 +394,7 @@ def test_plan_page_refuses_a_bad_month(auth_client):
 
 
 def test_approve_route_then_plan_shows_approved_with_invoice_links(auth_client, book):
-    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"})
+    response = auth_client.post("/billing/plan/approve", data=approve_form(book["practice_id"]))
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/billing/plan?month=2026-11")
     body = auth_client.get(response.headers["Location"]).get_data(as_text=True)
@@ -388,8 +407,8 @@ def test_approve_route_then_plan_shows_approved_with_invoice_links(auth_client, 
 
 
 def test_approving_again_from_the_page_says_when_and_by_whom(auth_client, book):
-    auth_client.post("/billing/plan/approve", data={"month": "2026-11"})
-    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, headers={"HX-Request": "true"})
+    auth_client.post("/billing/plan/approve", data=approve_form(book["practice_id"]))
+    response = auth_client.post("/billing/plan/approve", data=approve_form(book["practice_id"]), headers=HTMX)
     body = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "<html" not in body and 'id="plan-status"' in body
@@ -399,15 +418,15 @@ def test_approving_again_from_the_page_says_when_and_by_whom(auth_client, book):
 
 
 def test_htmx_approval_returns_the_plan_fragment_approved(auth_client, book):
-    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, headers={"HX-Request": "true"})
+    response = auth_client.post("/billing/plan/approve", data=approve_form(book["practice_id"]), headers=HTMX)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in body and '<section id="billing-plan">' in body
     assert re.search(r'<p id="plan-status">\s*<span class="tick">Approved</span>', body)
 
 
-def test_approving_an_empty_month_from_the_page_says_so(auth_client):
-    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, headers={"HX-Request": "true"})
+def test_approving_an_empty_month_from_the_page_says_so(auth_client, owner):
+    response = auth_client.post("/billing/plan/approve", data=approve_form(owner.practice_id), headers=HTMX)
     assert response.status_code == 422
     assert "There is nothing to invoice for November 2026" in response.get_data(as_text=True)
 
@@ -418,14 +437,14 @@ def test_approve_refuses_a_bad_month(auth_client, book):
 
 
 def test_approve_without_csrf_token_is_refused(auth_client, book):
-    response = auth_client.post("/billing/plan/approve", data={"month": "2026-11"}, csrf=False)
+    response = auth_client.post("/billing/plan/approve", data=approve_form(book["practice_id"]), csrf=False)
     assert response.status_code == 400
     assert invoices_of(book["practice_id"]) == []
 
 
 def test_staff_may_approve(client, book, owner):
     login(client, add_user(owner.practice_id, Role.STAFF))
-    assert client.post("/billing/plan/approve", data={"month": "2026-11"}).status_code == 303
+    assert client.post("/billing/plan/approve", data=approve_form(book["practice_id"])).status_code == 303
     assert len(invoices_of(book["practice_id"])) == 4
 
 

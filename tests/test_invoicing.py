@@ -5,7 +5,15 @@ from decimal import Decimal
 import pytest
 
 from webapp.models import BillingMethod
-from webapp.services.billing_cadence import add_months, bills_in, period_label
+from webapp.services.billing_cadence import (
+    add_months,
+    bills_in,
+    cadence_key,
+    completion_key,
+    completion_period,
+    due_months,
+    period_label,
+)
 from webapp.services.invoicing import (
     BillableItem,
     LineRules,
@@ -141,10 +149,10 @@ def test_invoice_dates_use_the_invoice_day_and_payment_terms():
 
 # --- cadence -----------------------------------------------------------------------------------------
 
-def billed_months(method, start, end=None, completed=None, months=range(-2, 26)):
+def billed_months(method, start, end=None, months=range(-2, 26)):
     """Which months (as YYYY-MM) an engagement is billed in, over Sep 2026 .. Dec 2028."""
     periods = [add_months(NOV, k) for k in months]
-    return [f"{period:%Y-%m}" for period in periods if bills_in(method, start, end, completed, period)]
+    return [f"{period:%Y-%m}" for period in periods if bills_in(method, start, end, period)]
 
 
 def test_monthly_bills_every_month_from_start_to_end():
@@ -176,9 +184,35 @@ def test_annual_in_advance_bills_in_the_start_month_each_year():
 
 @pytest.mark.parametrize("method", [BillingMethod.QUARTERLY_COMPLETION, BillingMethod.ANNUAL_COMPLETION,
                                     BillingMethod.ONCE])
-def test_on_completion_and_once_bill_only_in_the_completion_month(method):
-    assert billed_months(method, date(2026, 1, 1), completed=date(2027, 3, 31)) == ["2027-03"]
+def test_on_completion_and_once_never_fall_due_by_the_calendar(method):
     assert billed_months(method, date(2026, 1, 1)) == []
+    assert list(due_months(method, date(2026, 1, 1), None, date(2026, 1, 1), date(2028, 1, 1))) == []
+
+
+@pytest.mark.parametrize("method, start, end", [
+    (BillingMethod.MONTHLY, date(2026, 11, 20), date(2027, 2, 3)),
+    (BillingMethod.MONTHLY, date(2025, 3, 31), None),
+    (BillingMethod.QUARTERLY_ADVANCE, date(2025, 12, 14), None),
+    (BillingMethod.QUARTERLY_ADVANCE, date(2026, 11, 1), date(2027, 4, 30)),
+    (BillingMethod.ANNUAL_ADVANCE, date(2024, 9, 30), None),
+])
+def test_due_months_lists_exactly_the_months_bills_in_says(method, start, end):
+    first, last = add_months(NOV, -2), add_months(NOV, 25)
+    assert [f"{p:%Y-%m}" for p in due_months(method, start, end, first, last)] == billed_months(method, start, end)
+
+
+def test_completion_periods_count_quarters_and_years_from_the_start_month():
+    start = date(2026, 2, 15)
+    assert completion_period(BillingMethod.QUARTERLY_COMPLETION, start, date(2026, 4, 30)) == 0
+    assert completion_period(BillingMethod.QUARTERLY_COMPLETION, start, date(2026, 5, 1)) == 1
+    assert completion_period(BillingMethod.ANNUAL_COMPLETION, start, date(2027, 1, 31)) == 0
+    assert completion_period(BillingMethod.ANNUAL_COMPLETION, start, date(2027, 2, 1)) == 1
+    assert completion_period(BillingMethod.ONCE, start, date(2030, 1, 1)) == 0
+
+
+def test_charge_keys():
+    assert cadence_key(12, date(2026, 8, 1)) == "e12:2026-08"
+    assert completion_key(7) == "c7"
 
 
 def test_period_labels_say_what_the_charge_covers():

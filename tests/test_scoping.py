@@ -10,12 +10,13 @@ from werkzeug.routing import IntegerConverter
 
 from tests.conftest import login, make_practice
 from webapp.extensions import db
-from webapp.models import Client, Engagement, Invoice, PricingMenu, Service
+from webapp.models import Client, Engagement, EngagementCompletion, Invoice, PricingMenu, Service
 from webapp.services.billing_approval import approve_plan
 from webapp.services.demo_seed import seed_demo
 
 ID_MODELS = {
     "client_id": Client,
+    "completion_id": EngagementCompletion,
     "engagement_id": Engagement,
     "invoice_id": Invoice,
     "menu_id": PricingMenu,

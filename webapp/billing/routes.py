@@ -39,6 +39,10 @@ def _render_plan(period, status=200, error=None, notice=None, notice_ok=False):
     )
 
 
+REFUSAL_STATUS = {Outcome.ALREADY_APPROVED: 409, Outcome.PLAN_CHANGED: 409, Outcome.NOTHING_TO_BILL: 422,
+                  Outcome.FUTURE_MONTH: 422}
+
+
 def _approval_message(result) -> str:
     month = f"{result.period:%B %Y}"
     if result.outcome is Outcome.APPROVED:
@@ -48,6 +52,11 @@ def _approval_message(result) -> str:
         when = format_local_datetime(result.run.approved_at)
         return (f"{month} was already approved on {when} by {approver_name(result.run)}. "
                 "No new invoices were raised.")
+    if result.outcome is Outcome.PLAN_CHANGED:
+        return "The plan changed since you opened it — review it and approve again. No invoices were raised."
+    if result.outcome is Outcome.FUTURE_MONTH:
+        return (f"{month} has not started yet: you can approve it from 1 {month}. "
+                "No invoices were raised.")
     return f"There is nothing to invoice for {month}, so there is nothing to approve."
 
 
@@ -55,14 +64,17 @@ def _approval_message(result) -> str:
 @login_required
 def approve():
     period = parse_period(request.form.get("month"))
-    if period is None:
+    fingerprint = request.form.get("fingerprint")
+    if period is None or not fingerprint:
         abort(400)
-    result = approve_plan(current_practice_id(), period, current_user.id)
+    result = approve_plan(current_practice_id(), period, current_user.id, fingerprint=fingerprint)
     message = _approval_message(result)
+    if result.outcome is not Outcome.APPROVED:
+        # Refused: show the plan as it is now, the reason above it, with a status that says so.
+        return _render_plan(period, status=REFUSAL_STATUS[result.outcome], notice=message)
     if is_htmx_request():
-        status = {Outcome.APPROVED: 200, Outcome.ALREADY_APPROVED: 409, Outcome.NOTHING_TO_BILL: 422}[result.outcome]
-        return _render_plan(period, status=status, notice=message, notice_ok=result.outcome is Outcome.APPROVED)
-    flash(message, "success" if result.outcome is Outcome.APPROVED else "error")
+        return _render_plan(period, notice=message, notice_ok=True)
+    flash(message, "success")
     return redirect(url_for("billing.plan", month=f"{period:%Y-%m}"), 303)
 
 
@@ -74,7 +86,9 @@ def invoices():
     period = parse_period(month) if month else None
     if period is not None:
         query = query.filter_by(period=period)
-    rows = db.session.execute(query.order_by(Invoice.number.desc())).scalars().all()
+    # Newest number first; by length too, as text "SKT-1000000" sorts below "SKT-999999".
+    newest_first = (db.func.length(Invoice.number).desc(), Invoice.number.desc(), Invoice.id.desc())
+    rows = db.session.execute(query.order_by(*newest_first)).scalars().all()
     return render_page_or_fragment("billing/invoices.html", "billing/_invoice_list.html",
                                    invoices=rows, period=period)
 

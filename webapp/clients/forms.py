@@ -135,3 +135,7 @@ class EngagementForm(FlaskForm):
 
 class EndEngagementForm(FlaskForm):
     end_date = DateField("End date", validators=[DataRequired("Enter the date the engagement ends.")])
+
+
+class CompleteEngagementForm(FlaskForm):
+    completed_on = DateField("Completed on", validators=[DataRequired("Enter the date the work was completed.")])

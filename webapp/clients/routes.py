@@ -1,16 +1,22 @@
 """Clients: list and search, create/edit with inline validation, archive, and each client's engagements."""
-from datetime import date
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from webapp.clients import bp
-from webapp.clients.forms import ClientForm, EndEngagementForm, EngagementForm, consolidation_choice
+from webapp.clients.forms import (
+    ClientForm,
+    CompleteEngagementForm,
+    EndEngagementForm,
+    EngagementForm,
+    consolidation_choice,
+)
 from webapp.extensions import db
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
-from webapp.models import BillingSettings, Client, Engagement
+from webapp.models import BillingSettings, Client, Engagement, EngagementCompletion
 from webapp.scoping import current_practice_id, get_or_404
 from webapp.services import clients as client_service
+from webapp.services import engagements as engagement_service
+from webapp.services.billing_cadence import local_today
 from webapp.sync import reference_data
 
 VALIDATED_FIELDS = ("name", "code", "email", "phone", "address_line", "city", "postcode", "company_number",
@@ -151,16 +157,27 @@ def _detail_context(client: Client, form: ClientForm | None = None, **engagement
     return context
 
 
+def _practice_today():
+    """Today in the practice's time zone (the server clock is UTC)."""
+    return local_today(current_user.practice.time_zone)
+
+
 def _engagement_context(client: Client, engagement_form=None, editing_id=None, ending_id=None,
-                        end_form=None) -> dict:
+                        end_form=None, completing_id=None, complete_error=None, complete_value=None) -> dict:
+    engagements = client_service.client_engagements(client)
     return {
         "client": client,
-        "engagements": client_service.client_engagements(client),
+        "engagements": engagements,
         "engagement_form": engagement_form,
         "editing_id": editing_id,
         "ending_id": ending_id,
         "end_form": end_form,
-        "today": date.today(),
+        "completing_id": completing_id,
+        "complete_error": complete_error,
+        "complete_value": complete_value,
+        "completable": {e.id for e in engagements if engagement_service.is_completable(e)},
+        "invoiced_completions": engagement_service.invoiced_completions(engagements),
+        "today": _practice_today(),
     }
 
 
@@ -195,7 +212,7 @@ def engagements(client_id):
 @login_required
 def new_engagement(client_id):
     client = get_or_404(Client, client_id)
-    form = _engagement_form(start_date=date.today())
+    form = _engagement_form(start_date=_practice_today())
     return _render_engagements(client, engagement_form=form, editing_id="new")
 
 
@@ -255,4 +272,48 @@ def end_engagement(client_id, engagement_id):
     if is_htmx_request():
         return _render_engagements(client)
     flash("Engagement ended.", "success")
+    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+
+
+@bp.route("/<int:client_id>/engagements/<int:engagement_id>/complete", methods=["POST"])
+@login_required
+def complete_engagement(client_id, engagement_id):
+    """Mark one-off or on-completion work complete: the Billing Plan bills it once."""
+    client = get_or_404(Client, client_id)
+    engagement = _client_engagement_or_404(client, engagement_id)
+    form = CompleteEngagementForm(request.form)
+    error = None
+    if not form.validate():
+        error = " ".join(form.completed_on.errors) or "Enter the date the work was completed."
+    else:
+        try:
+            engagement_service.mark_complete(engagement, form.completed_on.data, _practice_today(), current_user.id)
+        except engagement_service.CompletionRefused as refused:
+            error = str(refused)
+    if error:
+        return _render_engagements(client, 422, completing_id=engagement.id, complete_error=error,
+                                   complete_value=request.form.get("completed_on", ""))
+    if is_htmx_request():
+        return _render_engagements(client)
+    flash(f"{engagement.service.name} marked complete.", "success")
+    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+
+
+@bp.route("/<int:client_id>/engagements/<int:engagement_id>/completions/<int:completion_id>/undo",
+          methods=["POST"])
+@login_required
+def undo_completion(client_id, engagement_id, completion_id):
+    """Take back a completion that has not been invoiced yet."""
+    client = get_or_404(Client, client_id)
+    engagement = _client_engagement_or_404(client, engagement_id)
+    completion = get_or_404(EngagementCompletion, completion_id)
+    if completion.engagement_id != engagement.id:
+        abort(404)
+    try:
+        engagement_service.undo_completion(completion)
+    except engagement_service.CompletionRefused as refused:
+        return _render_engagements(client, 409, completing_id=engagement.id, complete_error=str(refused))
+    if is_htmx_request():
+        return _render_engagements(client)
+    flash("Completion undone.", "success")
     return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)

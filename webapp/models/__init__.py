@@ -1,5 +1,6 @@
 """All models, importable from one place (Alembic sees them through here)."""
 from webapp.models.billing import (  # noqa: F401
+    BilledCharge,
     BillingRun,
     BillingSettings,
     Invoice,
@@ -9,7 +10,13 @@ from webapp.models.billing import (  # noqa: F401
 )
 from webapp.models.client import Client, ClientStatus  # noqa: F401
 from webapp.models.practice import PrimaryCRM, Practice, Role, User  # noqa: F401
-from webapp.models.pricing import BillingMethod, Engagement, PricingMenu, Service  # noqa: F401
+from webapp.models.pricing import (  # noqa: F401
+    BillingMethod,
+    Engagement,
+    EngagementCompletion,
+    PricingMenu,
+    Service,
+)
 from webapp.models.xero import (  # noqa: F401
     ConnectionStatus,
     SyncRun,

@@ -82,6 +82,31 @@ class Invoice(db.Model):
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
+class BilledCharge(db.Model):
+    """The ledger: one row per charge an approval invoiced. Its unique key makes double billing impossible.
+
+    `charge_key` is "e<engagement id>:<YYYY-MM>" for a cadence charge (monthly, in advance) and
+    "c<completion id>" for a completion. A run with no ledger rows predates the ledger: its month counts
+    as billed in full and is never caught up.
+    """
+
+    __tablename__ = "billed_charges"
+    __table_args__ = (db.UniqueConstraint("practice_id", "charge_key", name="uq_billed_charges_practice_key"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
+    charge_key = db.Column(db.String(40), nullable=False)
+    engagement_id = db.Column(db.Integer, db.ForeignKey("engagements.id"), nullable=False, index=True)
+    completion_id = db.Column(db.Integer, db.ForeignKey("engagement_completions.id"), index=True)
+    due_period = db.Column(db.Date, nullable=False)  # first day of the month the charge fell due
+    billing_run_id = db.Column(db.Integer, db.ForeignKey("billing_runs.id"), nullable=False, index=True)
+    invoice_id = db.Column(db.Integer, db.ForeignKey("invoices.id"), nullable=False, index=True)
+    invoice_line_id = db.Column(db.Integer, db.ForeignKey("invoice_lines.id"))
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    invoice = db.relationship("Invoice")
+
+
 class InvoiceLine(db.Model):
     __tablename__ = "invoice_lines"
 

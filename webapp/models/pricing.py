@@ -88,9 +88,27 @@ class Engagement(db.Model):
     price = db.Column(Money, nullable=False)
     start_date = db.Column(db.Date, nullable=False)
     end_date = db.Column(db.Date)
-    # For "on completion" and one-off work: invoiced in the month it is marked complete.
-    completed_on = db.Column(db.Date)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     client = db.relationship("Client", back_populates="engagements")
     service = db.relationship("Service", lazy="joined")
+    # For "on completion" and one-off work: each completion is invoiced once, in the month it falls in.
+    completions = db.relationship(
+        "EngagementCompletion", back_populates="engagement", lazy="selectin",
+        order_by="EngagementCompletion.completed_on, EngagementCompletion.id",
+    )
+
+
+class EngagementCompletion(db.Model):
+    """Work on a one-off or on-completion engagement marked complete: one charge, billed once."""
+
+    __tablename__ = "engagement_completions"
+
+    id = db.Column(db.Integer, primary_key=True)
+    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
+    engagement_id = db.Column(db.Integer, db.ForeignKey("engagements.id"), nullable=False, index=True)
+    completed_on = db.Column(db.Date, nullable=False)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    engagement = db.relationship("Engagement", back_populates="completions")

@@ -1,14 +1,14 @@
-"""Approving a month's Billing Plan: raising its invoices in Socket exactly once."""
+"""Approving a month's Billing Plan: raising its invoices in Socket, each charge exactly once."""
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus, Practice, User
+from webapp.models import BilledCharge, BillingRun, Invoice, InvoiceLine, InvoiceStatus, Practice, User
 from webapp.services import billing_cadence
-from webapp.services.billing_plan import build_plan
+from webapp.services.billing_plan import build_plan, current_period
 
 NUMBER_PREFIX = "SKT-"
 NUMBER_DIGITS = 6
@@ -18,6 +18,8 @@ class Outcome(str, Enum):
     APPROVED = "approved"
     ALREADY_APPROVED = "already_approved"
     NOTHING_TO_BILL = "nothing_to_bill"
+    FUTURE_MONTH = "future_month"
+    PLAN_CHANGED = "plan_changed"
 
 
 @dataclass(frozen=True)
@@ -55,25 +57,35 @@ def approver_name(run: BillingRun) -> str:
     return (user.name or user.email) if user else "someone no longer with the practice"
 
 
-def approve_plan(practice_id: int, period: date, user_id: int | None) -> ApprovalResult:
-    """Raise the month's invoices from its plan, once. Commits.
+def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprint: str | None = None,
+                 now: datetime | None = None) -> ApprovalResult:
+    """Raise the month's invoices from its plan and record each charge in the ledger, once. Commits.
 
-    A second approval (even one racing this one) finds the BillingRun and raises nothing; a month with
-    nothing to bill raises nothing and records no run.
+    Refuses a month after the current one (in the practice's time zone) and, when `fingerprint` is
+    given, a plan that changed since the user saw it. A second approval (even one racing this one)
+    finds the BillingRun and raises nothing; a month with nothing to bill raises nothing and records
+    no run. The ledger's unique key backs all of this up: no charge can be invoiced twice.
     """
     period = billing_cadence.month_start(period)
-    # Lock the practice row: one approval per practice at a time, so the run check and the invoice
-    # number sequence cannot interleave between two requests (or two processes).
-    db.session.execute(db.select(Practice.id).filter_by(id=practice_id).with_for_update()).scalar_one()
+    # Lock the practice row: one approval per practice at a time, so the run check, the ledger and the
+    # invoice number sequence cannot interleave between two requests (or two processes).
+    time_zone = db.session.execute(
+        db.select(Practice.time_zone).filter_by(id=practice_id).with_for_update()).scalar_one()
     existing = find_run(practice_id, period)
     if existing is not None:
         db.session.rollback()
         return ApprovalResult(Outcome.ALREADY_APPROVED, period, run=existing)
+    if period > current_period(time_zone, now):
+        db.session.rollback()
+        return ApprovalResult(Outcome.FUTURE_MONTH, period)
 
     plan = build_plan(practice_id, period)
     if plan.is_empty:
         db.session.rollback()
         return ApprovalResult(Outcome.NOTHING_TO_BILL, period)
+    if fingerprint is not None and fingerprint != plan.fingerprint:
+        db.session.rollback()
+        return ApprovalResult(Outcome.PLAN_CHANGED, period)
 
     run = BillingRun(practice_id=practice_id, period=period, approved_by_id=user_id)
     db.session.add(run)
@@ -85,18 +97,37 @@ def approve_plan(practice_id: int, period: date, user_id: int | None) -> Approva
 
     sequence = next_invoice_sequence(practice_id)
     for offset, row in enumerate(plan.rows):
-        preview = row.preview
-        invoice = Invoice(
-            practice_id=practice_id, client_id=row.client.id, billing_run_id=run.id,
-            number=format_number(sequence + offset), issue_date=preview.issue_date, due_date=preview.due_date,
-            period=period, status=InvoiceStatus.APPROVED.value, branding_theme_id=preview.branding_theme_id,
-        )
-        invoice.lines = [
-            InvoiceLine(position=position, service_id=line.service_id, description=line.description,
-                        quantity=line.quantity, unit_amount=line.unit_amount, account_code=line.account_code,
-                        tax_type=line.tax_type)
-            for position, line in enumerate(preview.lines)
-        ]
-        db.session.add(invoice)
+        _raise_invoice(practice_id, run, row, format_number(sequence + offset))
+    try:
+        db.session.flush()
+    except IntegrityError:  # a charge already in the ledger: something billed it meanwhile
+        db.session.rollback()
+        return ApprovalResult(Outcome.PLAN_CHANGED, period)
     db.session.commit()
     return ApprovalResult(Outcome.APPROVED, period, run=run, invoice_count=len(plan.rows))
+
+
+def _raise_invoice(practice_id: int, run: BillingRun, row, number: str) -> Invoice:
+    """One client's invoice copied from its preview, with a ledger row for every charge it bills."""
+    preview = row.preview
+    invoice = Invoice(
+        practice_id=practice_id, client_id=row.client.id, billing_run_id=run.id, number=number,
+        issue_date=preview.issue_date, due_date=preview.due_date, period=run.period,
+        status=InvoiceStatus.APPROVED.value, branding_theme_id=preview.branding_theme_id,
+    )
+    invoice.lines = [
+        InvoiceLine(position=position, service_id=line.service_id, description=line.description,
+                    quantity=line.quantity, unit_amount=line.unit_amount, account_code=line.account_code,
+                    tax_type=line.tax_type)
+        for position, line in enumerate(preview.lines)
+    ]
+    db.session.add(invoice)
+    db.session.flush()
+    line_ids = {key: stored.id for drafted, stored in zip(preview.lines, invoice.lines) for key in drafted.charge_keys}
+    for item in row.items:
+        db.session.add(BilledCharge(
+            practice_id=practice_id, charge_key=item.charge_key, engagement_id=item.engagement_id,
+            completion_id=item.completion_id, due_period=item.due_period, billing_run_id=run.id,
+            invoice_id=invoice.id, invoice_line_id=line_ids.get(item.charge_key),
+        ))
+    return invoice

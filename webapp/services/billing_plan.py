@@ -1,12 +1,19 @@
-"""The Billing Plan: what each active client will be invoiced in a month, and how that changed."""
+"""The Billing Plan: what each active client will be invoiced in a month, and how that changed.
+
+A month's plan bills the charges that fell due in it and are not yet in the ledger (BilledCharge), plus
+catch-up: charges that fell due in an earlier month that was already approved but were missed (a
+back-dated engagement, a completion recorded after approval). Catch-up never reaches before the
+practice's first approved month: history from before Socket is not billed.
+"""
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from zoneinfo import ZoneInfo
 
 from webapp.extensions import db
 from webapp.models import (
+    BilledCharge,
     BillingMethod,
     BillingRun,
     BillingSettings,
@@ -58,6 +65,18 @@ class ClientPlan:
     def difference(self) -> Decimal:
         return self.amount - self.last_amount
 
+    @property
+    def has_catch_up(self) -> bool:
+        return any(item.catch_up for item in self.items)
+
+
+@dataclass(frozen=True)
+class LateCharges:
+    """Charges that fell due in an approved month after it was approved: a later month bills them."""
+
+    client: Client
+    items: list[invoicing.BillableItem]
+
 
 @dataclass(frozen=True)
 class PlanTotals:
@@ -79,6 +98,9 @@ class BillingPlan:
     totals: PlanTotals
     run: BillingRun | None = None
     invoice_ids: dict[int, tuple[int, str]] = field(default_factory=dict)  # client id -> (invoice id, number)
+    late: list[LateCharges] = field(default_factory=list)  # approved month only: due here, not yet invoiced
+    next_open_period: date | None = None  # the first month after this one that is not approved
+    awaiting_periods: list[date] = field(default_factory=list)  # earlier months with charges, not approved
 
     @property
     def previous_period(self) -> date:
@@ -92,11 +114,31 @@ class BillingPlan:
     def is_empty(self) -> bool:
         return not self.rows
 
+    @property
+    def catch_up_count(self) -> int:
+        return sum(1 for row in self.rows for item in row.items if item.catch_up)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of every invoice approving will raise: approval refuses if it no longer matches."""
+        return plan_fingerprint(self.rows)
+
+
+def plan_fingerprint(rows: list[ClientPlan]) -> str:
+    digest = hashlib.sha256()
+    for row in sorted(rows, key=lambda r: r.client.id):
+        preview = row.preview
+        digest.update(f"client {row.client.id} {preview.issue_date} {preview.due_date} "
+                      f"{preview.branding_theme_id}\n".encode())
+        for line in preview.lines:
+            digest.update(repr((line.description, str(line.quantity), str(line.unit_amount), line.account_code,
+                                line.tax_type, line.service_id, line.charge_keys)).encode() + b"\n")
+    return digest.hexdigest()[:32]
+
 
 def current_period(time_zone: str, now: datetime | None = None) -> date:
     """The first day of the current month in the practice's own time zone."""
-    now = now or datetime.now(ZoneInfo("UTC"))
-    return now.astimezone(ZoneInfo(time_zone)).date().replace(day=1)
+    return billing_cadence.local_today(time_zone, now).replace(day=1)
 
 
 def parse_period(value: str | None) -> date | None:
@@ -108,26 +150,54 @@ def parse_period(value: str | None) -> date | None:
     return parsed.date() if 2000 <= parsed.year <= 2100 else None
 
 
-def billable_items(engagements: list[Engagement], period: date) -> list[invoicing.BillableItem]:
-    """The charges `engagements` make in the month starting `period`, in the services' order."""
-    items = []
-    ordered = sorted(engagements, key=lambda e: (e.service.position, e.service.name, e.id))
-    for engagement in ordered:
-        service = engagement.service
-        method = BillingMethod(service.billing_method)
-        if not billing_cadence.bills_in(method, engagement.start_date, engagement.end_date,
-                                        engagement.completed_on, period):
-            continue
-        items.append(invoicing.BillableItem(
-            service_id=service.id,
-            service_name=service.name,
-            recurring=method.is_recurring,
-            amount=engagement.price,
-            period_label=billing_cadence.period_label(method, period),
-            account_code=service.account_code or None,
-            tax_type=service.tax_type or None,
-        ))
-    return items
+@dataclass(frozen=True)
+class Charge:
+    """One charge an engagement makes: a calendar month's fee or a completion."""
+
+    key: str
+    engagement: Engagement
+    due_period: date
+    completion_id: int | None = None
+
+
+def engagement_charges(engagement: Engagement, first: date, last: date) -> list[Charge]:
+    """The charges `engagement` makes that fall due from month `first` to month `last` (inclusive)."""
+    method = BillingMethod(engagement.service.billing_method)
+    charges = [Charge(billing_cadence.cadence_key(engagement.id, period), engagement, period)
+               for period in billing_cadence.due_months(method, engagement.start_date, engagement.end_date,
+                                                        first, last)]
+    for completion in engagement.completions:
+        period = billing_cadence.month_start(completion.completed_on)
+        if first <= period <= last:
+            charges.append(Charge(billing_cadence.completion_key(completion.id), engagement, period,
+                                  completion.id))
+    return charges
+
+
+def billable_item(charge: Charge, catch_up: bool = False) -> invoicing.BillableItem:
+    engagement, service = charge.engagement, charge.engagement.service
+    method = BillingMethod(service.billing_method)
+    return invoicing.BillableItem(
+        service_id=service.id,
+        service_name=service.name,
+        recurring=method.is_recurring,
+        amount=engagement.price,
+        period_label=billing_cadence.period_label(method, charge.due_period),
+        account_code=service.account_code or None,
+        tax_type=service.tax_type or None,
+        charge_key=charge.key,
+        catch_up=catch_up,
+        engagement_id=engagement.id,
+        completion_id=charge.completion_id,
+        due_period=charge.due_period,
+    )
+
+
+def _in_service_order(charges: list[tuple[Charge, bool]]) -> list[invoicing.BillableItem]:
+    ordered = sorted(charges, key=lambda pair: (pair[0].due_period, pair[0].engagement.service.position,
+                                                pair[0].engagement.service.name, pair[0].engagement.id,
+                                                pair[0].key))
+    return [billable_item(charge, catch_up) for charge, catch_up in ordered]
 
 
 def line_rules(settings: BillingSettings, client: Client) -> invoicing.LineRules:
@@ -142,21 +212,15 @@ def line_rules(settings: BillingSettings, client: Client) -> invoicing.LineRules
     )
 
 
-def effective_theme_id(practice_id: int, settings: BillingSettings, client: Client) -> str | None:
+def effective_theme_id(settings: BillingSettings, client: Client, xero_default_id: str | None) -> str | None:
     """The client's template, else the practice's, else Xero's default (lowest SortOrder), else none."""
-    if client.branding_theme_id:
-        return client.branding_theme_id
-    if settings.default_branding_theme_id:
-        return settings.default_branding_theme_id
-    default = reference_data.default_branding_theme(practice_id)
-    return default.branding_theme_id if default else None
+    return client.branding_theme_id or settings.default_branding_theme_id or xero_default_id
 
 
-def preview_invoice(practice_id: int, settings: BillingSettings, client: Client,
-                    items: list[invoicing.BillableItem], period: date,
-                    theme_names: dict[str, str]) -> InvoicePreview:
+def preview_invoice(settings: BillingSettings, client: Client, items: list[invoicing.BillableItem],
+                    period: date, theme_names: dict[str, str], xero_default_id: str | None) -> InvoicePreview:
     issue, due = invoicing.invoice_dates(period, settings.invoice_day, settings.payment_terms_days)
-    theme_id = effective_theme_id(practice_id, settings, client)
+    theme_id = effective_theme_id(settings, client, xero_default_id)
     return InvoicePreview(
         issue_date=issue,
         due_date=due,
@@ -179,11 +243,12 @@ def classify(amount: Decimal | None, last_amount: Decimal | None) -> Change:
     return Change.UNCHANGED
 
 
-def _active_clients(practice_id: int) -> list[Client]:
-    return list(db.session.execute(
+def _engagements_by_client(practice_id: int) -> list[tuple[Client, list[Engagement]]]:
+    clients = db.session.execute(
         db.select(Client).filter_by(practice_id=practice_id, status=ClientStatus.ACTIVE.value)
         .order_by(Client.name, Client.id)
-    ).scalars())
+    ).scalars().all()
+    return [(client, [e for e in client.engagements if e.practice_id == practice_id]) for client in clients]
 
 
 def _theme_names(practice_id: int) -> dict[str, str]:
@@ -193,37 +258,107 @@ def _theme_names(practice_id: int) -> dict[str, str]:
     return {theme_id: name for theme_id, name in rows}
 
 
+@dataclass(frozen=True)
+class _Runs:
+    """The practice's approved months, and which of them the ledger tracks."""
+
+    by_period: dict[date, BillingRun]
+    tracked_ids: set[int]
+
+    @property
+    def first(self) -> date | None:
+        return min(self.by_period) if self.by_period else None
+
+    def next_open_after(self, period: date) -> date:
+        candidate = billing_cadence.add_months(period, 1)
+        while candidate in self.by_period:
+            candidate = billing_cadence.add_months(candidate, 1)
+        return candidate
+
+
+def _runs(practice_id: int) -> _Runs:
+    runs = db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)).scalars().all()
+    tracked = set(db.session.execute(
+        db.select(BilledCharge.billing_run_id).filter_by(practice_id=practice_id).distinct()
+    ).scalars())
+    return _Runs({run.period: run for run in runs}, tracked)
+
+
+def _ledger(practice_id: int, first: date, last: date) -> dict[str, int]:
+    """Ledger key -> the run that billed it, for charges due from `first` to `last`."""
+    rows = db.session.execute(
+        db.select(BilledCharge.charge_key, BilledCharge.billing_run_id)
+        .filter(BilledCharge.practice_id == practice_id, BilledCharge.due_period >= first,
+                BilledCharge.due_period <= last)
+    )
+    return {key: run_id for key, run_id in rows}
+
+
 def build_plan(practice_id: int, period: date) -> BillingPlan:
-    """The plan for one practice and month: per client its lines, amount and change against last month."""
+    """The plan for one practice and month: per client its lines, amount and change against last month.
+
+    Not yet approved: the charges due this month plus catch-up, none of them in the ledger. Approved:
+    what its run billed (for a run from before the ledger, the month's charges), and separately any
+    charges due this month that are still not invoiced.
+    """
     period = billing_cadence.month_start(period)
     previous = billing_cadence.add_months(period, -1)
     settings = get_billing_settings(practice_id)
     theme_names = _theme_names(practice_id)
-    rows, ended = [], []
+    xero_default = reference_data.default_branding_theme(practice_id)
+    xero_default_id = xero_default.branding_theme_id if xero_default else None
+
+    runs = _runs(practice_id)
+    run = runs.by_period.get(period)
+    legacy_run = run is not None and run.id not in runs.tracked_ids
+    first_run = runs.first
+    # Catch-up looks back to the first approved month, never before it.
+    look_back = first_run if first_run is not None and first_run < period else period
+    ledger = _ledger(practice_id, min(look_back, previous), period)
+
+    rows, ended, late = [], [], []
+    awaiting: set[date] = set()
     counts = {change: 0 for change in Change}
     this_total = last_total = ZERO
-    for client in _active_clients(practice_id):
-        engagements = [e for e in client.engagements if e.practice_id == practice_id]
-        items = billable_items(engagements, period)
-        last_items = billable_items(engagements, previous)
+    for client, engagements in _engagements_by_client(practice_id):
+        billed_here, pending, late_here, last_items = [], [], [], []
+        for engagement in engagements:
+            for charge in engagement_charges(engagement, min(look_back, previous), period):
+                billed_by = ledger.get(charge.key)
+                if charge.due_period == previous:
+                    last_items.append(charge)
+                if charge.due_period == period:
+                    if legacy_run or (run is not None and billed_by == run.id):
+                        billed_here.append((charge, False))
+                    elif billed_by is None:
+                        (late_here if run is not None else pending).append((charge, False))
+                elif charge.due_period >= look_back:  # an earlier month since the first approval
+                    earlier_run = runs.by_period.get(charge.due_period)
+                    if run is not None and billed_by == run.id:
+                        billed_here.append((charge, True))
+                    elif billed_by is None and earlier_run is None:
+                        awaiting.add(charge.due_period)
+                    elif billed_by is None and run is None and earlier_run.id in runs.tracked_ids:
+                        pending.append((charge, True))
+        items = _in_service_order(billed_here if run is not None else pending)
+        if late_here:
+            late.append(LateCharges(client, _in_service_order(late_here)))
         amount = sum((item.amount for item in items), ZERO) if items else None
-        last_amount = sum((item.amount for item in last_items), ZERO) if last_items else None
+        last_amount = sum((c.engagement.price for c in last_items), ZERO) if last_items else None
         if amount is None and last_amount is None:
             continue
         change = classify(amount, last_amount)
         counts[change] += 1
         this_total += amount or ZERO
         last_total += last_amount or ZERO
-        preview = (preview_invoice(practice_id, settings, client, items, period, theme_names)
+        preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id)
                    if items else None)
         row = ClientPlan(client=client, items=items, amount=amount or ZERO, last_amount=last_amount or ZERO,
                          change=change, preview=preview)
         (rows if items else ended).append(row)
-    run = db.session.execute(
-        db.select(BillingRun).filter_by(practice_id=practice_id, period=period)
-    ).scalar_one_or_none()
     invoice_ids = {invoice.client_id: (invoice.id, invoice.number) for invoice in run.invoices} if run else {}
     return BillingPlan(practice_id=practice_id, period=period, rows=rows, ended=ended,
                        totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts),
-                       run=run, invoice_ids=invoice_ids)
-
+                       run=run, invoice_ids=invoice_ids, late=late,
+                       next_open_period=runs.next_open_after(period) if run is not None else None,
+                       awaiting_periods=sorted(awaiting))

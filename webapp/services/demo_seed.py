@@ -11,21 +11,25 @@ from decimal import Decimal
 
 from webapp.extensions import db
 from webapp.models import (
+    BilledCharge,
     BillingMethod,
     BillingSettings,
     Client,
     Engagement,
+    EngagementCompletion,
     Practice,
     PricingMenu,
     Role,
     Service,
     User,
 )
+from webapp.services.billing_cadence import local_today
 
 DEMO_PRACTICE_NAME = "Hartley & Webb Chartered Accountants"
 DEMO_EMAIL = "demo@socket.test"
 DEMO_PASSWORD = "socket-demo"
 DEMO_STAFF_EMAIL = "staff@socket.test"
+DEMO_TIME_ZONE = "Europe/London"
 CLIENTS_CSV = os.path.join(os.path.dirname(os.path.dirname(__file__)), "demo", "practice_clients.csv")
 
 ACTIVE_MENU = "2026/27 Pricing"
@@ -139,13 +143,29 @@ def _engagement_plan(index: int, this_month: date) -> list[tuple[str, date, date
     return plan
 
 
+def _seed_completion(engagement: Engagement, completed_on: date) -> None:
+    """Give the engagement one completion on `completed_on`: re-dated while not invoiced, never duplicated."""
+    latest = db.session.execute(
+        db.select(EngagementCompletion).filter_by(engagement_id=engagement.id)
+        .order_by(EngagementCompletion.completed_on.desc(), EngagementCompletion.id.desc())
+    ).scalars().first()
+    if latest is None:
+        db.session.add(EngagementCompletion(practice_id=engagement.practice_id, engagement_id=engagement.id,
+                                            completed_on=completed_on))
+        return
+    invoiced = db.session.execute(
+        db.select(BilledCharge.id).filter_by(completion_id=latest.id)).first() is not None
+    if not invoiced:
+        latest.completed_on = completed_on
+
+
 def seed_demo(today: date | None = None) -> dict[str, int]:
     """Create or refresh the demo practice; returns counts of what it holds."""
-    today = today or date.today()
+    today = today or local_today(DEMO_TIME_ZONE)
     this_month = _month_start(today)
     practice = db.session.execute(db.select(Practice).filter_by(name=DEMO_PRACTICE_NAME)).scalar_one_or_none()
     if practice is None:
-        practice = Practice(name=DEMO_PRACTICE_NAME, time_zone="Europe/London")
+        practice = Practice(name=DEMO_PRACTICE_NAME, time_zone=DEMO_TIME_ZONE)
         db.session.add(practice)
         db.session.flush()
     if db.session.get(BillingSettings, practice.id) is None:
@@ -177,7 +197,9 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
             engagement.price = service.price
             engagement.start_date = start
             engagement.end_date = end
-            engagement.completed_on = completed
+            if completed is not None:
+                db.session.flush()
+                _seed_completion(engagement, completed)
             engagement_count += 1
     db.session.commit()
     return {"clients": len(clients), "services": len(services), "engagements": engagement_count}

@@ -22,6 +22,15 @@ class BillableItem:
     period_label: str  # what the charge covers, e.g. "November 2026" or "November 2026 – January 2027"
     account_code: str | None = None  # the service's own override, if any
     tax_type: str | None = None
+    charge_key: str | None = None  # its ledger key: approving records it so it is never billed again
+    catch_up: bool = False  # fell due in an earlier, already approved month but was missed
+    engagement_id: int | None = None
+    completion_id: int | None = None
+    due_period: date | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.period_label} (catch-up)" if self.catch_up else self.period_label
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class DraftLine:
     account_code: str | None
     tax_type: str | None
     service_id: int | None = None
+    charge_keys: tuple[str, ...] = ()  # the ledger keys of the charges this line bills
 
     @property
     def amount(self) -> Decimal:
@@ -85,17 +95,23 @@ def _lay_out(items: list[BillableItem], rules: LineRules, consolidate: bool, per
 
 def _itemised_line(item: BillableItem, rules: LineRules) -> DraftLine:
     return DraftLine(
-        description=f"{item.service_name} — {item.period_label}",
+        description=f"{item.service_name} — {item.label}",
         quantity=ONE,
         unit_amount=item.amount.quantize(PENNY),
         account_code=account_code_for(item, rules),
         tax_type=item.tax_type,
         service_id=item.service_id,
+        charge_keys=_keys([item]),
     )
 
 
+def _keys(items: list[BillableItem]) -> tuple[str, ...]:
+    return tuple(item.charge_key for item in items if item.charge_key)
+
+
 def _consolidated_line(group: list[BillableItem], code, tax_type, period: date) -> DraftLine:
-    names = ", ".join(item.service_name for item in group)
+    names = ", ".join(f"{item.service_name} ({item.label})" if item.catch_up else item.service_name
+                      for item in group)
     return DraftLine(
         description=f"Professional services for {month_label(period)}: {names}",
         quantity=ONE,
@@ -103,6 +119,7 @@ def _consolidated_line(group: list[BillableItem], code, tax_type, period: date) 
         account_code=code,
         tax_type=tax_type,
         service_id=group[0].service_id if len(group) == 1 else None,
+        charge_keys=_keys(group),
     )
 
 
