@@ -9,8 +9,10 @@ from tests.xero.conftest import TENANT_ID, make_connection, stored_tokens, token
 from webapp.xero.client import XeroClient
 from webapp.xero.errors import (
     XeroAuthError,
+    XeroForbidden,
     XeroNotFound,
     XeroRateLimited,
+    XeroScopeError,
     XeroUnavailable,
     XeroValidationError,
 )
@@ -52,13 +54,38 @@ def test_429_waits_retry_after_then_succeeds(settings, client, mocked, fake_time
     assert client.calls == 2
 
 
-def test_429_with_a_long_retry_after_is_handed_to_the_caller(settings, client, mocked, fake_time):
+def test_429_with_a_long_retry_after_is_handed_to_the_caller_and_pauses_every_process(
+        settings, client, connection, mocked, fake_time):
     mocked.get(url(settings, "Accounts"), status=429,
                headers={"Retry-After": "3600", "X-Rate-Limit-Problem": "day"})
     with pytest.raises(XeroRateLimited) as raised:
         client.get("Accounts")
     assert raised.value.retry_after == 3600 and raised.value.problem == "day"
     assert fake_time.slept == []
+    # Another process's client for the same organisation does not call Xero at all while paused.
+    other = XeroClient.for_connection(connection, settings, sleep=fake_time.sleep, clock=fake_time.clock)
+    with pytest.raises(XeroRateLimited) as raised:
+        other.get("Accounts")
+    assert raised.value.problem == "pause" and raised.value.retry_after == pytest.approx(3600, abs=1)
+    assert len(mocked.calls) == 1 and other.calls == 0
+
+
+def test_an_unreadable_2xx_body_is_retried_then_unavailable_never_empty(settings, client, mocked):
+    mocked.get(url(settings, "Accounts"), status=200, body="<html>gateway</html>")
+    with pytest.raises(XeroUnavailable, match="could not read"):
+        client.get("Accounts")
+    assert client.calls == client.max_attempts
+
+
+def test_an_unreadable_2xx_body_then_a_good_one_succeeds(settings, client, mocked):
+    mocked.get(url(settings, "Accounts"), status=200, body="not json")
+    mocked.get(url(settings, "Accounts"), json={"Accounts": [{"Code": "200"}]})
+    assert client.get("Accounts") == {"Accounts": [{"Code": "200"}]}
+
+
+def test_an_empty_2xx_body_is_an_empty_result(settings, client, mocked):
+    mocked.delete(url(settings, "Items/i1"), status=204)
+    assert client.delete("Items/i1") == {}
 
 
 def test_5xx_is_retried_with_backoff_then_succeeds(settings, client, mocked, fake_time):
@@ -98,14 +125,36 @@ def test_post_with_idempotency_key_is_retried_after_5xx(settings, client, mocked
     assert mocked.calls[1].request.headers["Idempotency-Key"] == "run-1-client-2"
 
 
-def test_403_marks_the_connection_needs_reconnect(app, settings, client, connection, mocked):
+def test_403_tenant_not_connected_marks_the_connection_needs_reconnect(app, settings, client, connection, mocked):
     mocked.get(url(settings, "Accounts"), status=403,
-               json={"Title": "Forbidden", "Status": 403, "Detail": "AuthorizationUnsuccessful"})
+               json={"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"})
     with pytest.raises(XeroAuthError):
         client.get("Accounts")
     _, _, row = stored_tokens(app, connection.id)
     assert row.status == "needs_reconnect"
-    assert "AuthorizationUnsuccessful" in row.last_error
+    assert "AuthenticationUnsuccessful" in row.last_error
+
+
+def test_a_missing_scope_is_a_configuration_error_that_leaves_the_connection_alone(app, settings, client,
+                                                                                   connection, mocked):
+    mocked.get(url(settings, "Invoices"), status=401,
+               json={"Title": "Unauthorized", "Status": 401, "Detail": "AuthorizationUnsuccessful"})
+    with pytest.raises(XeroScopeError) as raised:
+        client.get("Invoices")
+    assert "XERO_SCOPES" in raised.value.message
+    assert not isinstance(raised.value, XeroAuthError)
+    assert client.calls == 1  # no refresh-and-retry: a new token has the same scopes
+    assert not any(call.request.url == settings.token_url for call in mocked.calls)
+    row = stored_tokens(app, connection.id)[2]
+    assert (row.status, row.last_error) == ("connected", None)
+
+
+def test_another_403_is_refused_without_flipping_the_connection(app, settings, client, connection, mocked):
+    mocked.get(url(settings, "Reports/ProfitAndLoss"), status=403, json={"Title": "Forbidden", "Status": 403,
+                                                                         "Detail": "Subscription lacks feature"})
+    with pytest.raises(XeroForbidden):
+        client.get("Reports/ProfitAndLoss")
+    assert stored_tokens(app, connection.id)[2].status == "connected"
 
 
 def test_401_refreshes_once_then_succeeds(app, settings, client, connection, mocked):
@@ -165,8 +214,3 @@ def test_paging_walks_pages_until_a_short_one(settings, client, mocked):
     assert client.calls == 3
     assert "pageSize=3" in mocked.calls[0].request.url and "includeArchived=true" in mocked.calls[0].request.url
 
-
-def test_delete_connection_uses_the_connection_id(settings, client, mocked):
-    mocked.delete(f"{settings.connections_url}/conn-1", status=204)
-    client.delete_connection("conn-1")
-    assert mocked.calls[0].request.method == "DELETE"

@@ -112,3 +112,35 @@ def test_delete_connection_tolerates_already_gone(settings):
     responses.delete(f"{settings.connections_url}/c1", status=404)
     delete_connection(settings, "tok", "c1")
     assert responses.calls[0].request.method == "DELETE"
+
+
+def test_a_200_that_is_not_json_is_a_lost_response_and_retried(settings, mocked, fake_time):
+    mocked.post(settings.token_url, status=200, body="<html>Service Unavailable</html>",
+                content_type="text/html")
+    mocked.post(settings.token_url, json=token_body())
+    tokens = oauth.refresh_tokens(settings, "old-refresh", sleep=fake_time.sleep)
+    assert tokens.access_token == "new-access"
+    assert [parse_qs(call.request.body)["refresh_token"] for call in mocked.calls] == [["old-refresh"]] * 2
+
+
+def test_a_200_that_is_never_json_ends_as_unavailable(settings, mocked, fake_time):
+    mocked.post(settings.token_url, status=200, body="garbage")
+    with pytest.raises(XeroUnavailable, match="unreadable"):
+        oauth.refresh_tokens(settings, "old-refresh", sleep=fake_time.sleep)
+    assert len(mocked.calls) == oauth.REFRESH_ATTEMPTS
+
+
+def test_a_refresh_stops_retrying_at_its_deadline(settings, mocked, monkeypatch):
+    import time
+
+    monkeypatch.setattr(oauth, "REFRESH_DEADLINE", 0.5)
+
+    def slow_failure(request):
+        time.sleep(0.3)
+        raise requests.ConnectionError("reset")
+
+    mocked.add_callback("POST", settings.token_url, callback=slow_failure)
+    with pytest.raises(XeroUnavailable):
+        oauth.refresh_tokens(settings, "old-refresh", sleep=lambda s: None)
+    # 0.3 s spent plus the next backoff (at least 0.5 s) would pass the deadline: no second attempt.
+    assert len(mocked.calls) == 1 < oauth.REFRESH_ATTEMPTS

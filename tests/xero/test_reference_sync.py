@@ -97,11 +97,11 @@ def test_a_second_sync_updates_and_marks_what_xero_no_longer_returns(settings, c
 def test_a_xero_failure_is_recorded_as_failed_not_finished(app, settings, connection, mocked):
     mocked.get(f"{settings.accounting_url}/Accounts", json={"Accounts": ACCOUNTS})
     mocked.get(f"{settings.accounting_url}/BrandingThemes", status=403,
-               json={"Title": "Forbidden", "Detail": "AuthorizationUnsuccessful"})
+               json={"Title": "Forbidden", "Detail": "AuthenticationUnsuccessful"})
     run = queued_run(connection.practice_id)
     assert run_reference_sync(run.id) == "failed"
     run = reload(run)
-    assert run.status == "failed" and "AuthorizationUnsuccessful" in run.error
+    assert run.status == "failed" and "AuthenticationUnsuccessful" in run.error
     assert run.xero_calls == 2 and run.finished_at is not None
     assert stored_tokens(app, connection.id)[2].status == "needs_reconnect"
     assert reference_data.find_account(connection.practice_id, "200") is not None  # the part done is kept
@@ -142,3 +142,22 @@ def test_sync_refreshes_an_expiring_token_first(app, app_ctx, settings, mocked):
     assert run_reference_sync(run.id) == "succeeded"
     assert mocked.calls[1].request.headers["Authorization"] == "Bearer access-2"
     assert reload(run).xero_calls == 3  # the refresh is not an API call
+
+
+@pytest.mark.parametrize("kind, bad_answer", [
+    ("Accounts", {"json": {"Status": "OK"}}),
+    ("Accounts", {"body": "<html>proxy error</html>"}),
+    ("BrandingThemes", {"json": {"Id": "x"}}),
+    ("TaxRates", {"json": {"TaxRates": None}}),
+])
+def test_an_answer_without_the_collection_marks_nothing_gone(settings, connection, mocked, kind, bad_answer):
+    mock_reference(mocked, settings)
+    run_reference_sync(queued_run(connection.practice_id).id)
+    mocked.replace("GET", f"{settings.accounting_url}/{kind}", status=200, **bad_answer)
+    run = queued_run(connection.practice_id, trigger="manual")
+    assert run_reference_sync(run.id) == "failed"
+    assert "nothing was changed" in reload(run).error
+    practice_id = connection.practice_id
+    assert reference_data.find_account(practice_id, "200").status == "ACTIVE"
+    assert all(theme.present_in_xero for theme in db.session.execute(db.select(XeroBrandingTheme)).scalars())
+    assert all(rate.status == "ACTIVE" for rate in db.session.execute(db.select(XeroTaxRate)).scalars())

@@ -18,7 +18,7 @@ from webapp.models import (
     XeroTaxRate,
 )
 from webapp.models.base import utcnow
-from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings
+from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings, XeroUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,28 @@ def sync_tax_rates(practice_id: int, rates: list[dict]) -> dict:
     return {"tax_rates": seen}
 
 
+def fetch_collection(client: XeroClient, name: str) -> list[dict]:
+    """GET `name` and return its `name` list. An answer without that list is XeroUnavailable: read as an
+    empty list it would mark every account or theme as gone from Xero."""
+    body = client.get(name)
+    items = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise XeroUnavailable(f"Xero's answer for {name} had no {name} list, so nothing was changed; "
+                              "try the sync again shortly.")
+    return items
+
+
 def sync_reference_data(practice_id: int, client: XeroClient, progress: Progress = lambda message: None) -> dict:
     """Fetch and store accounts, branding themes and tax rates; commits after each kind."""
     counts: dict = {}
     progress("Fetching account codes")
-    counts.update(sync_accounts(practice_id, client.get("Accounts").get("Accounts") or []))
+    counts.update(sync_accounts(practice_id, fetch_collection(client, "Accounts")))
     db.session.commit()
     progress("Fetching branding themes")
-    counts.update(sync_branding_themes(practice_id, client.get("BrandingThemes").get("BrandingThemes") or []))
+    counts.update(sync_branding_themes(practice_id, fetch_collection(client, "BrandingThemes")))
     db.session.commit()
     progress("Fetching tax rates")
-    counts.update(sync_tax_rates(practice_id, client.get("TaxRates").get("TaxRates") or []))
+    counts.update(sync_tax_rates(practice_id, fetch_collection(client, "TaxRates")))
     db.session.commit()
     return counts
 

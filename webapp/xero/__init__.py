@@ -8,20 +8,17 @@ from webapp.xero.errors import (
     ElementErrors,
     XeroAuthError,
     XeroError,
+    XeroForbidden,
     XeroNotFound,
     XeroRateLimited,
+    XeroScopeError,
     XeroUnavailable,
     XeroValidationError,
 )
 from webapp.xero.settings import XeroSettings
 
 __all__ = [
-    "ElementErrors", "XeroAuthError", "XeroClient", "XeroError", "XeroNotFound", "XeroRateLimited",
-    "XeroSettings", "XeroUnavailable", "XeroValidationError", "format_xero_date", "parse_xero_date",
-    "parse_xero_datetime", "client_for",
+    "ElementErrors", "XeroAuthError", "XeroClient", "XeroError", "XeroForbidden", "XeroNotFound",
+    "XeroRateLimited", "XeroScopeError", "XeroSettings", "XeroUnavailable", "XeroValidationError",
+    "format_xero_date", "parse_xero_date", "parse_xero_datetime",
 ]
-
-
-def client_for(connection, config, **kwargs) -> XeroClient:
-    """A client for a stored connection, configured from an app config mapping."""
-    return XeroClient.for_connection(connection, XeroSettings.from_config(config), **kwargs)

@@ -1,16 +1,15 @@
 """The API client for one connected organisation: paced, retried, typed, and counting its calls."""
 import logging
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import requests
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from webapp.xero.errors import XeroAuthError, XeroError, XeroUnavailable
-from webapp.xero.http_errors import body_json, error_for, rate_limited
-from webapp.xero.pacing import Limits, Pacer
+from webapp.xero.errors import XeroAuthError, XeroUnavailable
+from webapp.xero.http_errors import error_for, rate_limited, success_json
+from webapp.xero.pacing import Limits, Pacer, RateInfo
 from webapp.xero.redis_conn import get_redis
+from webapp.xero.retry import RetryableFailure, call_with_retries
 from webapp.xero.settings import XeroSettings
 from webapp.xero.token_store import TokenManager
 
@@ -21,24 +20,6 @@ MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER = 60.0  # a longer Retry-After (e.g. the day limit) is handed to the caller instead
 DEFAULT_PAGE_SIZE = 100
 IDEMPOTENT_METHODS = {"GET", "HEAD", "DELETE"}
-
-
-class _Retry(Exception):
-    """Try the call again after `wait` seconds (None: exponential backoff with jitter); `error` if we give up."""
-
-    def __init__(self, error: XeroError, wait: float | None = None):
-        super().__init__(error.message)
-        self.error = error
-        self.wait = wait
-
-
-@dataclass
-class RateInfo:
-    """The last `X-*Limit-Remaining` values Xero sent."""
-
-    minute: int | None = None
-    day: int | None = None
-    app_minute: int | None = None
 
 
 class XeroClient:
@@ -64,23 +45,27 @@ class XeroClient:
         self.max_retry_after = max_retry_after
         self.calls = 0
         self.rate = RateInfo()
-        self._backoff = wait_exponential_jitter(multiplier=1, max=30)
 
     @classmethod
     def for_connection(cls, connection, settings: XeroSettings, **kwargs) -> "XeroClient":
+        """A client for a stored XeroConnection row."""
         return cls(settings, connection.id, connection.tenant_id, **kwargs)
 
     # -- public calls ------------------------------------------------------------------------------------
     def get(self, path: str, params: dict | None = None, headers: dict | None = None) -> dict:
+        """GET `path` (relative to the Accounting API, or a full URL); retried when it fails."""
         return self.request("GET", path, params=params, headers=headers)
 
     def post(self, path: str, json: dict, params: dict | None = None, headers: dict | None = None) -> dict:
+        """POST `json`; repeated after a failure only with an Idempotency-Key header."""
         return self.request("POST", path, params=params, json=json, headers=headers)
 
     def put(self, path: str, json: dict, params: dict | None = None, headers: dict | None = None) -> dict:
+        """PUT `json`; repeated after a failure only with an Idempotency-Key header."""
         return self.request("PUT", path, params=params, json=json, headers=headers)
 
     def delete(self, path: str, headers: dict | None = None) -> dict:
+        """DELETE `path`; retried when it fails (deleting twice is harmless)."""
         return self.request("DELETE", path, headers=headers)
 
     def paged(self, path: str, collection: str, params: dict | None = None,
@@ -96,10 +81,6 @@ class XeroClient:
             if len(items) < page_size:
                 return
             page += 1
-
-    def delete_connection(self, xero_connection_id: str) -> None:
-        """Remove this organisation's connection in Xero (DELETE /connections/{id}, Xero's connection id)."""
-        self.request("DELETE", f"{self.settings.connections_url}/{xero_connection_id}")
 
     # -- the machinery --------------------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -117,18 +98,7 @@ class XeroClient:
         def attempt():
             return self._attempt(method, self._url(path), params, json, headers or {}, repeatable, state)
 
-        retrying = Retrying(retry=retry_if_exception_type(_Retry), stop=stop_after_attempt(self.max_attempts),
-                            wait=self._wait, sleep=self.sleep, reraise=True)
-        try:
-            return retrying(attempt)
-        except _Retry as exc:
-            raise exc.error from None
-
-    def _wait(self, retry_state) -> float:
-        exc = retry_state.outcome.exception()
-        if isinstance(exc, _Retry) and exc.wait is not None:
-            return exc.wait
-        return self._backoff(retry_state)
+        return call_with_retries(attempt, attempts=self.max_attempts, sleep=self.sleep)
 
     def _attempt(self, method, url, params, json, headers, repeatable, state) -> dict:
         token = self.tokens.access_token(self.connection_id, stale_token=state["stale_token"])
@@ -143,44 +113,38 @@ class XeroClient:
                 error = XeroUnavailable(f"Xero did not answer ({type(exc).__name__}); try again shortly.")
                 if repeatable:
                     log.warning("Xero %s %s: %s; retrying", method, url, type(exc).__name__)
-                    raise _Retry(error) from None
+                    raise RetryableFailure(error) from None
                 raise error from None
-        self._observe(response)
+        self.rate = self.pacer.observe(response.headers)
         status = response.status_code
         if status < 300:
-            return body_json(response)
-        if status == 401 and not state["auth_retried"]:
+            try:
+                return success_json(response)
+            except XeroUnavailable as error:
+                if repeatable:
+                    log.warning("Xero %s %s answered %s with an unreadable body; retrying", method, url, status)
+                    raise RetryableFailure(error) from None
+                raise
+        error = error_for(response)
+        if status == 401 and isinstance(error, XeroAuthError) and not state["auth_retried"]:
             # Perhaps our token expired early: refresh once (skipping the token Xero refused) and try again.
             state["auth_retried"] = True
             state["stale_token"] = token
-            raise _Retry(error_for(response), wait=0)
+            raise RetryableFailure(error, wait=0)
         if status == 429:
             limited = rate_limited(response)
+            # Every process waits, not just this one (a day-limit 429 pauses them all until Xero's reset).
+            self.pacer.pause(limited.retry_after)
             if limited.retry_after > self.max_retry_after:
                 raise limited
-            self.pacer.pause(limited.retry_after)
             log.warning("Xero %s limit hit; waiting %ss", limited.problem, limited.retry_after)
-            raise _Retry(limited, wait=limited.retry_after)
-        error = error_for(response)
+            raise RetryableFailure(limited, wait=limited.retry_after)
         if isinstance(error, XeroAuthError):
+            # Only here when reconnecting can help: a 401 after a fresh token, or the tenant not connected.
             self.tokens.mark_needs_reconnect(self.connection_id, error.message)
             raise error
         if status >= 500 and repeatable:
             log.warning("Xero %s %s answered %s; retrying", method, url, status)
-            raise _Retry(error)
+            raise RetryableFailure(error)
         raise error
-
-    def _observe(self, response: requests.Response) -> None:
-        headers = response.headers
-        self.rate = RateInfo(minute=_int(headers.get("X-MinLimit-Remaining")),
-                             day=_int(headers.get("X-DayLimit-Remaining")),
-                             app_minute=_int(headers.get("X-AppMinLimit-Remaining")))
-        self.pacer.observe(headers)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 

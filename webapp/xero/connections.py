@@ -3,10 +3,10 @@ import logging
 from dataclasses import dataclass
 
 import requests
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from webapp.xero.errors import XeroUnavailable
-from webapp.xero.http_errors import body_json, error_for
+from webapp.xero.http_errors import error_for, success_json
+from webapp.xero.retry import RetryableFailure, call_with_retries
 from webapp.xero.settings import XeroSettings
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,6 @@ class TenantConnection:
                 "tenant_type": self.tenant_type}
 
 
-class _Retry(Exception):
-    pass
-
-
 def _send(method: str, url: str, access_token: str, params=None, sleep=None) -> requests.Response:
     def attempt():
         try:
@@ -39,18 +35,16 @@ def _send(method: str, url: str, access_token: str, params=None, sleep=None) -> 
                                         headers={"Authorization": f"Bearer {access_token}",
                                                  "Accept": "application/json"})
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise _Retry(type(exc).__name__) from None
+            raise _unreachable(type(exc).__name__) from None
         if response.status_code >= 500:
-            raise _Retry(f"HTTP {response.status_code}")
+            raise _unreachable(f"HTTP {response.status_code}")
         return response
 
-    kwargs = {"sleep": sleep} if sleep else {}
-    retrying = Retrying(retry=retry_if_exception_type(_Retry), stop=stop_after_attempt(3),
-                        wait=wait_exponential_jitter(multiplier=0.5, max=5), reraise=True, **kwargs)
-    try:
-        return retrying(attempt)
-    except _Retry as exc:
-        raise XeroUnavailable(f"Xero could not be reached ({exc}); try again shortly.") from None
+    return call_with_retries(attempt, attempts=3, backoff_multiplier=0.5, backoff_max=5, sleep=sleep)
+
+
+def _unreachable(reason: str) -> RetryableFailure:
+    return RetryableFailure(XeroUnavailable(f"Xero could not be reached ({reason}); try again shortly."))
 
 
 def list_connections(settings: XeroSettings, access_token: str, auth_event_id: str | None = None,
@@ -60,7 +54,7 @@ def list_connections(settings: XeroSettings, access_token: str, auth_event_id: s
     response = _send("GET", settings.connections_url, access_token, params=params, sleep=sleep)
     if response.status_code >= 300:
         raise error_for(response)
-    rows = body_json(response)
+    rows = success_json(response)
     return [TenantConnection(id=row["id"], tenant_id=row["tenantId"], tenant_name=row.get("tenantName") or "",
                              tenant_type=row.get("tenantType") or "ORGANISATION")
             for row in (rows if isinstance(rows, list) else [])

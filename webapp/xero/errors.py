@@ -15,6 +15,16 @@ class XeroAuthError(XeroError):
     """The grant is gone (invalid_grant, connection removed in Xero): the practice must reconnect."""
 
 
+class XeroScopeError(XeroError):
+    """Xero refused one endpoint for a missing scope (401 AuthorizationUnsuccessful): a configuration problem
+    (XERO_SCOPES, or the app's settings in Xero's developer portal) that reconnecting does not fix, so the
+    connection is left as it is."""
+
+
+class XeroForbidden(XeroError):
+    """Xero refused this request (403) for a reason reconnecting does not fix."""
+
+
 class XeroRateLimited(XeroError):
     """Over a Xero limit; `problem` is "minute", "day", "concurrent" or "appminute"."""
 

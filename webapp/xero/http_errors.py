@@ -5,20 +5,39 @@ from webapp.xero.errors import (
     ElementErrors,
     XeroAuthError,
     XeroError,
+    XeroForbidden,
     XeroNotFound,
     XeroRateLimited,
+    XeroScopeError,
     XeroUnavailable,
     XeroValidationError,
 )
 
+SCOPE_FAILURE = "AuthorizationUnsuccessful"  # 401: the token lacks this endpoint's scope
+TENANT_FAILURE = "AuthenticationUnsuccessful"  # 403: the organisation is not connected (or the token is bad)
+
 
 def body_json(response: requests.Response):
+    """The body of an error response as JSON, or {} when it has none or is not JSON (errors only: a
+    success body goes through `success_json`, which refuses to guess)."""
     if not response.content:
         return {}
     try:
         return response.json()
     except ValueError:
         return {}
+
+
+def success_json(response: requests.Response):
+    """The JSON of a 2xx response ({} for an empty one, e.g. 204). An unreadable body is XeroUnavailable —
+    never an empty result, which callers would read as "Xero has nothing"."""
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        raise XeroUnavailable(f"Xero answered HTTP {response.status_code} with a body Socket could not read; "
+                              "nothing was changed. Try again shortly.", status=response.status_code) from None
 
 
 def _detail(response: requests.Response) -> str:
@@ -45,6 +64,7 @@ def validation_error(response: requests.Response) -> XeroValidationError:
 
 
 def rate_limited(response: requests.Response) -> XeroRateLimited:
+    """The 429's Retry-After (60 s when missing or unreadable) and X-Rate-Limit-Problem."""
     try:
         retry_after = float(response.headers.get("Retry-After", "60"))
     except ValueError:
@@ -54,9 +74,19 @@ def rate_limited(response: requests.Response) -> XeroRateLimited:
                            retry_after=retry_after, problem=problem)
 
 
-def auth_error(response: requests.Response) -> XeroAuthError:
-    return XeroAuthError(f"Xero refused access ({response.status_code}: {_detail(response)}). The organisation "
-                         "may have disconnected Socket; reconnect to Xero.", status=response.status_code)
+def auth_error(response: requests.Response) -> XeroError:
+    """401/403 split as Xero does it: a missing scope (401 AuthorizationUnsuccessful) is configuration, not a
+    lost connection; a 403 is a lost connection only when Xero says the tenant is not connected
+    (AuthenticationUnsuccessful); any other 401 means the token itself was refused."""
+    status, detail = response.status_code, _detail(response)
+    if SCOPE_FAILURE in detail:
+        return XeroScopeError(f"Xero refused this request for a missing permission ({status}: {detail}). Socket's "
+                              "XERO_SCOPES setting (or the app's scopes in Xero's developer portal) must include "
+                              "the scope for it; reconnecting will not help until it does.", status=status)
+    if status == 403 and TENANT_FAILURE not in detail:
+        return XeroForbidden(f"Xero refused this request ({status}: {detail}).", status=status)
+    return XeroAuthError(f"Xero refused access ({status}: {detail}). The organisation may have disconnected "
+                         "Socket; reconnect to Xero.", status=status)
 
 
 def error_for(response: requests.Response) -> XeroError:

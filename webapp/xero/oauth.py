@@ -11,15 +11,18 @@ from typing import Callable
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from webapp.xero.errors import XeroAuthError, XeroError, XeroUnavailable
+from webapp.xero.retry import RetryableFailure, call_with_retries
 from webapp.xero.settings import XeroSettings
 
 log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT = 20
 REFRESH_ATTEMPTS = 4
+REFRESH_TIMEOUT = (5, 15)  # (connect, read) seconds for one refresh attempt
+REFRESH_BACKOFF_MAX = 8.0
+REFRESH_DEADLINE = 40.0  # no new attempt after this; worst case ≈ 40 + 20 s, inside the 90 s lock TTL
 
 
 @dataclass(frozen=True)
@@ -82,22 +85,20 @@ def exchange_code(settings: XeroSettings, code: str, code_verifier: str) -> Toke
     return _token_set(token)
 
 
-class _Retryable(Exception):
-    """A refresh attempt whose answer was lost or unusable; try again with the same refresh token."""
-
-
 def refresh_tokens(settings: XeroSettings, refresh_token: str,
                    sleep: Callable[[float], None] | None = None) -> TokenSet:
     """A new token set from `refresh_token`.
 
-    A lost response (timeout, dropped connection, 5xx) is retried with the SAME refresh token: Xero keeps
-    the old one valid for 30 minutes after rotating, so the retry gets a fresh set rather than a dead grant.
+    A lost response (timeout, dropped connection, 5xx, or a 200 whose body is not a token) is retried with
+    the SAME refresh token: Xero keeps the old one valid for 30 minutes after rotating, so the retry gets a
+    fresh set rather than a dead grant. The whole refresh is bounded (REFRESH_DEADLINE, plus one attempt's
+    timeouts) well inside the refresh lock's TTL, so no other process can take the lock mid-refresh.
     """
 
     def attempt() -> dict:
         session = _session(settings)
         try:
-            return session.refresh_token(settings.token_url, refresh_token=refresh_token, timeout=HTTP_TIMEOUT)
+            token = session.refresh_token(settings.token_url, refresh_token=refresh_token, timeout=REFRESH_TIMEOUT)
         except OAuthError as exc:
             if exc.error == "invalid_grant":
                 raise XeroAuthError("Xero no longer accepts Socket's authorisation (invalid_grant): the "
@@ -106,25 +107,28 @@ def refresh_tokens(settings: XeroSettings, refresh_token: str,
         except (requests.Timeout, requests.ConnectionError) as exc:
             log.warning("Xero token refresh got no answer (%s); retrying with the same refresh token",
                         type(exc).__name__)
-            raise _Retryable(type(exc).__name__) from None
+            raise _lost(type(exc).__name__) from None
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else None
             log.warning("Xero token endpoint answered %s; retrying", status)
-            raise _Retryable(f"HTTP {status}") from None
+            raise _lost(f"HTTP {status}") from None
+        except ValueError:
+            # Authlib could not parse the body: Xero may have rotated already, so this is a lost response.
+            log.warning("Xero token endpoint answered with a body that is not JSON; retrying")
+            raise _lost("unreadable answer") from None
+        if not isinstance(token, dict) or not token.get("access_token"):
+            log.warning("Xero token endpoint answered without an access token; retrying")
+            raise _lost("no access token in the answer")
+        return token
 
-    retrying = Retrying(
-        retry=retry_if_exception_type(_Retryable),
-        stop=stop_after_attempt(REFRESH_ATTEMPTS),
-        wait=wait_exponential_jitter(multiplier=0.5, max=8),
-        sleep=sleep or _default_sleep,
-        reraise=True,
-    )
-    try:
-        token = retrying(attempt)
-    except _Retryable as exc:
-        raise XeroUnavailable(f"Xero's sign-in service could not be reached to refresh the connection ({exc}).") \
-            from None
+    token = call_with_retries(attempt, attempts=REFRESH_ATTEMPTS, backoff_multiplier=0.5,
+                              backoff_max=REFRESH_BACKOFF_MAX, deadline=REFRESH_DEADLINE, sleep=sleep)
     return _token_set(token)
+
+
+def _lost(reason: str) -> RetryableFailure:
+    return RetryableFailure(XeroUnavailable(
+        f"Xero's sign-in service could not be reached to refresh the connection ({reason}); try again shortly."))
 
 
 def revoke_refresh_token(settings: XeroSettings, refresh_token: str) -> None:
@@ -153,8 +157,3 @@ def auth_event_id(access_token: str) -> str | None:
     value = claims.get("authentication_event_id") if isinstance(claims, dict) else None
     return str(value) if value else None
 
-
-def _default_sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)

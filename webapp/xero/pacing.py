@@ -6,6 +6,12 @@ the rolling-minute window (a sorted set of call times), the concurrency semaphor
 that expire, so a crashed process cannot hold a slot forever), the day's count and any pause set from
 Xero's own `X-*Limit-Remaining` headers. When a limit is near, the caller waits (bounded); past the bound,
 or when the day's budget is spent, it gets XeroRateLimited.
+
+The day: Xero documents a daily limit per organisation and counts it over a rolling 24 hours. Our own
+counter is a UTC calendar day (one Redis key per date), which can let through calls Xero will still count
+against the previous 24 hours just after midnight. That is acceptable because Xero's count wins whenever it
+is lower: `observe` adopts X-DayLimit-Remaining into today's counter, and a day-limit 429 pauses every
+process for the Retry-After Xero sends (the time its rolling window frees calls), not until our midnight.
 """
 import time
 import uuid
@@ -49,8 +55,35 @@ return {'ok', '0'}
 """
 
 
+def header_int(value) -> int | None:
+    """An integer header (or Redis value), None when missing or unreadable."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    """The `X-*Limit-Remaining` values of one Xero response (None when it did not send one)."""
+
+    minute: int | None = None
+    day: int | None = None
+    app_minute: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers) -> "RateInfo":
+        return cls(minute=header_int(headers.get("X-MinLimit-Remaining")),
+                   day=header_int(headers.get("X-DayLimit-Remaining")),
+                   app_minute=header_int(headers.get("X-AppMinLimit-Remaining")))
+
+
 @dataclass(frozen=True)
 class Limits:
+    """Xero's limits for one organisation, and how long a caller may wait for a slot in all."""
+
     minute: int = MINUTE_LIMIT
     concurrent: int = CONCURRENT_LIMIT
     day: int = DAY_LIMIT
@@ -101,54 +134,52 @@ class Pacer:
             waited += seconds
 
     def release(self, holder: str) -> None:
+        """Give back the slot taken by `acquire`."""
         self.redis.zrem(self._holders_key, holder)
 
     @contextmanager
     def slot(self):
+        """Hold a slot for the length of one HTTP call."""
         holder = self.acquire()
         try:
             yield
         finally:
             self.release(holder)
 
-    def observe(self, headers) -> None:
-        """Pause every process when Xero says a limit is spent (its headers count calls we cannot see)."""
+    def observe(self, headers) -> RateInfo:
+        """Read Xero's `X-*Limit-Remaining` headers and pause every process when one says a limit is spent
+        (they count calls we cannot see); returns what they said."""
+        rate = RateInfo.from_headers(headers)
         now = self.clock()
-        if _int(headers.get("X-MinLimit-Remaining")) == 0:
+        if rate.minute == 0:
             self.redis.set(self._pause_key, repr(now + 60), ex=61)
-        if _int(headers.get("X-AppMinLimit-Remaining")) == 0:
+        if rate.app_minute == 0:
             self.redis.set(self._app_pause_key, repr(now + 60), ex=61)
-        day_remaining = _int(headers.get("X-DayLimit-Remaining"))
-        if day_remaining is not None:
+        if rate.day is not None:
             # Trust Xero's count when it says less is left than ours does.
-            used = self.limits.day - day_remaining
+            used = self.limits.day - rate.day
             key = self._day_key()
-            current = _int(self.redis.get(key)) or 0
+            current = header_int(self.redis.get(key)) or 0
             if used > current:
                 self.redis.set(key, used, ex=2 * 86400)
+        return rate
 
     def pause(self, seconds: float) -> None:
         """Hold every process's calls to this organisation for `seconds` (after a 429)."""
         self.redis.set(self._pause_key, repr(self.clock() + seconds), ex=max(int(seconds) + 1, 1))
 
     def calls_in_last_minute(self) -> int:
+        """Calls any process made to this organisation in the rolling minute."""
         now = self.clock()
         return self.redis.zcount(self._minute_key, now - 60, "+inf")
 
     def calls_today(self) -> int:
-        return _int(self.redis.get(self._day_key())) or 0
+        """Calls counted against today's (UTC) budget, Xero's own count included."""
+        return header_int(self.redis.get(self._day_key())) or 0
 
     def holders(self) -> int:
+        """Slots held now (abandoned ones drop out after HOLDER_TTL)."""
         return self.redis.zcount(self._holders_key, self.clock(), "+inf")
-
-
-def _int(value) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _seconds_to_midnight(now: float) -> float:

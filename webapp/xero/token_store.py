@@ -3,18 +3,24 @@
 Xero rotates the refresh token on every refresh, so two processes refreshing the same connection at once
 is how integrations lose their connection. Every refresh here happens under a per-connection Redis lock;
 after taking it we re-read the row and use what another process just stored instead of refreshing again.
+The lock is a guard, not a guarantee (it has a TTL, and Redis can fail), so the write itself is a
+compare-and-set: a refresh stores its tokens only if the row still holds the refresh token it started
+from; otherwise someone else (another refresh, a reconnect, a disconnect) wrote first, and ours is dropped.
 Reads and writes use their own short database session, so a caller's unfinished transaction is neither
 committed by a refresh nor able to hide a newer token from it.
 """
 import logging
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterator
 
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, XeroConnection
+from webapp.models.base import utcnow
 from webapp.xero import oauth
 from webapp.xero.crypto import TokenCipher
 from webapp.xero.errors import XeroAuthError, XeroUnavailable
@@ -25,30 +31,82 @@ from webapp.xero.settings import XeroSettings
 log = logging.getLogger(__name__)
 
 REFRESH_AHEAD = timedelta(minutes=2)
-LOCK_TIMEOUT = 90  # seconds; longer than a refresh with all its retries
+# Seconds; a refresh with all its retries is bounded by oauth.REFRESH_DEADLINE plus one attempt's timeouts
+# (about 60 s), so it ends well inside this.
+LOCK_TIMEOUT = 90
 LOCK_WAIT = 60
+REDIS_DOWN = ("Socket's Redis (which keeps Xero token refreshes in step) is unreachable, so Xero cannot be "
+              "called just now; try again shortly.")
+
+
+def token_values(tokens: TokenSet, cipher: TokenCipher) -> dict:
+    """The connection columns for a token set (encrypted); a set without a refresh token keeps the old one."""
+    values = {"access_token_encrypted": cipher.encrypt(tokens.access_token),
+              "access_token_expires_at": tokens.expires_at}
+    if tokens.refresh_token:
+        values["refresh_token_encrypted"] = cipher.encrypt(tokens.refresh_token)
+    if tokens.scope:
+        values["scopes"] = tokens.scope
+    return values
 
 
 def store_token_set(connection: XeroConnection, tokens: TokenSet, cipher: TokenCipher) -> None:
     """Put a token set on a connection row (encrypted); the caller commits."""
-    connection.access_token_encrypted = cipher.encrypt(tokens.access_token)
-    if tokens.refresh_token:
-        connection.refresh_token_encrypted = cipher.encrypt(tokens.refresh_token)
-    connection.access_token_expires_at = tokens.expires_at
-    if tokens.scope:
-        connection.scopes = tokens.scope
+    for column, value in token_values(tokens, cipher).items():
+        setattr(connection, column, value)
+
+
+def refresh_lock(settings: XeroSettings, connection_id: int, timeout: float = LOCK_TIMEOUT,
+                 wait: float = LOCK_WAIT):
+    """The per-connection Redis lock every token write (refresh, connect, disconnect) takes."""
+    return get_redis(settings.redis_url).lock(settings.redis_key("xero", "refresh", connection_id),
+                                              timeout=timeout, blocking_timeout=wait)
+
+
+@contextmanager
+def tokens_locked(settings: XeroSettings, connection_id: int | None, wait: float = LOCK_WAIT) -> Iterator[bool]:
+    """Hold the refresh lock while connect or disconnect rewrites a connection's tokens; yields whether it
+    is held. Without Redis, or after `wait` seconds, it goes ahead regardless — a practice must always be
+    able to disconnect — and relies on the refresh's compare-and-set write to drop a stale refresh."""
+    if connection_id is None:
+        yield False
+        return
+    lock = refresh_lock(settings, connection_id, wait=wait)
+    try:
+        held = bool(lock.acquire())
+    except RedisError as exc:
+        log.warning("Xero token lock for connection %s unavailable (%s); going ahead", connection_id,
+                    type(exc).__name__)
+        held = False
+    try:
+        yield held
+    finally:
+        if held:
+            _release(lock, connection_id)
+
+
+def _release(lock, connection_id: int) -> None:
+    try:
+        lock.release()
+    except LockError:
+        log.warning("Xero refresh lock for connection %s expired before release", connection_id)
+    except RedisError as exc:
+        log.warning("Xero refresh lock for connection %s not released (%s)", connection_id, type(exc).__name__)
 
 
 class TokenManager:
     """Hands out a valid access token for a connection, refreshing it when it is about to expire."""
 
     def __init__(self, settings: XeroSettings, sleep: Callable[[float], None] | None = None,
-                 refresh_ahead: timedelta = REFRESH_AHEAD):
+                 refresh_ahead: timedelta = REFRESH_AHEAD, lock_timeout: float = LOCK_TIMEOUT,
+                 lock_wait: float = LOCK_WAIT):
         self.settings = settings
         self.cipher = TokenCipher(settings.token_encryption_key)
         self.sleep = sleep
         self.refresh_ahead = refresh_ahead
-        self.refreshes = 0  # how many refreshes this manager performed (tests, logs)
+        self.lock_timeout = lock_timeout
+        self.lock_wait = lock_wait
+        self.refreshes = 0  # how many refreshes this manager stored (tests, logs)
 
     def _load(self, session: Session, connection_id: int) -> XeroConnection:
         connection = session.get(XeroConnection, connection_id, populate_existing=True)
@@ -56,13 +114,23 @@ class TokenManager:
             raise XeroAuthError("This Xero connection no longer exists; connect to Xero again.")
         return connection
 
-    def _usable_token(self, connection: XeroConnection, stale_token: str | None) -> str | None:
+    def _decrypt(self, session: Session, connection: XeroConnection, ciphertext: str | None) -> str | None:
+        """Decrypt a stored token; one that cannot be read (the key was rotated) needs a reconnect, and the
+        connection says so rather than keeping its green tick while every call fails."""
+        try:
+            return self.cipher.decrypt(ciphertext)
+        except XeroAuthError as exc:
+            if connection.status == ConnectionStatus.CONNECTED.value:
+                self._mark(session, connection, exc.message)
+            raise
+
+    def _usable_token(self, session: Session, connection: XeroConnection, stale_token: str | None) -> str | None:
         """The stored access token if it can be used as it is, else None."""
         if connection.status != ConnectionStatus.CONNECTED.value:
             message = ("Xero needs reconnecting." if connection.status == ConnectionStatus.NEEDS_RECONNECT.value
                        else "Socket is not connected to Xero.")
             raise XeroAuthError(message)
-        token = self.cipher.decrypt(connection.access_token_encrypted)
+        token = self._decrypt(session, connection, connection.access_token_encrypted)
         expires = connection.access_token_expires_at
         if not token or token == stale_token or expires is None:
             return None
@@ -70,52 +138,89 @@ class TokenManager:
             return None
         return token
 
+    def _stored_token(self, connection_id: int, stale_token: str | None) -> str | None:
+        with Session(db.engine, expire_on_commit=False) as session:
+            return self._usable_token(session, self._load(session, connection_id), stale_token)
+
     def access_token(self, connection_id: int, stale_token: str | None = None) -> str:
         """A valid access token; `stale_token` is one Xero just refused (401), so it must not be returned."""
-        with Session(db.engine, expire_on_commit=False) as session:
-            token = self._usable_token(self._load(session, connection_id), stale_token)
+        token = self._stored_token(connection_id, stale_token)
         if token:
             return token
-        lock = get_redis(self.settings.redis_url).lock(
-            self.settings.redis_key("xero", "refresh", connection_id), timeout=LOCK_TIMEOUT,
-            blocking_timeout=LOCK_WAIT)
-        if not lock.acquire():
-            with Session(db.engine, expire_on_commit=False) as session:
-                token = self._usable_token(self._load(session, connection_id), stale_token)
+        lock = refresh_lock(self.settings, connection_id, timeout=self.lock_timeout, wait=self.lock_wait)
+        try:
+            acquired = lock.acquire()
+        except RedisError as exc:
+            log.warning("Xero refresh lock unavailable for connection %s (%s)", connection_id, type(exc).__name__)
+            raise XeroUnavailable(REDIS_DOWN) from None
+        if not acquired:
+            token = self._stored_token(connection_id, stale_token)
             if token:
                 return token
             raise XeroUnavailable("Another process is refreshing the Xero connection and has not finished; "
                                   "try again shortly.")
         try:
-            return self._refresh_locked(connection_id, stale_token)
+            return self._refresh_locked(connection_id, stale_token, lock)
         finally:
-            try:
-                lock.release()
-            except LockError:
-                log.warning("Xero refresh lock for connection %s expired before release", connection_id)
+            _release(lock, connection_id)
 
-    def _refresh_locked(self, connection_id: int, stale_token: str | None) -> str:
+    def _refresh_locked(self, connection_id: int, stale_token: str | None, lock) -> str:
         with Session(db.engine, expire_on_commit=False) as session:
             connection = self._load(session, connection_id)
-            token = self._usable_token(connection, stale_token)
+            token = self._usable_token(session, connection, stale_token)
             if token:  # another process refreshed while we waited for the lock
                 return token
-            refresh_token = self.cipher.decrypt(connection.refresh_token_encrypted)
+            started_from = connection.refresh_token_encrypted
+            refresh_token = self._decrypt(session, connection, started_from)
             if not refresh_token:
                 message = "Socket holds no Xero refresh token for this connection; reconnect to Xero."
                 self._mark(session, connection, message)
                 raise XeroAuthError(message)
-            try:
-                tokens = oauth.refresh_tokens(self.settings, refresh_token, sleep=self.sleep)
-            except XeroAuthError as exc:
-                self._mark(session, connection, exc.message)
-                raise
-            store_token_set(connection, tokens, self.cipher)
-            connection.last_error = None
+        try:
+            tokens = oauth.refresh_tokens(self.settings, refresh_token, sleep=self.sleep)
+        except XeroAuthError as exc:
+            # Only if nobody stored newer tokens meanwhile: their grant is not the one Xero refused.
+            self._mark_if_unchanged(connection_id, started_from, exc.message)
+            raise
+        if not _still_owned(lock):
+            log.warning("Xero refresh lock for connection %s expired mid-refresh; storing only if no other "
+                        "process stored tokens meanwhile", connection_id)
+        if not self._store_if_unchanged(connection_id, started_from, tokens):
+            log.warning("Xero tokens for connection %s changed during our refresh; keeping the stored ones",
+                        connection_id)
+            token = self._stored_token(connection_id, stale_token)
+            if token:
+                return token
+            raise XeroUnavailable("The Xero connection changed while Socket was refreshing it; try again.")
+        self.refreshes += 1
+        log.info("Refreshed Xero tokens for connection %s", connection_id)
+        return tokens.access_token
+
+    def _store_if_unchanged(self, connection_id: int, started_from: str, tokens: TokenSet) -> bool:
+        """Compare-and-set: store `tokens` only if the row still holds the refresh token we refreshed from."""
+        values = token_values(tokens, self.cipher) | {"last_error": None, "updated_at": utcnow()}
+        with Session(db.engine) as session:
+            result = session.execute(
+                update(XeroConnection)
+                .where(XeroConnection.id == connection_id,
+                       XeroConnection.refresh_token_encrypted == started_from,
+                       XeroConnection.status == ConnectionStatus.CONNECTED.value)
+                .values(**values).execution_options(synchronize_session=False))
             session.commit()
-            self.refreshes += 1
-            log.info("Refreshed Xero tokens for connection %s", connection_id)
-            return tokens.access_token
+            return result.rowcount == 1
+
+    def _mark_if_unchanged(self, connection_id: int, started_from: str, message: str) -> None:
+        with Session(db.engine) as session:
+            result = session.execute(
+                update(XeroConnection)
+                .where(XeroConnection.id == connection_id,
+                       XeroConnection.refresh_token_encrypted == started_from,
+                       XeroConnection.status == ConnectionStatus.CONNECTED.value)
+                .values(status=ConnectionStatus.NEEDS_RECONNECT.value, last_error=message, updated_at=utcnow())
+                .execution_options(synchronize_session=False))
+            session.commit()
+        if result.rowcount:
+            log.warning("Xero connection %s needs reconnecting: %s", connection_id, message)
 
     def mark_needs_reconnect(self, connection_id: int, message: str) -> None:
         """Record that the practice must reconnect (the banner shows it) — never fail silently."""
@@ -130,3 +235,10 @@ class TokenManager:
         connection.last_error = message
         session.commit()
         log.warning("Xero connection %s needs reconnecting: %s", connection.id, message)
+
+
+def _still_owned(lock) -> bool:
+    try:
+        return bool(lock.owned())
+    except RedisError:
+        return False
