@@ -2,7 +2,7 @@
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from webapp.services import clients as client_service
 from webapp.pricing.forms import PriceField
@@ -138,4 +138,5 @@ class EndEngagementForm(FlaskForm):
 
 
 class CompleteEngagementForm(FlaskForm):
-    completed_on = DateField("Completed on", validators=[DataRequired("Enter the date the work was completed.")])
+    # InputRequired, not DataRequired: an unreadable date then reports itself instead of "enter a date".
+    completed_on = DateField("Completed on", validators=[InputRequired("Enter the date the work was completed.")])

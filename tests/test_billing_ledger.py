@@ -1,0 +1,369 @@
+"""The ledger of billed charges: every charge invoiced exactly once — catch-up, refusals, the unique key."""
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tests.test_billing_plan import HTMX, add_client, add_service, approve_form, complete, engage, invoices_of
+from webapp.extensions import db
+from webapp.models import BilledCharge, BillingMethod, BillingRun, Invoice, XeroBrandingTheme
+from webapp.services.billing_approval import Outcome, approve_plan
+from webapp.services.billing_plan import build_plan
+
+SEP, OCT, NOV, DEC = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
+IN_JANUARY = datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc)  # every month used here has started
+
+
+def approve(practice_id, period, user_id=None, **kwargs):
+    return approve_plan(practice_id, period, user_id, now=kwargs.pop("now", IN_JANUARY), **kwargs)
+
+
+def descriptions(practice_id, period, code):
+    rows = {row.client.code: row for row in build_plan(practice_id, period).rows}
+    return [line.description for line in rows[code].preview.lines] if code in rows else []
+
+
+def ledger_keys(practice_id):
+    db.session.expire_all()
+    return sorted(db.session.execute(
+        db.select(BilledCharge.charge_key).filter_by(practice_id=practice_id)).scalars())
+
+
+@pytest.fixture
+def practice(owner):
+    """One steady monthly client, so every month has something to approve."""
+    pid = owner.practice_id
+    books = add_service(pid, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
+    engage(add_client(pid, "Steady Ltd", "STE01"), books, start=date(2026, 1, 1))
+    db.session.commit()
+    return pid
+
+
+# --- completions recorded after their month was approved ---------------------------------------
+
+def test_completion_in_an_approved_month_is_billed_next_month_exactly_once(practice):
+    formation = add_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
+    work = engage(add_client(practice, "Late Ltd", "LAT01"), formation, start=date(2026, 10, 1))
+    db.session.commit()
+    assert approve(practice, OCT).outcome is Outcome.APPROVED
+    completion = complete(work, date(2026, 10, 20))  # recorded after October was approved
+    db.session.commit()
+
+    october = build_plan(practice, OCT)
+    assert [(late.client.code, [i.charge_key for i in late.items]) for late in october.late] == [
+        ("LAT01", [f"c{completion.id}"])]
+    assert october.next_open_period == NOV
+    assert descriptions(practice, NOV, "LAT01") == ["Company Formation — completed October 2026 (catch-up)"]
+
+    assert approve(practice, NOV).outcome is Outcome.APPROVED
+    late_invoice = [i for i in invoices_of(practice) if i.client.code == "LAT01"]
+    assert len(late_invoice) == 1 and late_invoice[0].period == NOV
+    assert late_invoice[0].total == Decimal("150.00")
+    assert build_plan(practice, OCT).late == []
+
+    # Re-approving both months, and approving the next, never bills it again.
+    assert approve(practice, OCT).outcome is Outcome.ALREADY_APPROVED
+    assert approve(practice, NOV).outcome is Outcome.ALREADY_APPROVED
+    assert approve(practice, DEC).outcome is Outcome.APPROVED
+    assert [i.client.code for i in invoices_of(practice)].count("LAT01") == 1
+    assert ledger_keys(practice).count(f"c{completion.id}") == 1
+
+
+def test_approved_month_page_says_late_charges_go_to_the_next_open_month(auth_client, practice):
+    formation = add_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
+    work = engage(add_client(practice, "Late Ltd", "LAT01"), formation, start=date(2026, 10, 1))
+    db.session.commit()
+    approve(practice, OCT)
+    approve(practice, NOV)
+    complete(work, date(2026, 10, 20))
+    db.session.commit()
+    body = auth_client.get("/billing/plan?month=2026-10").get_data(as_text=True)
+    late = re.search(r'<section id="plan-late">(.*?)</section>', body, re.S).group(1)
+    assert "Not yet invoiced" in late and "recorded after October 2026 was approved" in late
+    assert "December 2026</a>'s plan" in late
+    assert "Late Ltd: Company Formation — completed October 2026, £150.00" in late
+    body = auth_client.get("/billing/plan?month=2026-12").get_data(as_text=True)
+    assert "Company Formation — completed October 2026 (catch-up)" in body
+    assert "catch-up: completed October 2026" in body
+
+
+# --- back-dated engagements -----------------------------------------------------------------------
+
+def test_back_dated_monthly_engagement_is_caught_up_in_the_next_plan(auth_client, practice):
+    approve(practice, SEP)
+    approve(practice, OCT)
+    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    engage(add_client(practice, "Backdated Ltd", "BAC01"), payroll, start=date(2026, 9, 1))
+    db.session.commit()
+    assert descriptions(practice, NOV, "BAC01") == [
+        "Payroll — September 2026 (catch-up)", "Payroll — October 2026 (catch-up)", "Payroll — November 2026"]
+    plan = build_plan(practice, NOV)
+    assert plan.catch_up_count == 2 and plan.totals.this_month == Decimal("610.00")
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert "Raises 2 invoices totalling £610.00, once,\n" in body
+    assert "including 2 catch-up charges missed from earlier approved months" in body
+    approve(practice, NOV)
+    invoice = next(i for i in invoices_of(practice) if i.client.code == "BAC01")
+    assert invoice.total == Decimal("360.00")
+    assert descriptions(practice, DEC, "BAC01") == ["Payroll — December 2026"]
+
+
+def test_no_catch_up_before_the_first_approved_month(practice):
+    approve(practice, OCT)  # the practice's first month in Socket
+    vat = add_service(practice, "VAT Returns", BillingMethod.QUARTERLY_ADVANCE, "300.00")
+    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    client = add_client(practice, "Old Ltd", "OLD01")
+    engage(client, payroll, start=date(2025, 6, 1))
+    engage(client, vat, start=date(2025, 7, 1))  # due Jul, Oct, Jan, Apr, Jul, Oct 2026 ...
+    db.session.commit()
+    assert descriptions(practice, NOV, "OLD01") == [
+        "Payroll — October 2026 (catch-up)", "VAT Returns — October 2026 – December 2026 (catch-up)",
+        "Payroll — November 2026"]
+
+
+def test_a_run_from_before_the_ledger_counts_as_billed_in_full(practice, owner):
+    # Runs approved before this ledger existed have no BilledCharge rows: never catch them up.
+    db.session.add(BillingRun(practice_id=practice, period=OCT, approved_by_id=owner.id))
+    db.session.commit()
+    assert [row.client.code for row in build_plan(practice, OCT).rows] == ["STE01"]
+    assert descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026"]
+    assert build_plan(practice, OCT).late == []
+
+
+def test_later_month_lists_earlier_months_still_awaiting_approval(auth_client, practice):
+    approve(practice, SEP)
+    plan = build_plan(practice, NOV)
+    assert plan.awaiting_periods == [OCT]
+    # October is not approved, so its charges are not caught up in November: October bills them.
+    assert descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026"]
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    awaiting = re.search(r'<p id="plan-awaiting".*?</p>', body, re.S).group(0)
+    assert 'href="/billing/plan?month=2026-10">October 2026</a>' in awaiting
+    approve(practice, OCT)
+    assert build_plan(practice, NOV).awaiting_periods == []
+
+
+# --- on-completion work ---------------------------------------------------------------------------
+
+def test_quarterly_on_completion_is_billed_once_per_completion(practice):
+    accounts = add_service(practice, "Management Accounts", BillingMethod.QUARTERLY_COMPLETION, "450.00")
+    work = engage(add_client(practice, "Quarterly Ltd", "QUA01"), accounts, start=date(2026, 7, 1))
+    first = complete(work, date(2026, 9, 10))
+    db.session.commit()
+    approve(practice, SEP)
+    second = complete(work, date(2026, 10, 5))
+    db.session.commit()
+    approve(practice, OCT)
+    approve(practice, NOV)
+    billed = [i for i in invoices_of(practice) if i.client.code == "QUA01"]
+    assert [(i.period, i.total) for i in billed] == [(SEP, Decimal("450.00")), (OCT, Decimal("450.00"))]
+    assert {f"c{first.id}", f"c{second.id}"} <= set(ledger_keys(practice))
+
+
+# --- refusals ---------------------------------------------------------------------------------------
+
+def test_a_month_that_has_not_started_cannot_be_approved(practice):
+    in_november = datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc)  # already 1 Dec in Auckland
+    result = approve(practice, DEC, now=in_november)
+    assert result.outcome is Outcome.FUTURE_MONTH
+    assert invoices_of(practice) == [] and db.session.execute(sa.select(sa.func.count(BillingRun.id))).scalar() == 0
+    assert approve(practice, NOV, now=in_november).outcome is Outcome.APPROVED
+
+
+def test_future_month_is_refused_by_the_page(auth_client, practice):
+    response = auth_client.post("/billing/plan/approve", data=approve_form(practice, "2099-12"), headers=HTMX)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "December 2099 has not started yet" in body and "No invoices were raised." in body
+    assert invoices_of(practice) == []
+    page = auth_client.get("/billing/plan?month=2099-12").get_data(as_text=True)
+    assert "Approve plan" not in page and 'id="plan-not-yet"' in page
+
+
+def test_a_plan_that_changed_since_it_was_shown_is_refused(auth_client, practice):
+    seen = approve_form(practice, "2026-11")
+    engage(add_client(practice, "Sneaky Ltd", "SNE01"),
+           add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 11, 1))
+    db.session.commit()
+    response = auth_client.post("/billing/plan/approve", data=seen, headers=HTMX)
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert "The plan changed since you opened it — review it and approve again" in body
+    assert invoices_of(practice) == []
+    assert db.session.execute(sa.select(sa.func.count(BillingRun.id))).scalar() == 0
+    assert ">Approve plan</button>" in body  # the current plan, ready to review
+    fresh = approve_form(practice, "2026-11")
+    assert fresh["fingerprint"] != seen["fingerprint"]
+    assert auth_client.post("/billing/plan/approve", data=fresh).status_code == 303
+    assert len(invoices_of(practice)) == 2
+
+
+def test_a_price_change_alone_changes_the_fingerprint(practice):
+    before = build_plan(practice, NOV).fingerprint
+    engagement = build_plan(practice, NOV).rows[0].client.engagements[0]
+    engagement.price = Decimal("251.00")
+    db.session.commit()
+    assert build_plan(practice, NOV).fingerprint != before
+
+
+def test_approve_without_a_fingerprint_is_refused(auth_client, practice):
+    assert auth_client.post("/billing/plan/approve", data={"month": "2026-11"}).status_code == 400
+    assert invoices_of(practice) == []
+
+
+# --- the ledger itself ------------------------------------------------------------------------------
+
+def test_approval_records_each_charge_with_its_invoice_and_line(practice):
+    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    client = add_client(practice, "Two Ltd", "TWO01", consolidate_recurring=True)
+    first = engage(client, payroll, start=date(2026, 1, 1))
+    second = engage(client, add_service(practice, "Extra", BillingMethod.MONTHLY, "10.00"), start=date(2026, 1, 1))
+    db.session.commit()
+    approve(practice, NOV)
+    invoice = next(i for i in invoices_of(practice) if i.client.code == "TWO01")
+    rows = db.session.execute(
+        db.select(BilledCharge).filter_by(invoice_id=invoice.id).order_by(BilledCharge.charge_key)).scalars().all()
+    assert [(r.charge_key, r.engagement_id, r.due_period) for r in rows] == [
+        (f"e{first.id}:2026-11", first.id, NOV), (f"e{second.id}:2026-11", second.id, NOV)]
+    assert {r.invoice_line_id for r in rows} == {invoice.lines[0].id}  # one consolidated line bills both
+    assert all(r.billing_run_id == invoice.billing_run_id for r in rows)
+
+
+def test_the_unique_key_blocks_a_forced_double_insert(practice):
+    approve(practice, NOV)
+    billed = db.session.execute(db.select(BilledCharge)).scalar_one()
+    db.session.add(BilledCharge(practice_id=practice, charge_key=billed.charge_key, engagement_id=billed.engagement_id,
+                                due_period=billed.due_period, billing_run_id=billed.billing_run_id,
+                                invoice_id=billed.invoice_id))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_same_key_in_another_practice_is_allowed(practice, other_owner):
+    # Keys are unique per practice (ids are global anyway, but the constraint must not span practices).
+    approve(practice, NOV)
+    billed = db.session.execute(db.select(BilledCharge)).scalar_one()
+    rival_books = add_service(other_owner.practice_id, "Books", BillingMethod.MONTHLY)
+    engage(add_client(other_owner.practice_id, "Rival Client"), rival_books)
+    db.session.commit()
+    approve(other_owner.practice_id, NOV)
+    rival = db.session.execute(db.select(BilledCharge).filter_by(practice_id=other_owner.practice_id)).scalar_one()
+    rival.charge_key = billed.charge_key
+    db.session.commit()
+
+
+# --- quality ----------------------------------------------------------------------------------------
+
+def test_building_a_plan_takes_the_same_number_of_queries_for_more_clients(practice):
+    pid = practice
+    db.session.add(XeroBrandingTheme(practice_id=pid, branding_theme_id="t-std", name="Standard"))
+    books = add_service(pid, "Books", BillingMethod.MONTHLY)
+    db.session.commit()
+
+    def count_queries():
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        db.session.expire_all()
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            build_plan(pid, NOV)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = count_queries()
+    for n in range(6):
+        engage(add_client(pid, f"More {n}", f"MOR{n}"), books)
+    db.session.commit()
+    assert count_queries() == few
+
+
+def test_invoice_list_orders_numbers_by_length_then_value(auth_client, practice, owner):
+    approve(practice, NOV)
+    invoice = invoices_of(practice)[0]
+    other = Invoice(practice_id=practice, client_id=invoice.client_id, number="SKT-1000000", issue_date=NOV,
+                    due_date=NOV, period=OCT)
+    invoice.number = "SKT-999999"
+    db.session.add(other)
+    db.session.commit()
+    body = auth_client.get("/billing/invoices").get_data(as_text=True)
+    assert body.index("SKT-1000000") < body.index("SKT-999999")
+
+
+# --- the migration --------------------------------------------------------------------------------
+
+BEFORE, LEDGER = "cd5a8dc30b32", "9c74bcb6e285"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_database(request):
+    """An empty database of each kind for running the migrations by hand."""
+    import os
+    import uuid
+
+    if request.param == "sqlite":
+        path = f"/tmp/socket-migration-{uuid.uuid4().hex[:10]}.sqlite"
+        yield f"sqlite:///{path}"
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    from tests.conftest import DEFAULT_SERVER_URL
+
+    base = os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)
+    if not base.startswith("postgresql"):
+        pytest.skip("no PostgreSQL server configured")
+    url = sa.engine.make_url(base)
+    name = f"socket_migration_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migration_moves_completed_on_into_completions_and_back(scratch_database):
+    from flask_migrate import downgrade, upgrade
+
+    from webapp import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_database})
+    with app.app_context():
+        upgrade(revision=BEFORE)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO practices (id, name, time_zone, primary_crm, created_at) "
+                                 "VALUES (1, 'P', 'Europe/London', 'socket', '2026-01-01 00:00:00+00')"))
+            conn.execute(sa.text("INSERT INTO clients (id, practice_id, name, code, status, created_at, updated_at) "
+                                 "VALUES (1, 1, 'C', 'C01', 'active', '2026-01-01 00:00:00+00', "
+                                 "'2026-01-01 00:00:00+00')"))
+            conn.execute(sa.text("INSERT INTO pricing_menus (id, practice_id, name, is_active, created_at) "
+                                 "VALUES (1, 1, 'M', true, '2026-01-01 00:00:00+00')"))
+            conn.execute(sa.text("INSERT INTO services (id, practice_id, pricing_menu_id, name, description, "
+                                 "billing_method, price, position) VALUES (1, 1, 1, 'S', '', 'once', 150, 0)"))
+            for engagement_id, completed in ((1, "'2026-10-20'"), (2, "NULL")):
+                conn.execute(sa.text(
+                    "INSERT INTO engagements (id, practice_id, client_id, service_id, price, start_date, "
+                    f"completed_on, created_at) VALUES ({engagement_id}, 1, 1, 1, 150, '2026-10-01', {completed}, "
+                    "'2026-10-01 00:00:00+00')"))
+        upgrade(revision=LEDGER)
+        with db.engine.connect() as conn:
+            moved = conn.execute(sa.text(
+                "SELECT practice_id, engagement_id, completed_on, created_by_id FROM engagement_completions"
+            )).all()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("engagements")}
+        assert [(p, e, str(d), u) for p, e, d, u in moved] == [(1, 1, "2026-10-20", None)]
+        assert "completed_on" not in columns
+
+        downgrade(revision=BEFORE)
+        with db.engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT id, completed_on FROM engagements ORDER BY id")).all()
+            tables = set(sa.inspect(conn).get_table_names())
+        assert [(i, str(d) if d else None) for i, d in back] == [(1, "2026-10-20"), (2, None)]
+        assert not {"engagement_completions", "billed_charges"} & tables
+        db.session.remove()
+        db.engine.dispose()

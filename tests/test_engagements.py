@@ -1,0 +1,202 @@
+"""Marking one-off and on-completion engagements complete: dates, once per period, undo, and billing."""
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from tests.test_billing_plan import add_client, add_service, engage, invoices_of
+from webapp.extensions import db
+from webapp.models import BillingMethod, EngagementCompletion, Practice
+from webapp.services import billing_cadence
+from webapp.services.billing_approval import approve_plan
+from webapp.services.billing_cadence import local_today
+from webapp.services.billing_plan import build_plan
+
+HTMX = {"HX-Request": "true"}
+
+
+def completions():
+    db.session.expire_all()
+    return db.session.execute(
+        sa.select(EngagementCompletion).order_by(EngagementCompletion.completed_on)).scalars().all()
+
+
+@pytest.fixture
+def work(owner):
+    """A client with one-off, quarterly-on-completion, annual-on-completion and monthly engagements."""
+    pid = owner.practice_id
+    client = add_client(pid, "Busy Ltd", "BUS01")
+    engagements = {
+        "once": engage(client, add_service(pid, "Company Formation", BillingMethod.ONCE, "150.00"),
+                       start=date(2026, 1, 1)),
+        "quarterly": engage(client, add_service(pid, "Management Accounts", BillingMethod.QUARTERLY_COMPLETION,
+                                                "450.00"), start=date(2026, 1, 15)),
+        "annual": engage(client, add_service(pid, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "1200.00"),
+                         start=date(2025, 4, 1)),
+        "monthly": engage(client, add_service(pid, "Bookkeeping", BillingMethod.MONTHLY, "250.00"),
+                          start=date(2026, 1, 1)),
+    }
+    db.session.commit()
+    return {"client": client, **engagements}
+
+
+def complete_url(work, name):
+    return f"/clients/{work['client'].id}/engagements/{work[name].id}/complete"
+
+
+def test_mark_complete_records_the_date_and_who(auth_client, work, owner):
+    response = auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-20"}, headers=HTMX)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert body.strip().startswith('<section id="engagements">')
+    assert "Completed 20 Oct 2026" in body and ">Undo</button>" in body
+    [completion] = completions()
+    assert (completion.engagement_id, completion.completed_on, completion.created_by_id) == (
+        work["once"].id, date(2026, 10, 20), owner.id)
+
+
+def test_mark_complete_without_javascript_redirects_to_the_engagements(auth_client, work):
+    response = auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-20"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("#engagements")
+    assert len(completions()) == 1
+
+
+def test_only_completable_engagements_offer_mark_complete(auth_client, work):
+    body = auth_client.get(f"/clients/{work['client'].id}").get_data(as_text=True)
+    for name in ("once", "quarterly", "annual"):
+        assert f'id="engagement-{work[name].id}-completions"' in body
+    assert f'id="engagement-{work["monthly"].id}-completions"' not in body
+    refused = auth_client.post(complete_url(work, "monthly"), data={"completed_on": "2026-10-20"}, headers=HTMX)
+    assert refused.status_code == 422  # no form offers it; a crafted request records nothing
+    assert completions() == []
+
+
+def test_one_off_work_can_be_completed_once(auth_client, work):
+    auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-20"}, headers=HTMX)
+    again = auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-11-02"}, headers=HTMX)
+    assert again.status_code == 422
+    body = again.get_data(as_text=True)
+    error = re.search(r'<small class="field-error" role="alert">(.*?)</small>', body).group(1)
+    assert error == "This one-off work was already marked complete on 20 Oct 2026."
+    assert 'value="2026-11-02"' in body  # the user's input is kept
+    assert len(completions()) == 1
+
+
+def test_quarterly_on_completion_once_per_quarter_since_the_start(auth_client, work):
+    url = complete_url(work, "quarterly")  # quarters from January: Jan–Mar, Apr–Jun, Jul–Sep, Oct–Dec
+    assert auth_client.post(url, data={"completed_on": "2026-07-10"}, headers=HTMX).status_code == 200
+    same = auth_client.post(url, data={"completed_on": "2026-09-30"}, headers=HTMX)
+    assert same.status_code == 422
+    assert ("The quarter July 2026 – September 2026 was already marked complete on 10 Jul 2026; "
+            "each quarter is billed once.") in same.get_data(as_text=True)
+    assert auth_client.post(url, data={"completed_on": "2026-10-01"}, headers=HTMX).status_code == 200
+    assert [c.completed_on for c in completions()] == [date(2026, 7, 10), date(2026, 10, 1)]
+
+
+def test_annual_on_completion_once_per_year_since_the_start(auth_client, work):
+    url = complete_url(work, "annual")  # years from April 2025
+    assert auth_client.post(url, data={"completed_on": "2025-12-01"}, headers=HTMX).status_code == 200
+    same = auth_client.post(url, data={"completed_on": "2026-03-31"}, headers=HTMX)
+    assert same.status_code == 422 and "The year April 2025 – March 2026" in same.get_data(as_text=True)
+    assert auth_client.post(url, data={"completed_on": "2026-04-01"}, headers=HTMX).status_code == 200
+
+
+def test_a_completion_date_in_the_future_is_refused(auth_client, work, owner):
+    tomorrow = local_today(owner.practice.time_zone) + timedelta(days=1)
+    response = auth_client.post(complete_url(work, "once"), data={"completed_on": tomorrow.isoformat()},
+                                headers=HTMX)
+    assert response.status_code == 422
+    assert "The completion date cannot be in the future." in response.get_data(as_text=True)
+    assert completions() == []
+
+
+@pytest.mark.parametrize("value, message", [
+    ("", "Enter the date the work was completed."),
+    ("20/10/2026", "Not a valid date value."),
+    ("2025-12-31", "The completion date cannot be before the start date (1 Jan 2026)."),
+])
+def test_bad_completion_dates_are_refused_beside_the_field(auth_client, work, value, message):
+    response = auth_client.post(complete_url(work, "once"), data={"completed_on": value}, headers=HTMX)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert completions() == []
+
+
+def test_undo_removes_a_completion_not_yet_invoiced(auth_client, work):
+    auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-20"}, headers=HTMX)
+    [completion] = completions()
+    url = f"/clients/{work['client'].id}/engagements/{work['once'].id}/completions/{completion.id}/undo"
+    response = auth_client.post(url, headers=HTMX)
+    assert response.status_code == 200 and "Completed 20 Oct 2026" not in response.get_data(as_text=True)
+    assert completions() == []
+    # Undone, it can be completed again.
+    assert auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-21"},
+                            headers=HTMX).status_code == 200
+
+
+def test_an_invoiced_completion_cannot_be_undone(auth_client, work, owner):
+    auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-20"}, headers=HTMX)
+    approve_plan(owner.practice_id, date(2026, 10, 1), owner.id)
+    [completion] = completions()
+    number = invoices_of(owner.practice_id)[0].number
+    page = auth_client.get(f"/clients/{work['client'].id}").get_data(as_text=True)
+    assert f"invoiced on {number}" in page
+    url = f"/clients/{work['client'].id}/engagements/{work['once'].id}/completions/{completion.id}/undo"
+    response = auth_client.post(url, headers=HTMX)
+    assert response.status_code == 409
+    assert f"Already invoiced on {number}, so it cannot be undone." in response.get_data(as_text=True)
+    assert len(completions()) == 1
+
+
+def test_undo_of_another_engagements_completion_is_404(auth_client, work):
+    auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-20"}, headers=HTMX)
+    [completion] = completions()
+    url = f"/clients/{work['client'].id}/engagements/{work['annual'].id}/completions/{completion.id}/undo"
+    assert auth_client.post(url, headers=HTMX).status_code == 404
+    assert len(completions()) == 1
+
+
+def test_mark_complete_needs_a_csrf_token(auth_client, work):
+    response = auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-10-20"}, csrf=False)
+    assert response.status_code == 400 and completions() == []
+
+
+def test_completion_is_billed_in_its_month(auth_client, work, owner):
+    auth_client.post(complete_url(work, "quarterly"), data={"completed_on": "2026-10-02"}, headers=HTMX)
+    rows = {row.client.code: row for row in build_plan(owner.practice_id, date(2026, 10, 1)).rows}
+    assert [line.description for line in rows["BUS01"].preview.lines] == [
+        "Bookkeeping — October 2026", "Management Accounts — completed October 2026"]
+
+
+# --- the practice's own today ---------------------------------------------------------------------
+
+def test_local_today_is_the_practices_date_not_the_servers():
+    noon_utc = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    assert local_today("Pacific/Kiritimati", noon_utc) == date(2026, 11, 25)  # UTC+14
+    assert local_today("Europe/London", noon_utc) == date(2026, 11, 24)
+
+
+class _FakeDateTime(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc).astimezone(tz)
+
+
+def test_engagement_dates_default_to_the_practices_today(auth_client, work, owner, monkeypatch):
+    db.session.get(Practice, owner.practice_id).time_zone = "Pacific/Kiritimati"
+    db.session.commit()
+    monkeypatch.setattr(billing_cadence, "datetime", _FakeDateTime)
+    new_form = auth_client.get(f"/clients/{work['client'].id}/engagements/new", headers=HTMX).get_data(as_text=True)
+    assert re.search(r'name="start_date"[^>]*value="2026-11-25"', new_form)
+    assert 'name="completed_on" max="2026-11-25"' in new_form
+
+
+def test_demo_seed_records_completions_and_stays_idempotent(app_ctx):
+    from webapp.services.demo_seed import seed_demo
+
+    seed_demo(today=date(2026, 11, 15))
+    first = [(c.engagement_id, c.completed_on) for c in completions()]
+    assert first and all(done == date(2026, 11, 1) for _, done in first)
+    seed_demo(today=date(2026, 11, 15))
+    assert [(c.engagement_id, c.completed_on) for c in completions()] == first
