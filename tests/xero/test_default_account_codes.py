@@ -61,10 +61,26 @@ def test_a_code_not_in_the_synced_list_is_refused_beside_the_select(auth_client,
     assert stored(synced) == ("200", None)
 
 
-def test_without_htmx_a_refused_code_re_renders_the_page(auth_client, synced):
+def test_without_htmx_a_refused_code_re_renders_the_page_with_the_error_beside_the_select(auth_client, synced):
     response = auth_client.post(URL, data={"one_off_account_code": "999"})
     assert response.status_code == 422
-    assert "Account code 999 is not an active sales account" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert "<html" in body.lower() and "Default account codes" in body
+    block = body[body.index('id="one_off_account_code-field"'):]
+    block = block[:block.index('id="recurring_account_code-field"') if 'id="recurring_account_code-field"' in block
+                  else len(block)]
+    assert 'id="one_off_account_code-message"' in block
+    assert "Account code 999 is not an active sales account" in block
+    assert '<option value="999" selected>' in block  # the user's choice is kept
+    assert body.count("is not an active sales account") == 1  # beside the select, not (also) a flash
+
+
+def test_the_account_codes_fragment_url_gives_a_normal_get_the_whole_page(auth_client, synced):
+    page = auth_client.get("/settings/integrations/xero/account-codes")
+    assert page.status_code == 200 and "<html" in page.get_data(as_text=True).lower()
+    assert "HX-Request" in page.headers.get("Vary", "")
+    fragment = auth_client.get("/settings/integrations/xero/account-codes", headers=HTMX).get_data(as_text=True)
+    assert "<html" not in fragment.lower() and 'id="xero-account-codes"' in fragment
 
 
 def test_a_stored_code_archived_in_xero_shows_how_to_fix_it(auth_client, synced):

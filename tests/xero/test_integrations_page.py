@@ -238,3 +238,152 @@ def test_needs_reconnect_shows_a_banner_on_every_page(app, auth_client, owner):
 def test_no_banner_when_connected(app, auth_client, owner):
     make_connection(app, practice_id=owner.practice_id)
     assert "xero-reconnect-banner" not in auth_client.get("/billing/plan").get_data(as_text=True)
+
+
+# -- hardening: races, old grants, Redis and Xero failures ------------------------------------------------------
+def test_a_race_to_the_same_organisation_is_refused_by_the_unique_index(app, auth_client, owner, settings, mocked,
+                                                                         monkeypatch):
+    from webapp.services import xero_connection
+
+    rival = make_practice(name="Rival & Co")
+    make_connection(app, practice_id=rival.practice_id, tenant_id=TENANT_ID)
+    # The rival's write lands after our read: the check sees nothing, the database still refuses.
+    monkeypatch.setattr(xero_connection, "tenant_connected_elsewhere", lambda practice_id, tenant_id: False)
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A])
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert response.status_code == 200
+    assert "already connected to another Socket practice" in response.get_data(as_text=True)
+    assert connections(owner.practice_id) == []
+
+
+def test_a_disconnected_connection_does_not_block_another_practice(app, auth_client, owner, settings, mocked):
+    rival = make_practice(name="Rival & Co")
+    make_connection(app, practice_id=rival.practice_id, tenant_id=TENANT_ID, status="disconnected")
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A])
+    auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    assert connections(owner.practice_id)[0].status == "connected"
+
+
+def test_switching_organisation_removes_and_revokes_the_old_grant(app, auth_client, owner, settings, mocked):
+    old_connection_id = make_connection(app, practice_id=owner.practice_id, refresh="old-refresh").connection_id
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_B])
+    mocked.delete(f"{settings.connections_url}/{old_connection_id}", status=204)
+    mocked.post(settings.revocation_url, status=200)
+    auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    [row] = connections(owner.practice_id)
+    assert row.connection_id == "conn-b"
+    deletes = [call.request.url for call in mocked.calls if call.request.method == "DELETE"]
+    assert deletes == [f"{settings.connections_url}/{old_connection_id}"]
+    revoked = [parse_qs(call.request.body)["token"] for call in mocked.calls
+               if call.request.url == settings.revocation_url]
+    assert revoked == [["old-refresh"]]
+
+
+def test_reconnecting_the_same_organisation_revokes_only_the_old_token(app, auth_client, owner, settings, mocked):
+    make_connection(app, practice_id=owner.practice_id, refresh="old-refresh", status="needs_reconnect")
+    org = dict(ORG_A, id="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")  # re-consent keeps Xero's connection id
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [org])
+    mocked.post(settings.revocation_url, status=503)
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    [row] = connections(owner.practice_id)
+    assert (row.status, stored_tokens(app, row.id)[1]) == ("connected", "refresh-1")
+    assert not any(call.request.method == "DELETE" for call in mocked.calls)  # the live connection stays
+    assert [parse_qs(c.request.body)["token"] for c in mocked.calls if c.request.url == settings.revocation_url] \
+        == [["old-refresh"]]
+    assert "did not confirm removing Socket&#39;s previous connection" in response.get_data(as_text=True)
+
+
+def _dead_redis(monkeypatch):
+    import redis
+
+    from webapp.services import xero_connection
+    from webapp.xero import token_store
+
+    dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(xero_connection, "get_redis", lambda url: dead)
+    monkeypatch.setattr(token_store, "get_redis", lambda url: dead)
+
+
+def test_redis_down_at_the_callback_gives_the_grant_back_with_a_clear_message(auth_client, settings, mocked,
+                                                                               monkeypatch):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A, ORG_B])
+    mocked.delete(f"{settings.connections_url}/conn-a", status=204)
+    mocked.delete(f"{settings.connections_url}/conn-b", status=204)
+    mocked.post(settings.revocation_url, status=200)
+    _dead_redis(monkeypatch)
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Redis store is unreachable" in response.get_data(as_text=True)
+    assert sorted(c.request.url for c in mocked.calls if c.request.method == "DELETE") == [
+        f"{settings.connections_url}/conn-a", f"{settings.connections_url}/conn-b"]
+    assert [parse_qs(c.request.body)["token"] for c in mocked.calls if c.request.url == settings.revocation_url] \
+        == [["refresh-1"]]
+    assert connections() == []
+
+
+def test_redis_down_on_the_choice_page_is_a_clear_message(auth_client, settings, mocked, monkeypatch):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A, ORG_B])
+    auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    _dead_redis(monkeypatch)
+    for response in (auth_client.get("/settings/integrations/xero/select", follow_redirects=True),
+                     auth_client.post("/settings/integrations/xero/select/cancel", follow_redirects=True)):
+        assert response.status_code == 200
+        assert "Redis store is unreachable" in response.get_data(as_text=True)
+
+
+def test_disconnect_works_locally_when_redis_is_down(app, auth_client, owner, settings, mocked, monkeypatch):
+    from datetime import timedelta
+
+    connection = make_connection(app, practice_id=owner.practice_id, expires_in=timedelta(seconds=-1))
+    mocked.post(settings.revocation_url, status=200)
+    _dead_redis(monkeypatch)
+    response = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
+                                follow_redirects=True)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "Disconnected from Xero" in body and "Redis" in body
+    access, refresh, row = stored_tokens(app, connection.id)
+    assert (row.status, access, refresh) == ("disconnected", None, None)
+
+
+def test_disconnect_survives_a_token_endpoint_answering_200_with_garbage(app, auth_client, owner, settings, mocked):
+    from datetime import timedelta
+
+    connection = make_connection(app, practice_id=owner.practice_id, expires_in=timedelta(seconds=-1))
+    mocked.post(settings.token_url, status=200, body="<html>oops</html>")
+    mocked.post(settings.revocation_url, status=200)
+    response = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
+                                follow_redirects=True)
+    assert response.status_code == 200 and "Disconnected from Xero" in response.get_data(as_text=True)
+    assert stored_tokens(app, connection.id)[2].status == "disconnected"
+
+
+def test_disconnect_waits_for_an_in_flight_refresh_lock(app, auth_client, owner, settings, mocked, monkeypatch):
+    from webapp.xero import token_store
+    from webapp.xero.redis_conn import get_redis
+
+    connection = make_connection(app, practice_id=owner.practice_id)
+    mocked.delete(f"{settings.connections_url}/{connection.connection_id}", status=204)
+    mocked.post(settings.revocation_url, status=200)
+    lock = token_store.refresh_lock(settings, connection.id, timeout=5)
+    assert lock.acquire()
+    seen = []
+    real = token_store.tokens_locked
+
+    def spy(settings_, connection_id, wait=token_store.LOCK_WAIT):
+        seen.append(get_redis(settings.redis_url).get(settings.redis_key("xero", "refresh", connection_id)))
+        return real(settings_, connection_id, wait=0.3)
+
+    from webapp.services import xero_connection
+
+    monkeypatch.setattr(xero_connection, "tokens_locked", spy)
+    auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"})
+    assert seen and seen[0] is not None  # disconnect went for the same lock a refresh holds
+    lock.release()
+    assert stored_tokens(app, connection.id)[2].status == "disconnected"

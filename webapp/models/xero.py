@@ -15,6 +15,12 @@ class XeroConnection(db.Model):
     """A practice's link to one Xero organisation. Tokens are Fernet-encrypted; never log them."""
 
     __tablename__ = "xero_connections"
+    __table_args__ = (
+        # One live connection per Xero organisation across all practices (tenant_connected_elsewhere only reads).
+        db.Index("uq_xero_connections_live_tenant", "tenant_id", unique=True,
+                 postgresql_where=db.text("status != 'disconnected'"),
+                 sqlite_where=db.text("status != 'disconnected'")),
+    )
 
     id = db.Column(db.Integer, primary_key=True)
     practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, unique=True)

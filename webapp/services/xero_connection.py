@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import (
@@ -24,12 +25,12 @@ from webapp.models import (
     XeroTaxRate,
 )
 from webapp.models.base import utcnow
-from webapp.xero import XeroAuthError, XeroError, XeroSettings, oauth
+from webapp.xero import XeroError, XeroSettings, oauth
 from webapp.xero.connections import TenantConnection, delete_connection, list_connections
 from webapp.xero.crypto import TokenCipher
 from webapp.xero.oauth import AuthorizationRequest, TokenSet
 from webapp.xero.redis_conn import get_redis
-from webapp.xero.token_store import TokenManager, store_token_set
+from webapp.xero.token_store import TokenManager, store_token_set, tokens_locked
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class ConnectOutcome:
     pending_id: str | None = None
     sync_run: SyncRun | None = None
     sync_error: str | None = None
+    cleanup_problems: tuple[str, ...] = ()  # what Xero did not confirm while retiring the previous grant
 
 
 def xero_settings() -> XeroSettings:
@@ -68,6 +70,7 @@ def xero_settings() -> XeroSettings:
 
 
 def get_connection(practice_id: int) -> XeroConnection | None:
+    """The practice's Xero connection row (in any status), or None if it never connected."""
     return db.session.execute(db.select(XeroConnection).filter_by(practice_id=practice_id)).scalar_one_or_none()
 
 
@@ -87,8 +90,28 @@ def complete_connect(practice_id: int, user_id: int, code: str, code_verifier: s
                            "practice's organisation on Xero's page.")
     if len(organisations) == 1:
         return _connect(practice_id, user_id, tokens, organisations[0], others=[])
-    pending_id = _save_pending(practice_id, user_id, tokens, organisations)
+    try:
+        pending_id = _save_pending(practice_id, user_id, tokens, organisations)
+    except RedisError as exc:
+        log.error("Could not keep the pending Xero grant (%s); giving it back", type(exc).__name__)
+        _give_back(settings, tokens, organisations)
+        raise ConnectError(REDIS_DOWN_CONNECT) from None
     return ConnectOutcome(choices=organisations, pending_id=pending_id)
+
+
+REDIS_DOWN_CONNECT = ("Socket could not keep your Xero sign-in while you choose the company (its Redis store "
+                      "is unreachable), so nothing was connected and the access Xero just gave was handed "
+                      "back. Try again shortly.")
+
+
+def _give_back(settings: XeroSettings, tokens: TokenSet, organisations) -> list[str]:
+    """Best effort: remove the organisations a grant holds and revoke it, so no stray grant stays in Xero."""
+    problems = []
+    for org in organisations:
+        problems += _quietly(delete_connection, settings, tokens.access_token, org.id)
+    if tokens.refresh_token:
+        problems += _quietly(oauth.revoke_refresh_token, settings, tokens.refresh_token)
+    return problems
 
 
 def pending_choices(practice_id: int, pending_id: str | None) -> list[TenantConnection] | None:
@@ -109,7 +132,10 @@ def choose_organisation(practice_id: int, user_id: int, pending_id: str | None,
         raise ConnectError("Choose one of the organisations listed.")
     others = [org for org in organisations if org.id != chosen.id]
     outcome = _connect(practice_id, user_id, tokens, chosen, others)
-    _redis().delete(_pending_key(pending_id))
+    try:
+        _redis().delete(_pending_key(pending_id))
+    except RedisError:
+        log.warning("Could not delete the used pending Xero grant; it expires in %ss", PENDING_TTL)
     return outcome
 
 
@@ -119,15 +145,15 @@ def cancel_choice(practice_id: int, pending_id: str | None) -> None:
     if pending is None:
         return
     tokens, organisations = pending
-    settings = xero_settings()
-    for org in organisations:
-        _quietly(delete_connection, settings, tokens.access_token, org.id)
-    if tokens.refresh_token:
-        _quietly(oauth.revoke_refresh_token, settings, tokens.refresh_token)
-    _redis().delete(_pending_key(pending_id))
+    _give_back(xero_settings(), tokens, organisations)
+    try:
+        _redis().delete(_pending_key(pending_id))
+    except RedisError:
+        log.warning("Could not delete the cancelled pending Xero grant; it expires in %ss", PENDING_TTL)
 
 
 def tenant_connected_elsewhere(practice_id: int, tenant_id: str) -> bool:
+    """True when another practice holds a live connection to this Xero organisation."""
     return db.session.execute(
         db.select(XeroConnection.id).filter(
             XeroConnection.tenant_id == tenant_id, XeroConnection.practice_id != practice_id,
@@ -139,31 +165,73 @@ def _connect(practice_id: int, user_id: int, tokens: TokenSet, organisation: Ten
              others: list[TenantConnection]) -> ConnectOutcome:
     if tenant_connected_elsewhere(practice_id, organisation.tenant_id):
         # Not deleted in Xero: the connection may be the other practice's own.
-        raise ConnectError(f"“{organisation.tenant_name}” is already connected to another Socket practice. "
-                           "Each Xero organisation can be connected to one practice only.")
+        raise ConnectError(_taken_elsewhere(organisation))
     settings = xero_settings()
+    cipher = TokenCipher(settings.token_encryption_key)
     for other in others:
         _quietly(delete_connection, settings, tokens.access_token, other.id)
     connection = get_connection(practice_id) or XeroConnection(practice_id=practice_id)
-    if connection.tenant_id and connection.tenant_id != organisation.tenant_id:
-        _forget_reference_data(practice_id)  # another organisation's codes and themes mean nothing now
-    connection.connection_id = organisation.id
-    connection.tenant_id = organisation.tenant_id
-    connection.tenant_name = organisation.tenant_name
-    connection.status = ConnectionStatus.CONNECTED.value
-    connection.connected_by_id = user_id
-    connection.connected_at = utcnow()
-    connection.disconnected_at = None
-    connection.last_error = None
-    store_token_set(connection, tokens, TokenCipher(settings.token_encryption_key))
-    db.session.add(connection)
-    db.session.commit()
+    # The same lock as a refresh: an in-flight refresh either finishes first or finds its write refused.
+    with tokens_locked(settings, connection.id):
+        if connection.id is not None:
+            db.session.refresh(connection)
+        old_grant = _old_grant(connection, organisation, cipher)
+        if connection.tenant_id and connection.tenant_id != organisation.tenant_id:
+            _forget_reference_data(practice_id)  # another organisation's codes and themes mean nothing now
+        connection.connection_id = organisation.id
+        connection.tenant_id = organisation.tenant_id
+        connection.tenant_name = organisation.tenant_name
+        connection.status = ConnectionStatus.CONNECTED.value
+        connection.connected_by_id = user_id
+        connection.connected_at = utcnow()
+        connection.disconnected_at = None
+        connection.last_error = None
+        store_token_set(connection, tokens, cipher)
+        db.session.add(connection)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another practice connected this organisation between our check and our write.
+            db.session.rollback()
+            raise ConnectError(_taken_elsewhere(organisation)) from None
     log.info("Practice %s connected to Xero organisation %s", practice_id, organisation.tenant_id)
+    problems = tuple(_retire_old_grant(settings, tokens, *old_grant))
     try:
         run = start_sync(practice_id, trigger="connect")
-        return ConnectOutcome(connection=connection, sync_run=run)
+        return ConnectOutcome(connection=connection, sync_run=run, cleanup_problems=problems)
     except ConnectError as exc:
-        return ConnectOutcome(connection=connection, sync_error=exc.message)
+        return ConnectOutcome(connection=connection, sync_error=exc.message, cleanup_problems=problems)
+
+
+def _taken_elsewhere(organisation: TenantConnection) -> str:
+    return (f"“{organisation.tenant_name}” is already connected to another Socket practice. "
+            "Each Xero organisation can be connected to one practice only.")
+
+
+def _old_grant(connection: XeroConnection, organisation: TenantConnection,
+               cipher: TokenCipher) -> tuple[str | None, str | None]:
+    """What the new grant replaces: (Xero connection id to remove — only when switching organisation, as
+    re-consenting keeps the same connection — and the old refresh token to revoke)."""
+    if connection.status == ConnectionStatus.DISCONNECTED.value:
+        return None, None  # disconnect already removed and revoked it
+    try:
+        old_refresh = cipher.decrypt(connection.refresh_token_encrypted)
+    except XeroError:
+        old_refresh = None  # unreadable (key rotated): nothing we can revoke
+    old_connection_id = connection.connection_id if connection.connection_id != organisation.id else None
+    return old_connection_id, old_refresh
+
+
+def _retire_old_grant(settings: XeroSettings, tokens: TokenSet, old_connection_id: str | None,
+                      old_refresh: str | None) -> list[str]:
+    """Best effort, so Socket does not stay listed in the old organisation's Connected Apps; what Xero does
+    not confirm is logged and returned for the user."""
+    problems = []
+    if old_connection_id:
+        problems += _quietly(delete_connection, settings, tokens.access_token, old_connection_id)
+    if old_refresh and old_refresh != tokens.refresh_token:
+        problems += _quietly(oauth.revoke_refresh_token, settings, old_refresh)
+    return problems
 
 
 def _forget_reference_data(practice_id: int) -> None:
@@ -195,7 +263,12 @@ def _save_pending(practice_id: int, user_id: int, tokens: TokenSet, organisation
 def _load_pending(practice_id: int, pending_id: str | None):
     if not pending_id:
         return None
-    raw = _redis().get(_pending_key(pending_id))
+    try:
+        raw = _redis().get(_pending_key(pending_id))
+    except RedisError as exc:
+        log.error("Could not read the pending Xero grant (%s)", type(exc).__name__)
+        raise ConnectError("Socket could not read your pending Xero sign-in (its Redis store is unreachable). "
+                           "Try again shortly with Connect with Xero.") from None
     if raw is None:
         return None
     data = json.loads(TokenCipher(current_app.config["TOKEN_ENCRYPTION_KEY"]).decrypt(raw.decode()))
@@ -211,7 +284,7 @@ def disconnect(practice_id: int) -> list[str]:
     """Remove the connection in Xero, revoke the grant, and mark it disconnected here. Synced data is kept.
 
     Returns what could not be done on Xero's side (the local disconnect happens regardless, so a dead or
-    unreachable Xero never traps a practice in a connection it wants gone).
+    unreachable Xero — or Redis — never traps a practice in a connection it wants gone).
     """
     connection = get_connection(practice_id)
     if connection is None or connection.status == ConnectionStatus.DISCONNECTED.value:
@@ -227,19 +300,24 @@ def disconnect(practice_id: int) -> list[str]:
         problems.append(exc.message)
     if access_token and connection.connection_id:
         problems += _quietly(delete_connection, settings, access_token, connection.connection_id)
-    db.session.refresh(connection)  # a refresh above may have rotated the refresh token
-    refresh_token = cipher.decrypt(connection.refresh_token_encrypted)
-    if refresh_token:
-        problems += _quietly(oauth.revoke_refresh_token, settings, refresh_token)
-    connection.status = ConnectionStatus.DISCONNECTED.value
-    connection.access_token_encrypted = None
-    connection.refresh_token_encrypted = None
-    connection.access_token_expires_at = None
-    connection.disconnected_at = utcnow()
-    connection.last_error = "; ".join(problems) or None
-    db.session.commit()
+    with tokens_locked(settings, connection.id):
+        db.session.refresh(connection)  # a refresh above may have rotated the refresh token
+        try:
+            refresh_token = cipher.decrypt(connection.refresh_token_encrypted)
+        except XeroError as exc:
+            refresh_token = None
+            problems.append(exc.message)
+        if refresh_token:
+            problems += _quietly(oauth.revoke_refresh_token, settings, refresh_token)
+        connection.status = ConnectionStatus.DISCONNECTED.value
+        connection.access_token_encrypted = None
+        connection.refresh_token_encrypted = None
+        connection.access_token_expires_at = None
+        connection.disconnected_at = utcnow()
+        connection.last_error = "; ".join(dict.fromkeys(problems)) or None
+        db.session.commit()
     log.info("Practice %s disconnected from Xero", practice_id)
-    return problems
+    return list(dict.fromkeys(problems))
 
 
 def _quietly(call, *args) -> list[str]:
@@ -247,19 +325,21 @@ def _quietly(call, *args) -> list[str]:
     try:
         call(*args)
         return []
-    except (XeroError, XeroAuthError) as exc:
+    except XeroError as exc:
         log.warning("Xero call %s failed: %s", getattr(call, "__name__", call), exc.message)
         return [exc.message]
 
 
 # -- syncing ----------------------------------------------------------------------------------------------------
 def latest_sync_run(practice_id: int) -> SyncRun | None:
+    """The practice's most recent SyncRun, or None."""
     return db.session.execute(
         db.select(SyncRun).filter_by(practice_id=practice_id).order_by(SyncRun.id.desc()).limit(1)
     ).scalar_one_or_none()
 
 
 def get_sync_run(practice_id: int, run_id: int) -> SyncRun | None:
+    """One of the practice's SyncRuns by id (None for another practice's)."""
     return db.session.execute(db.select(SyncRun).filter_by(practice_id=practice_id, id=run_id)).scalar_one_or_none()
 
 

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import AnyOf, InputRequired
 
-from webapp.htmx import is_htmx_request, render_fragment
+from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.models import ConnectionStatus
 from webapp.scoping import current_practice_id, require_settings_manager
 from webapp.services import default_account_codes as codes
@@ -40,13 +40,17 @@ class AccountCodeForm(FlaskForm):
     one_off_account_code = StringField("One-off sales")
 
 
-def _page(status: int = 200, choose_form: ChooseCompanyForm | None = None, choices=None, choose_error=None):
+def _page(status: int = 200, choose_form: ChooseCompanyForm | None = None, choices=None, choose_error=None,
+          code_fields=None, code_errors=None):
+    """The Integrations page; `code_fields`/`code_errors` (field name -> message) re-render a refused code
+    with the user's choice kept and the message beside its select."""
     practice_id = current_practice_id()
     return render_template(
         "settings/integrations.html",
         connection=xero.get_connection(practice_id),
         run=xero.latest_sync_run(practice_id),
-        code_fields=codes.account_code_fields(practice_id),
+        code_fields=code_fields or codes.account_code_fields(practice_id),
+        code_errors=code_errors or {},
         can_manage=current_user.can_manage_settings,
         choices=choices, choose_form=choose_form, choose_error=choose_error,
     ), status
@@ -112,6 +116,9 @@ def _connected(outcome: xero.ConnectOutcome):
     flash(f"Connected to Xero: {outcome.connection.tenant_name}.", "success")
     if outcome.sync_error:
         flash(outcome.sync_error, "error")
+    if outcome.cleanup_problems:
+        flash("Xero did not confirm removing Socket's previous connection (" + "; ".join(outcome.cleanup_problems)
+              + "). You can remove it in that organisation under Settings > Connected apps.", "error")
     return redirect(url_for("settings.integrations"), code=303)
 
 
@@ -121,7 +128,10 @@ def xero_select():
     require_settings_manager()
     practice_id = current_practice_id()
     pending_id = session.get(PENDING_KEY)
-    choices = xero.pending_choices(practice_id, pending_id)
+    try:
+        choices = xero.pending_choices(practice_id, pending_id)
+    except xero.ConnectError as exc:
+        return _refuse(exc.message)
     if choices is None:
         session.pop(PENDING_KEY, None)
         return _refuse("That choice has expired. Start again with Connect with Xero.")
@@ -143,7 +153,10 @@ def xero_select():
 @login_required
 def xero_select_cancel():
     require_settings_manager()
-    xero.cancel_choice(current_practice_id(), session.pop(PENDING_KEY, None))
+    try:
+        xero.cancel_choice(current_practice_id(), session.pop(PENDING_KEY, None))
+    except xero.ConnectError as exc:
+        return _refuse(exc.message)
     flash("Connection cancelled; Socket kept no access to those organisations.", "info")
     return redirect(url_for("settings.integrations"), code=303)
 
@@ -192,10 +205,13 @@ def xero_sync_status():
 @bp.route("/integrations/xero/account-codes")
 @login_required
 def xero_account_codes():
+    """The default-code selects for htmx (reloaded after a sync); a normal GET gets the whole page."""
     practice_id = current_practice_id()
-    return render_fragment("settings/_xero_account_codes.html", connection=xero.get_connection(practice_id),
-                           code_fields=codes.account_code_fields(practice_id),
-                           can_manage=current_user.can_manage_settings)
+    return render_page_or_fragment(
+        "settings/integrations.html", "settings/_xero_account_codes.html",
+        connection=xero.get_connection(practice_id), run=xero.latest_sync_run(practice_id),
+        code_fields=codes.account_code_fields(practice_id), code_errors={},
+        can_manage=current_user.can_manage_settings)
 
 
 @bp.route("/integrations/xero/sync", methods=["POST"])
@@ -238,8 +254,8 @@ def save_default_account_code():
         if is_htmx_request():
             return render_fragment("settings/_xero_account_code.html", 422, field=field, error=exc.message,
                                    can_manage=True)
-        flash(exc.message, "error")
-        return _page(422)
+        fields = [field if f.name == name else f for f in codes.account_code_fields(practice_id)]
+        return _page(422, code_fields=fields, code_errors={name: exc.message})
     if is_htmx_request():
         return render_fragment("settings/_xero_account_code.html", field=codes.account_code_field(practice_id, name),
                                saved=True, can_manage=True)
