@@ -53,8 +53,13 @@ def test_an_abandoned_slot_expires(make_pacer, fake_time):
     pacer = make_pacer(max_wait=1)
     for _ in range(5):
         pacer.acquire()  # never released: the process died
+    assert pacer.holders() == 5
     fake_time.now += 121
-    pacer.release(pacer.acquire())
+    assert pacer.holders() == 0
+    holder = pacer.acquire()
+    assert pacer.holders() == 1
+    pacer.release(holder)
+    assert pacer.holders() == 0
 
 
 def test_the_daily_budget_is_not_waited_for(make_pacer, fake_time):
@@ -83,6 +88,11 @@ def test_xero_saying_no_calls_remain_pauses_everyone_for_a_minute(make_pacer, fa
     other.release(other.acquire())
     assert sum(fake_time.slept) == pytest.approx(60, abs=0.1)
     assert other.calls_today() == 4901  # Xero's own day count was adopted, plus this call
+
+
+def test_observe_returns_what_xeros_headers_said(make_pacer):
+    rate = make_pacer().observe({"X-MinLimit-Remaining": "12", "X-DayLimit-Remaining": "oops"})
+    assert (rate.minute, rate.day, rate.app_minute) == (12, None, None)
 
 
 def test_waiting_is_bounded(make_pacer, fake_time):

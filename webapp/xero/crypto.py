@@ -5,15 +5,19 @@ from webapp.xero.errors import XeroAuthError
 
 
 class TokenCipher:
+    """Encrypts and decrypts stored tokens with one Fernet key; an unreadable token is XeroAuthError."""
+
     def __init__(self, key: str | bytes | None):
         if not key:
             raise RuntimeError("TOKEN_ENCRYPTION_KEY is not set: `flask gen-key` prints one")
         self._fernet = Fernet(key)
 
     def encrypt(self, value: str | None) -> str | None:
+        """Ciphertext for `value` (None stays None)."""
         return self._fernet.encrypt(value.encode()).decode() if value else None
 
     def decrypt(self, value: str | None) -> str | None:
+        """The clear token (None stays None); XeroAuthError when the key cannot read it."""
         if not value:
             return None
         try:

@@ -5,6 +5,8 @@ from typing import Mapping
 
 @dataclass(frozen=True)
 class XeroSettings:
+    """Xero's URLs, the app's credentials and scopes, the token key and Redis — read from the app config."""
+
     client_id: str | None
     client_secret: str | None
     redirect_uri: str | None
@@ -18,6 +20,7 @@ class XeroSettings:
 
     @classmethod
     def from_config(cls, config: Mapping) -> "XeroSettings":
+        """Settings from a Flask config mapping (XERO_*, TOKEN_ENCRYPTION_KEY, REDIS_URL, REDIS_KEY_PREFIX)."""
         return cls(
             client_id=config.get("XERO_CLIENT_ID"),
             client_secret=config.get("XERO_CLIENT_SECRET"),
@@ -52,4 +55,5 @@ class XeroSettings:
         return f"{self.api_url}/api.xro/2.0"
 
     def redis_key(self, *parts) -> str:
+        """A Redis key under this app's prefix, e.g. redis_key("xero", "refresh", 7)."""
         return self.redis_key_prefix + ":".join(str(p) for p in parts)
