@@ -151,9 +151,9 @@ def _connections(state: dict) -> list[dict]:
 
 
 # -- refreshing against the sandbox's rotating refresh tokens ----------------------------------------------------
-def store_connection(app, sandbox, practice_id) -> XeroConnection:
+def store_connection(app, sandbox, practice_id, scope: str | None = None) -> XeroConnection:
     """A stored connection to the demo organisation, made with the sandbox's consent shortcut."""
-    tokens = sandbox.connect(tenants=(DEMO_TENANT_ID,))
+    tokens = sandbox.connect(tenants=(DEMO_TENANT_ID,), **({"scope": scope} if scope else {}))
     listing = requests.get(f"{sandbox.url}/connections", timeout=10,
                            headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
     cipher = TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"])
@@ -250,3 +250,30 @@ def test_a_connection_revoked_in_xero_needs_reconnecting(app, app_ctx, socket_an
     db.session.expire_all()
     row = db.session.get(XeroConnection, connection.id)
     assert row.status == "needs_reconnect" and row.last_error
+
+
+def test_a_missing_scope_is_reported_without_flipping_the_connection(app, app_ctx, socket_and_sandbox):
+    from webapp.xero import XeroClient, XeroScopeError, XeroSettings
+
+    _, sandbox = socket_and_sandbox
+    connection = store_connection(app, sandbox, make_practice().practice_id,
+                                  scope="offline_access accounting.settings.read")
+    client = XeroClient.for_connection(connection, XeroSettings.from_config(app.config), sleep=lambda s: None)
+    assert client.get("Organisation")["Organisations"]
+    with pytest.raises(XeroScopeError, match="XERO_SCOPES"):
+        client.get("Contacts")
+    db.session.expire_all()
+    row = db.session.get(XeroConnection, connection.id)
+    assert row.status == "connected" and row.last_error is None
+
+
+def test_a_tenant_no_longer_connected_needs_reconnecting(app, app_ctx, socket_and_sandbox):
+    from webapp.xero import XeroAuthError, XeroClient, XeroSettings
+
+    _, sandbox = socket_and_sandbox
+    connection = store_connection(app, sandbox, make_practice().practice_id)
+    client = XeroClient(XeroSettings.from_config(app.config), connection.id, SECOND_TENANT_ID, sleep=lambda s: None)
+    with pytest.raises(XeroAuthError, match="AuthenticationUnsuccessful"):
+        client.get("Organisation")
+    db.session.expire_all()
+    assert db.session.get(XeroConnection, connection.id).status == "needs_reconnect"
