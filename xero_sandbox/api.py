@@ -134,15 +134,38 @@ def apply_order(docs: list[dict], order: str | None, default_key):
     return docs
 
 
+def page_window(page: int, page_size: int | None) -> tuple[int, int]:
+    """(page, size) as Xero applies them: page at least 1, pageSize 100 by default and at most 1000."""
+    size = page_size if page_size and page_size > 0 else 100
+    return max(page, 1), min(size, 1000)
+
+
+def pagination_block(page: int, size: int, count: int) -> dict:
+    return {"page": page, "pageSize": size, "pageCount": (count + size - 1) // size, "itemCount": count}
+
+
 def paginate(docs: list, page: int | None, page_size: int | None):
     if page is None:
         return docs, None
-    size = page_size if page_size and page_size > 0 else 100
-    size = min(size, 1000)
-    page = max(page, 1)
-    count = len(docs)
-    pagination = {"page": page, "pageSize": size, "pageCount": (count + size - 1) // size, "itemCount": count}
-    return docs[(page - 1) * size: page * size], pagination
+    page, size = page_window(page, page_size)
+    return docs[(page - 1) * size: page * size], pagination_block(page, size, len(docs))
+
+
+def sql_page(store, select: str, where: str, params: list, order_by: str, page: int | None,
+             page_size: int | None):
+    """The SQL counterpart of `paginate` over rows filtered and ordered in SQLite.
+
+    `select` is the column list, `where` the FROM/WHERE clause. Without `page`: every row, no pagination.
+    With it: COUNT(*) and the one page (LIMIT/OFFSET), read under the store lock so both see the same data.
+    """
+    sql = f"SELECT {select} {where} ORDER BY {order_by}"
+    if page is None:
+        return store.query(sql, params), None
+    page, size = page_window(page, page_size)
+    with store.lock:
+        count = store.one(f"SELECT COUNT(*) AS n {where}", params)["n"]
+        rows = store.query(sql + " LIMIT ? OFFSET ?", [*params, size, (page - 1) * size])
+    return rows, pagination_block(page, size, count)
 
 
 def idempotent(fn):

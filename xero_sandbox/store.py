@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS branding_themes (
 CREATE TABLE IF NOT EXISTS contacts (
     contact_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name_key TEXT NOT NULL, status TEXT NOT NULL,
     contact_number TEXT, updated_ms INTEGER NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS contacts_tenant_name ON contacts (tenant_id, name_key);
+-- the listing's default order (name_key, contact_id) and its status filter, straight from the index
+DROP INDEX IF EXISTS contacts_tenant_name;
+CREATE INDEX IF NOT EXISTS contacts_tenant_order ON contacts (tenant_id, name_key, contact_id, status);
 CREATE INDEX IF NOT EXISTS contacts_tenant_updated ON contacts (tenant_id, updated_ms);
 CREATE TABLE IF NOT EXISTS invoices (
     invoice_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, invoice_number TEXT, status TEXT NOT NULL,

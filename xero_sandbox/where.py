@@ -238,4 +238,42 @@ def compile_where(text: str | None, fields=None):
         except WhereError as e:
             raise XeroError(400, query_parse_error(str(e)))
     predicate.mentions = {t[1] for t in _tokens(text) if t[0] == "id"}
+    predicate.tree = tree
     return predicate
+
+
+def sql_filter(pred, columns: dict) -> tuple[str, list] | None:
+    """The exact SQL equivalent of a compiled `where`, or None when it has no simple one.
+
+    Only an AND of `Field == literal` / `Field != literal` (either way round) on fields in `columns`
+    ({("Contact", "ContactID"): "contact_id", ...}) is translated. Those columns must hold the document's
+    value unchanged and only ASCII strings that are not `/Date(...)` (ids, enum statuses) or NULL: then
+    SQLite's lower() equals the casefold of `_norm`, and `IS`/`IS NOT` give `==`/`!=` on NULL as Python does.
+    """
+    clauses, params = [], []
+
+    def walk(node):
+        if node[0] == "and":
+            return walk(node[1]) and walk(node[2])
+        if node[0] != "cmp" or node[1] not in ("==", "!="):
+            return False
+        _, op, left, right = node
+        if left[0] == "lit":
+            left, right = right, left
+        if left[0] != "field" or right[0] != "lit" or tuple(left[1]) not in columns:
+            return False
+        col, value = columns[tuple(left[1])], _norm(right[1])
+        if value is None:
+            clauses.append(f"{col} IS {'' if op == '==' else 'NOT '}NULL")
+        elif isinstance(value, str):
+            clauses.append(f"lower({col}) IS {'' if op == '==' else 'NOT '}?")
+            params.append(value)
+        else:  # a number, bool or date never equals an id or status string (nor NULL)
+            clauses.append("0" if op == "==" else "1")
+        return True
+
+    if pred is None:
+        return "", []
+    if not walk(pred.tree):
+        return None
+    return "".join(f" AND {c}" for c in clauses), params
