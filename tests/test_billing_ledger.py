@@ -9,7 +9,15 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.test_billing_plan import HTMX, add_client, add_service, approve_form, complete, engage, invoices_of
 from webapp.extensions import db
-from webapp.models import BilledCharge, BillingMethod, BillingRun, Invoice, XeroBrandingTheme
+from webapp.models import (
+    BilledCharge,
+    BillingMethod,
+    BillingRun,
+    Client,
+    Invoice,
+    InvoiceLine,
+    XeroBrandingTheme,
+)
 from webapp.services.billing_approval import Outcome, approve_plan
 from webapp.services.billing_plan import build_plan
 
@@ -126,9 +134,19 @@ def test_no_catch_up_before_the_first_approved_month(practice):
 
 def test_a_run_from_before_the_ledger_counts_as_billed_in_full(practice, owner):
     # Runs approved before this ledger existed have no BilledCharge rows: never catch them up.
-    db.session.add(BillingRun(practice_id=practice, period=OCT, approved_by_id=owner.id))
+    run = BillingRun(practice_id=practice, period=OCT, approved_by_id=owner.id)
+    db.session.add(run)
+    db.session.flush()
+    steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
+    invoice = Invoice(practice_id=practice, client_id=steady.id, billing_run_id=run.id, number="OLD-1",
+                      issue_date=OCT, due_date=OCT, period=OCT)
+    invoice.lines = [InvoiceLine(description="Bookkeeping October", quantity=Decimal("1"),
+                                 unit_amount=Decimal("250.00"))]
+    db.session.add(invoice)
     db.session.commit()
-    assert [row.client.code for row in build_plan(practice, OCT).rows] == ["STE01"]
+    [row] = build_plan(practice, OCT).rows
+    assert (row.client.code, row.amount, [i.service_name for i in row.items]) == (
+        "STE01", Decimal("250.00"), ["Monthly Bookkeeping"])
     assert descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026"]
     assert build_plan(practice, OCT).late == []
 

@@ -362,6 +362,56 @@ def test_invoice_uses_the_client_theme_override(book, owner):
     assert themes["STE01"] == "t-client" and themes["GRO01"] == "t-std"
 
 
+# --- an approved month shows what was invoiced ----------------------------------------------------
+
+def test_approved_month_keeps_showing_its_invoices_whatever_changes_afterwards(book, owner):
+    approve_plan(book["practice_id"], NOV, owner.id)
+    approved = build_plan(book["practice_id"], NOV)
+    invoiced = {i.client.code: i for i in invoices_of(book["practice_id"])}
+    # After approval: a client is archived, another's price changes, a new client starts this month.
+    book["steady"].status = "archived"
+    book["grower"].engagements[0].price = Decimal("999.00")
+    engage(add_client(book["practice_id"], "Latecomer Ltd", "LAT01"), book["services"]["books"],
+           start=date(2026, 11, 20))
+    db.session.commit()
+    plan = build_plan(book["practice_id"], NOV)
+    assert {row.client.code: row.amount for row in plan.rows} == {
+        code: invoice.total for code, invoice in invoiced.items()}
+    assert {row.client.code: row.invoice.number for row in plan.rows} == {
+        code: invoice.number for code, invoice in invoiced.items()}
+    assert plan.totals.this_month == approved.totals.this_month == Decimal("1399.99")
+    assert len(plan.rows) == len(plan.run.invoices) == 4
+    grower = rows_by_code(plan)["GRO01"]
+    assert [line.unit_amount for line in grower.preview.lines] == [line.unit_amount for line in invoiced["GRO01"].lines]
+    # What changed since is listed apart: the new client's charge waits for December.
+    assert [(late.client.code, [i.service_name for i in late.items]) for late in plan.late] == [
+        ("LAT01", ["Monthly Bookkeeping"])]
+    assert plan.next_open_period == date(2026, 12, 1)
+
+
+def test_next_month_compares_against_what_was_invoiced(book, owner):
+    approve_plan(book["practice_id"], NOV, owner.id)
+    book["steady"].status = "archived"
+    book["shrinker"].engagements[0].price = Decimal("300.00")  # re-priced after November was invoiced
+    db.session.commit()
+    plan = build_plan(book["practice_id"], date(2026, 12, 1))
+    rows = rows_by_code(plan)
+    assert rows["SHR01"].last_amount == Decimal("250.00")  # invoiced in November, not today's price
+    assert rows["STE01"].last_amount == Decimal("250.00") and rows["STE01"] in plan.ended  # archived since
+    assert plan.totals.last_month == Decimal("1399.99")  # November's invoices
+
+
+def test_approved_page_links_each_row_to_its_invoice_and_keeps_its_count(auth_client, book, owner):
+    approve_plan(book["practice_id"], NOV, owner.id)
+    book["steady"].status = "archived"
+    db.session.commit()
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert "4 invoices raised" in body and "£1,399.99" in body
+    for invoice in invoices_of(book["practice_id"]):
+        assert f'href="/billing/invoices/{invoice.id}">{invoice.number}</a>' in body
+    assert 'data-client-code="STE01"' in body
+
+
 # --- pages -------------------------------------------------------------------------------------------
 
 def test_plan_page_redirects_anonymous_users(client):

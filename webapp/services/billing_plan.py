@@ -20,6 +20,7 @@ from webapp.models import (
     Client,
     ClientStatus,
     Engagement,
+    Invoice,
     XeroBrandingTheme,
 )
 from webapp.services import billing_cadence, invoicing
@@ -60,6 +61,7 @@ class ClientPlan:
     last_amount: Decimal
     change: Change
     preview: InvoicePreview | None  # None for a client that ended
+    invoice: Invoice | None = None  # approved month: the invoice its run raised for this client
 
     @property
     def difference(self) -> Decimal:
@@ -97,7 +99,6 @@ class BillingPlan:
     ended: list[ClientPlan]  # clients billed last month but not this month
     totals: PlanTotals
     run: BillingRun | None = None
-    invoice_ids: dict[int, tuple[int, str]] = field(default_factory=dict)  # client id -> (invoice id, number)
     late: list[LateCharges] = field(default_factory=list)  # approved month only: due here, not yet invoiced
     next_open_period: date | None = None  # the first month after this one that is not approved
     awaiting_periods: list[date] = field(default_factory=list)  # earlier months with charges, not approved
@@ -243,10 +244,14 @@ def classify(amount: Decimal | None, last_amount: Decimal | None) -> Change:
     return Change.UNCHANGED
 
 
-def _engagements_by_client(practice_id: int) -> list[tuple[Client, list[Engagement]]]:
+def _clients_with_engagements(practice_id: int, runs: list[BillingRun]) -> list[tuple[Client, list[Engagement]]]:
+    """Active clients, plus any client (archived since) invoiced by one of `runs`, by name."""
+    wanted = Client.status == ClientStatus.ACTIVE.value
+    run_ids = [run.id for run in runs]
+    if run_ids:
+        wanted = wanted | Client.id.in_(db.select(Invoice.client_id).filter(Invoice.billing_run_id.in_(run_ids)))
     clients = db.session.execute(
-        db.select(Client).filter_by(practice_id=practice_id, status=ClientStatus.ACTIVE.value)
-        .order_by(Client.name, Client.id)
+        db.select(Client).filter(Client.practice_id == practice_id, wanted).order_by(Client.name, Client.id)
     ).scalars().all()
     return [(client, [e for e in client.engagements if e.practice_id == practice_id]) for client in clients]
 
@@ -284,22 +289,66 @@ def _runs(practice_id: int) -> _Runs:
     return _Runs({run.period: run for run in runs}, tracked)
 
 
-def _ledger(practice_id: int, first: date, last: date) -> dict[str, int]:
-    """Ledger key -> the run that billed it, for charges due from `first` to `last`."""
+@dataclass(frozen=True)
+class _Billed:
+    """One ledger row: which run and invoice billed a charge."""
+
+    charge_key: str
+    billing_run_id: int
+    invoice_id: int
+    engagement_id: int
+    completion_id: int | None
+    due_period: date
+
+
+def _ledger(practice_id: int, first: date, last: date) -> dict[str, _Billed]:
+    """Ledger key -> what billed it, for charges due from `first` to `last`."""
     rows = db.session.execute(
-        db.select(BilledCharge.charge_key, BilledCharge.billing_run_id)
+        db.select(BilledCharge.charge_key, BilledCharge.billing_run_id, BilledCharge.invoice_id,
+                  BilledCharge.engagement_id, BilledCharge.completion_id, BilledCharge.due_period)
         .filter(BilledCharge.practice_id == practice_id, BilledCharge.due_period >= first,
                 BilledCharge.due_period <= last)
     )
-    return {key: run_id for key, run_id in rows}
+    return {row.charge_key: _Billed(*row) for row in rows}
+
+
+def _invoiced_charges(ledger: dict[str, _Billed], run: BillingRun,
+                      engagements: dict[int, Engagement]) -> dict[int, list[tuple[Charge, bool]]]:
+    """Invoice id -> the charges its run billed on it, each with whether it was a catch-up."""
+    by_invoice: dict[int, list[tuple[Charge, bool]]] = {}
+    for billed in ledger.values():
+        engagement = engagements.get(billed.engagement_id)
+        if billed.billing_run_id == run.id and engagement is not None:
+            charge = Charge(billed.charge_key, engagement, billed.due_period, billed.completion_id)
+            by_invoice.setdefault(billed.invoice_id, []).append((charge, billed.due_period < run.period))
+    return by_invoice
+
+
+def invoice_preview(invoice: Invoice, theme_names: dict[str, str]) -> InvoicePreview:
+    """A raised invoice shown like a preview: its own dates, template and lines, as stored."""
+    theme_id = invoice.branding_theme_id
+    return InvoicePreview(
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        branding_theme_id=theme_id,
+        template_name=theme_names.get(theme_id, "Xero's default template") if theme_id else "Xero's default template",
+        lines=[invoicing.DraftLine(description=line.description, quantity=line.quantity,
+                                   unit_amount=line.unit_amount, account_code=line.account_code,
+                                   tax_type=line.tax_type, service_id=line.service_id)
+               for line in invoice.lines],
+    )
 
 
 def build_plan(practice_id: int, period: date) -> BillingPlan:
     """The plan for one practice and month: per client its lines, amount and change against last month.
 
-    Not yet approved: the charges due this month plus catch-up, none of them in the ledger. Approved:
-    what its run billed (for a run from before the ledger, the month's charges), and separately any
-    charges due this month that are still not invoiced.
+    Not yet approved: the charges due this month plus catch-up, none of them in the ledger, for active
+    clients. Approved: what WAS invoiced — one row per invoice its run raised, with the invoice's own
+    lines and total, whatever changed since (a client archived, an engagement added or edited) — and,
+    separately, charges due this month that are still not invoiced (`late`).
+
+    "Last month" is what the previous month's run invoiced when that month is approved, else what would
+    fall due in it.
     """
     period = billing_cadence.month_start(period)
     previous = billing_cadence.add_months(period, -1)
@@ -309,56 +358,71 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     xero_default_id = xero_default.branding_theme_id if xero_default else None
 
     runs = _runs(practice_id)
-    run = runs.by_period.get(period)
+    run, previous_run = runs.by_period.get(period), runs.by_period.get(previous)
     legacy_run = run is not None and run.id not in runs.tracked_ids
     first_run = runs.first
     # Catch-up looks back to the first approved month, never before it.
     look_back = first_run if first_run is not None and first_run < period else period
     ledger = _ledger(practice_id, min(look_back, previous), period)
+    clients = _clients_with_engagements(practice_id, [r for r in (run, previous_run) if r is not None])
+    invoiced_now = {invoice.client_id: invoice for invoice in run.invoices} if run else {}
+    invoiced_before = {invoice.client_id: invoice for invoice in previous_run.invoices} if previous_run else {}
+    engagements_by_id = {e.id: e for _, engagements in clients for e in engagements}
+    invoiced_charges = _invoiced_charges(ledger, run, engagements_by_id) if run is not None else {}
 
     rows, ended, late = [], [], []
     awaiting: set[date] = set()
     counts = {change: 0 for change in Change}
     this_total = last_total = ZERO
-    for client, engagements in _engagements_by_client(practice_id):
-        billed_here, pending, late_here, last_items = [], [], [], []
+    for client, engagements in clients:
+        active = client.status == ClientStatus.ACTIVE.value
+        due_here, pending, late_here, last_items = [], [], [], []
         for engagement in engagements:
             for charge in engagement_charges(engagement, min(look_back, previous), period):
-                billed_by = ledger.get(charge.key)
+                billed = ledger.get(charge.key)
                 if charge.due_period == previous:
                     last_items.append(charge)
+                if not active:
+                    continue
                 if charge.due_period == period:
-                    if legacy_run or (run is not None and billed_by == run.id):
-                        billed_here.append((charge, False))
-                    elif billed_by is None:
+                    due_here.append((charge, False))
+                    if billed is None:
                         (late_here if run is not None else pending).append((charge, False))
-                elif charge.due_period >= look_back:  # an earlier month since the first approval
+                elif charge.due_period >= look_back and billed is None:  # an earlier month since the first approval
                     earlier_run = runs.by_period.get(charge.due_period)
-                    if run is not None and billed_by == run.id:
-                        billed_here.append((charge, True))
-                    elif billed_by is None and earlier_run is None:
+                    if earlier_run is None:
                         awaiting.add(charge.due_period)
-                    elif billed_by is None and run is None and earlier_run.id in runs.tracked_ids:
+                    elif run is None and earlier_run.id in runs.tracked_ids:
                         pending.append((charge, True))
-        items = _in_service_order(billed_here if run is not None else pending)
-        if late_here:
-            late.append(LateCharges(client, _in_service_order(late_here)))
-        amount = sum((item.amount for item in items), ZERO) if items else None
-        last_amount = sum((c.engagement.price for c in last_items), ZERO) if last_items else None
+        invoice = invoiced_now.get(client.id)
+        if run is not None:
+            charges = invoiced_charges.get(invoice.id, due_here if legacy_run else []) if invoice else []
+            items = _in_service_order(charges)
+            amount = invoice.total if invoice else None
+            preview = invoice_preview(invoice, theme_names) if invoice else None
+            if late_here and not legacy_run:
+                late.append(LateCharges(client, _in_service_order(late_here)))
+        else:
+            items = _in_service_order(pending)
+            amount = sum((item.amount for item in items), ZERO) if items else None
+            preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id)
+                       if items else None)
+        if previous_run is not None:
+            before = invoiced_before.get(client.id)
+            last_amount = before.total if before else None
+        else:
+            last_amount = sum((c.engagement.price for c in last_items), ZERO) if last_items and active else None
         if amount is None and last_amount is None:
             continue
         change = classify(amount, last_amount)
         counts[change] += 1
         this_total += amount or ZERO
         last_total += last_amount or ZERO
-        preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id)
-                   if items else None)
         row = ClientPlan(client=client, items=items, amount=amount or ZERO, last_amount=last_amount or ZERO,
-                         change=change, preview=preview)
-        (rows if items else ended).append(row)
-    invoice_ids = {invoice.client_id: (invoice.id, invoice.number) for invoice in run.invoices} if run else {}
+                         change=change, preview=preview, invoice=invoice)
+        (rows if preview is not None else ended).append(row)
     return BillingPlan(practice_id=practice_id, period=period, rows=rows, ended=ended,
                        totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts),
-                       run=run, invoice_ids=invoice_ids, late=late,
+                       run=run, late=late,
                        next_open_period=runs.next_open_after(period) if run is not None else None,
                        awaiting_periods=sorted(awaiting))
