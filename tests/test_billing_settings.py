@@ -19,7 +19,7 @@ def settings_of(user) -> BillingSettings:
 
 
 def connect_xero(practice_id, themes=(("t-standard", "Standard", 0), ("t-special", "Special projects", 1))):
-    db.session.add(XeroConnection(practice_id=practice_id, tenant_id="tenant", tenant_name="Demo Org",
+    db.session.add(XeroConnection(practice_id=practice_id, tenant_id=f"tenant-{practice_id}", tenant_name="Demo Org",
                                   status=ConnectionStatus.CONNECTED.value))
     for theme_id, name, sort_order in themes:
         db.session.add(XeroBrandingTheme(practice_id=practice_id, branding_theme_id=theme_id, name=name,
