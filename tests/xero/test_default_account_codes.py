@@ -108,3 +108,11 @@ def test_other_practices_codes_are_not_offered(app, auth_client, synced, other_o
     db.session.commit()
     assert "Rival Sales" not in auth_client.get("/settings/integrations").get_data(as_text=True)
     assert auth_client.post(URL, data={"recurring_account_code": "201"}, headers=HTMX).status_code == 422
+
+
+def test_a_default_not_chosen_yet_is_pointed_out_until_it_is(auth_client, synced):
+    page = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert page.count("Not chosen yet: invoice lines need an account code") == 2
+    auth_client.post(URL, data={"recurring_account_code": "200"}, headers=HTMX)
+    page = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert page.count("Not chosen yet: invoice lines need an account code") == 1
