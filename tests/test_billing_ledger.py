@@ -13,6 +13,7 @@ from webapp.models import (
     BilledCharge,
     BillingMethod,
     BillingRun,
+    BillingRunClient,
     Client,
     Invoice,
     InvoiceLine,
@@ -162,6 +163,58 @@ def test_later_month_lists_earlier_months_still_awaiting_approval(auth_client, p
     assert 'href="/billing/plan?month=2026-10">October 2026</a>' in awaiting
     approve(practice, OCT)
     assert build_plan(practice, NOV).awaiting_periods == []
+
+
+# --- each approval's scope: no catch-up for months a client was archived in -----------------------
+
+def scope_of(practice_id, period):
+    run = db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id, period=period)).scalar_one()
+    return set(db.session.execute(db.select(BillingRunClient.client_id).filter_by(billing_run_id=run.id)).scalars())
+
+
+def test_approval_records_every_active_client_as_its_scope(practice):
+    idle = add_client(practice, "Idle Ltd", "IDL01")  # active, nothing due: still in scope
+    gone = add_client(practice, "Gone Ltd", "GON01", status="archived")
+    db.session.commit()
+    approve(practice, NOV)
+    steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
+    assert scope_of(practice, NOV) == {steady.id, idle.id}
+    assert gone.id not in scope_of(practice, NOV)
+
+
+def test_no_catch_up_for_a_month_the_client_was_archived_in(practice):
+    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    paused = add_client(practice, "Paused Ltd", "PAU01")
+    engage(paused, payroll, start=date(2026, 1, 1))
+    db.session.commit()
+    approve(practice, SEP)
+    paused.status = "archived"
+    db.session.commit()
+    approve(practice, OCT)  # Paused Ltd was archived all October
+    paused.status = "active"
+    db.session.commit()
+    assert descriptions(practice, NOV, "PAU01") == ["Payroll — November 2026"]
+    assert build_plan(practice, OCT).late == []
+
+
+def test_back_dated_work_for_a_client_in_scope_is_still_caught_up(practice):
+    approve(practice, OCT)
+    steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
+    engage(steady, add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 10, 1))
+    db.session.commit()
+    assert [late.client.code for late in build_plan(practice, OCT).late] == ["STE01"]
+    assert "Payroll — October 2026 (catch-up)" in descriptions(practice, NOV, "STE01")
+
+
+def test_a_run_without_a_recorded_scope_is_never_caught_up(practice):
+    # Approved before scopes were recorded: whom it covered is unknown, so nothing is caught up from it.
+    approve(practice, OCT)
+    db.session.execute(db.delete(BillingRunClient))
+    steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
+    engage(steady, add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 10, 1))
+    db.session.commit()
+    assert build_plan(practice, OCT).late == []
+    assert descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026", "Payroll — November 2026"]
 
 
 # --- on-completion work ---------------------------------------------------------------------------
@@ -383,5 +436,33 @@ def test_migration_moves_completed_on_into_completions_and_back(scratch_database
             tables = set(sa.inspect(conn).get_table_names())
         assert [(i, str(d) if d else None) for i, d in back] == [(1, "2026-10-20"), (2, None)]
         assert not {"engagement_completions", "billed_charges"} & tables
+        db.session.remove()
+        db.engine.dispose()
+
+
+SCOPE = "4f62bdfdcc3c"
+
+
+def test_scope_migration_adds_the_table_and_leaves_existing_runs_without_a_scope(scratch_database):
+    from flask_migrate import downgrade, upgrade
+
+    from webapp import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_database})
+    with app.app_context():
+        upgrade(revision="4f1d2a7c9e10")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO practices (id, name, time_zone, primary_crm, created_at) "
+                                 "VALUES (1, 'P', 'Europe/London', 'socket', '2026-01-01 00:00:00+00')"))
+            conn.execute(sa.text("INSERT INTO billing_runs (id, practice_id, period, approved_at) "
+                                 "VALUES (1, 1, '2026-10-01', '2026-10-02 00:00:00+00')"))
+        upgrade(revision=SCOPE)
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM billing_run_clients")).scalar() == 0
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("billing_run_clients")}
+        assert columns == {"billing_run_id", "client_id"}
+        downgrade(revision="4f1d2a7c9e10")
+        with db.engine.connect() as conn:
+            assert "billing_run_clients" not in sa.inspect(conn).get_table_names()
         db.session.remove()
         db.engine.dispose()

@@ -2,6 +2,7 @@
 from webapp.models.billing import (  # noqa: F401
     BilledCharge,
     BillingRun,
+    BillingRunClient,
     BillingSettings,
     Invoice,
     InvoiceLine,

@@ -50,6 +50,20 @@ class BillingRun(db.Model):
     invoices = db.relationship("Invoice", back_populates="billing_run", lazy="selectin")
 
 
+class BillingRunClient(db.Model):
+    """A client in an approval's scope: active when its month was approved.
+
+    Catch-up bills a missed charge from an approved month only for the clients in that month's scope
+    (so never for a month the client was archived in). Runs approved before scopes were recorded have
+    none, and their months are never caught up.
+    """
+
+    __tablename__ = "billing_run_clients"
+
+    billing_run_id = db.Column(db.Integer, db.ForeignKey("billing_runs.id"), primary_key=True)
+    client_id = db.Column(db.Integer, db.ForeignKey("clients.id"), primary_key=True, index=True)
+
+
 class Invoice(db.Model):
     __tablename__ = "invoices"
     __table_args__ = (

@@ -6,7 +6,7 @@ from enum import Enum
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import BilledCharge, BillingRun, Invoice, InvoiceLine, InvoiceStatus, Practice, User
+from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine, InvoiceStatus, Practice, User
 from webapp.services import billing_cadence
 from webapp.services.billing_plan import build_plan, current_period
 
@@ -64,7 +64,8 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
     Refuses a month after the current one (in the practice's time zone) and, when `fingerprint` is
     given, a plan that changed since the user saw it. A second approval (even one racing this one)
     finds the BillingRun and raises nothing; a month with nothing to bill raises nothing and records
-    no run. The ledger's unique key backs all of this up: no charge can be invoiced twice.
+    no run. The ledger's unique key backs all of this up: no charge can be invoiced twice. The run
+    records its scope (the clients active now), which limits later catch-up of this month.
     """
     period = billing_cadence.month_start(period)
     # Lock the practice row: one approval per practice at a time, so the run check, the ledger and the
@@ -95,6 +96,9 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
         db.session.rollback()
         return ApprovalResult(Outcome.ALREADY_APPROVED, period, run=find_run(practice_id, period))
 
+    # The run's scope: catch-up may later bill a charge this month missed only to these clients.
+    db.session.execute(db.insert(BillingRunClient), [
+        {"billing_run_id": run.id, "client_id": client_id} for client_id in sorted(plan.scope_client_ids)])
     sequence = next_invoice_sequence(practice_id)
     for offset, row in enumerate(plan.rows):
         _raise_invoice(practice_id, run, row, format_number(sequence + offset))

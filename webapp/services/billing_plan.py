@@ -3,7 +3,10 @@
 A month's plan bills the charges that fell due in it and are not yet in the ledger (BilledCharge), plus
 catch-up: charges that fell due in an earlier month that was already approved but were missed (a
 back-dated engagement, a completion recorded after approval). Catch-up never reaches before the
-practice's first approved month: history from before Socket is not billed.
+practice's first approved month (history from before Socket is not billed), and bills a month's missed
+charge only to a client in that month's scope — active when it was approved — so never for a month the
+client was archived in (see _Runs.may_catch_up; months approved before scopes were recorded are not
+caught up).
 """
 import hashlib
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from webapp.models import (
     BilledCharge,
     BillingMethod,
     BillingRun,
+    BillingRunClient,
     BillingSettings,
     Client,
     ClientStatus,
@@ -101,6 +105,7 @@ class BillingPlan:
     run: BillingRun | None = None
     late: list[LateCharges] = field(default_factory=list)  # approved month only: due here, not yet invoiced
     next_open_period: date | None = None  # the first month after this one that is not approved
+    scope_client_ids: frozenset[int] = frozenset()  # the active clients: approving records them as its scope
     awaiting_periods: list[date] = field(default_factory=list)  # earlier months with charges, not approved
 
     @property
@@ -265,10 +270,10 @@ def _theme_names(practice_id: int) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class _Runs:
-    """The practice's approved months, and which of them the ledger tracks."""
+    """The practice's approved months, and each one's scope: the clients active when it was approved."""
 
     by_period: dict[date, BillingRun]
-    tracked_ids: set[int]
+    scopes: dict[int, set[int]]  # run id -> client ids; a run approved before scopes were recorded has none
 
     @property
     def first(self) -> date | None:
@@ -280,13 +285,35 @@ class _Runs:
             candidate = billing_cadence.add_months(candidate, 1)
         return candidate
 
+    def may_catch_up(self, run: BillingRun, client: Client) -> bool:
+        """Whether a charge `run`'s month missed may still be billed to `client` in a later month.
 
-def _runs(practice_id: int) -> _Runs:
-    runs = db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)).scalars().all()
-    tracked = set(db.session.execute(
-        db.select(BilledCharge.billing_run_id).filter_by(practice_id=practice_id).distinct()
-    ).scalars())
-    return _Runs({run.period: run for run in runs}, tracked)
+        Only for a client in the run's scope (active when the month was approved), or created after the
+        approval (it cannot have been archived then). A run without a recorded scope (approved before
+        scopes existed) is never caught up: "everyone active now" could bill a month a client was
+        archived in.
+        """
+        scope = self.scopes.get(run.id)
+        if not scope:
+            return False
+        return client.id in scope or client.created_at > run.approved_at
+
+
+def _runs(practice_id: int) -> list[BillingRun]:
+    return db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)).scalars().all()
+
+
+def _scopes(practice_id: int, first: date, last: date) -> dict[int, set[int]]:
+    """Run id -> the clients in its scope, for the runs of the months from `first` to `last`."""
+    rows = db.session.execute(
+        db.select(BillingRunClient.billing_run_id, BillingRunClient.client_id)
+        .join(BillingRun, BillingRun.id == BillingRunClient.billing_run_id)
+        .filter(BillingRun.practice_id == practice_id, BillingRun.period >= first, BillingRun.period <= last)
+    )
+    scopes: dict[int, set[int]] = {}
+    for run_id, client_id in rows:
+        scopes.setdefault(run_id, set()).add(client_id)
+    return scopes
 
 
 @dataclass(frozen=True)
@@ -357,13 +384,15 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     xero_default = reference_data.default_branding_theme(practice_id)
     xero_default_id = xero_default.branding_theme_id if xero_default else None
 
-    runs = _runs(practice_id)
-    run, previous_run = runs.by_period.get(period), runs.by_period.get(previous)
-    legacy_run = run is not None and run.id not in runs.tracked_ids
-    first_run = runs.first
+    by_period = {run.period: run for run in _runs(practice_id)}
+    run, previous_run = by_period.get(period), by_period.get(previous)
+    first_run = min(by_period, default=None)
     # Catch-up looks back to the first approved month, never before it.
     look_back = first_run if first_run is not None and first_run < period else period
+    runs = _Runs(by_period, _scopes(practice_id, look_back, period))
     ledger = _ledger(practice_id, min(look_back, previous), period)
+    # A run with no ledger rows predates the ledger: its month counts as billed in full.
+    legacy_run = run is not None and all(billed.billing_run_id != run.id for billed in ledger.values())
     clients = _clients_with_engagements(practice_id, [r for r in (run, previous_run) if r is not None])
     invoiced_now = {invoice.client_id: invoice for invoice in run.invoices} if run else {}
     invoiced_before = {invoice.client_id: invoice for invoice in previous_run.invoices} if previous_run else {}
@@ -386,13 +415,15 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
                     continue
                 if charge.due_period == period:
                     due_here.append((charge, False))
-                    if billed is None:
-                        (late_here if run is not None else pending).append((charge, False))
+                    if billed is None and run is None:
+                        pending.append((charge, False))
+                    elif billed is None and runs.may_catch_up(run, client):
+                        late_here.append((charge, False))
                 elif charge.due_period >= look_back and billed is None:  # an earlier month since the first approval
                     earlier_run = runs.by_period.get(charge.due_period)
                     if earlier_run is None:
                         awaiting.add(charge.due_period)
-                    elif run is None and earlier_run.id in runs.tracked_ids:
+                    elif run is None and runs.may_catch_up(earlier_run, client):
                         pending.append((charge, True))
         invoice = invoiced_now.get(client.id)
         if run is not None:
@@ -400,7 +431,7 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
             items = _in_service_order(charges)
             amount = invoice.total if invoice else None
             preview = invoice_preview(invoice, theme_names) if invoice else None
-            if late_here and not legacy_run:
+            if late_here:
                 late.append(LateCharges(client, _in_service_order(late_here)))
         else:
             items = _in_service_order(pending)
@@ -424,5 +455,6 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     return BillingPlan(practice_id=practice_id, period=period, rows=rows, ended=ended,
                        totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts),
                        run=run, late=late,
+                       scope_client_ids=frozenset(c.id for c, _ in clients if c.status == ClientStatus.ACTIVE.value),
                        next_open_period=runs.next_open_after(period) if run is not None else None,
                        awaiting_periods=sorted(awaiting))
