@@ -117,8 +117,13 @@ def test_each_client_gets_its_change_type_and_amounts(book):
     rows = rows_by_code(plan)
     assert {code: row.change for code, row in rows.items()} == {
         "STE01": Change.UNCHANGED, "GRO01": Change.EXPANDED, "SHR01": Change.CONTRACTED,
-        "NEW01": Change.NEW, "LEA01": Change.ENDED, "FIN01": Change.ENDED,
+        "NEW01": Change.NEW, "LEA01": Change.ENDED, "FIN01": Change.UNCHANGED,
     }
+    assert rows["GRO01"].details == ("VAT Returns added", "Company Formation added")
+    assert rows["SHR01"].details == ("Payroll ended",)
+    assert rows["GRO01"].notes == ("VAT Returns due this quarter", "Company Formation completed")
+    # Finisher's agreement did not change: its annual work was billed on completion last month.
+    assert rows["FIN01"].notes == ("Annual Accounts billed last month on completion",)
     assert (rows["GRO01"].last_amount, rows["GRO01"].amount) == (Decimal("250.00"), Decimal("700.00"))
     assert (rows["SHR01"].last_amount, rows["SHR01"].amount) == (Decimal("370.00"), Decimal("250.00"))
     assert (rows["NEW01"].last_amount, rows["NEW01"].amount) == (Decimal("0.00"), Decimal("199.99"))
@@ -133,7 +138,7 @@ def test_totals_and_counts(book):
     assert totals.last_month == Decimal("2320.00")  # 250 + 250 + 370 + 250 + 1200
     assert totals.difference == Decimal("-920.01")
     assert {change.value: count for change, count in totals.counts.items()} == {
-        "new": 1, "expanded": 1, "contracted": 1, "unchanged": 1, "ended": 2}
+        "new": 1, "expanded": 1, "contracted": 1, "repriced": 0, "unchanged": 2, "ended": 1}
 
 
 def test_archived_clients_and_unbilled_work_are_left_out(book):
@@ -149,12 +154,25 @@ def test_plan_is_scoped_to_its_practice(book, other_owner):
     assert list(rows_by_code(build_plan(other_owner.practice_id, NOV))) == ["RIV01"]
 
 
-def test_quarterly_client_shows_as_new_in_its_billing_month(book):
-    # December: the VAT quarter is not billed, bookkeeping is; formation was one-off in November.
+def test_billing_cycles_are_not_changes_in_agreed_work(book):
+    # December: the VAT quarter is not due, bookkeeping is; formation was one-off in November.
     rows = rows_by_code(build_plan(book["practice_id"], date(2026, 12, 1)))
-    assert rows["GRO01"].change is Change.CONTRACTED and rows["GRO01"].amount == Decimal("250.00")
+    assert rows["GRO01"].change is Change.UNCHANGED and rows["GRO01"].amount == Decimal("250.00")
+    assert rows["GRO01"].notes == ("VAT Returns not due this month", "Company Formation billed last month on completion")
     rows = rows_by_code(build_plan(book["practice_id"], date(2027, 2, 1)))
-    assert rows["GRO01"].change is Change.EXPANDED and rows["GRO01"].amount == Decimal("550.00")
+    assert rows["GRO01"].change is Change.UNCHANGED and rows["GRO01"].amount == Decimal("550.00")
+    assert rows["GRO01"].notes == ("VAT Returns due this quarter",)
+
+
+def test_a_new_engagement_at_a_new_price_for_the_same_service_is_re_priced(book):
+    steady = book["steady"]
+    old = steady.engagements[0]
+    old.end_date = date(2026, 10, 31)
+    engage(steady, book["services"]["books"], price="275.00", start=date(2026, 11, 1))
+    db.session.commit()
+    row = rows_by_code(build_plan(book["practice_id"], NOV))["STE01"]
+    assert (row.change, row.details) == (Change.REPRICED, ("Monthly Bookkeeping re-priced £250.00 → £275.00",))
+    assert (row.last_amount, row.amount) == (Decimal("250.00"), Decimal("275.00"))
 
 
 def test_current_period_is_the_month_in_the_practices_time_zone():
@@ -170,7 +188,8 @@ def test_demo_plan_shows_every_change_type(app_ctx):
     seed_demo(today=date(2026, 11, 15))
     practice = db.session.execute(db.select(Practice).filter_by(name=DEMO_PRACTICE_NAME)).scalar_one()
     plan = build_plan(practice.id, NOV)
-    assert all(plan.totals.counts[change] > 0 for change in Change), plan.totals.counts
+    shown = {Change.NEW, Change.EXPANDED, Change.CONTRACTED, Change.UNCHANGED, Change.ENDED}
+    assert all(plan.totals.counts[change] > 0 for change in shown), plan.totals.counts
     assert plan.totals.this_month == sum((row.preview.total for row in plan.rows), Decimal("0"))
 
 
@@ -431,6 +450,9 @@ def test_plan_page_shows_rows_totals_and_previews(auth_client, book):
     assert "Billing Plan · November 2026" in body
     assert re.search(r'data-client-code="SHR01" data-change="contracted"', body)
     assert re.search(r'data-client-code="LEA01" data-change="ended"', body)
+    assert "1 new client</span>" in body and "1 service added</span>" in body and "2 unchanged</span>" in body
+    assert '<span class="badge badge-contracted">service ended</span><br><small>Payroll ended</small>' in body
+    assert '<small class="muted plan-note">VAT Returns due this quarter</small>' in body
     assert "£1,399.99" in body and "-£920.01" in body
     assert "<details>" in body and "VAT Returns — November 2026 – January 2027" in body
     assert ">Approve plan</button>" in body

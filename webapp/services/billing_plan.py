@@ -12,7 +12,6 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 
 from webapp.extensions import db
 from webapp.models import (
@@ -28,18 +27,11 @@ from webapp.models import (
     XeroBrandingTheme,
 )
 from webapp.services import billing_cadence, invoicing
+from webapp.services.billing_changes import Change, DueService, agreed_work, cadence_notes, compare_work
 from webapp.services.billing_settings import get_billing_settings
 from webapp.sync import reference_data
 
 ZERO = Decimal("0.00")
-
-
-class Change(str, Enum):
-    NEW = "new"
-    EXPANDED = "expanded"
-    CONTRACTED = "contracted"
-    UNCHANGED = "unchanged"
-    ENDED = "ended"
 
 
 @dataclass(frozen=True)
@@ -66,6 +58,8 @@ class ClientPlan:
     change: Change
     preview: InvoicePreview | None  # None for a client that ended
     invoice: Invoice | None = None  # approved month: the invoice its run raised for this client
+    details: tuple[str, ...] = ()  # what changed in the agreed work, e.g. "Payroll added"
+    notes: tuple[str, ...] = ()  # why the amount moved without it, e.g. "VAT Returns due this quarter"
 
     @property
     def difference(self) -> Decimal:
@@ -236,19 +230,6 @@ def preview_invoice(settings: BillingSettings, client: Client, items: list[invoi
     )
 
 
-def classify(amount: Decimal | None, last_amount: Decimal | None) -> Change:
-    """How a client's bill moved against last month's plan (None = not billed)."""
-    if amount is None:
-        return Change.ENDED
-    if last_amount is None:
-        return Change.NEW
-    if amount > last_amount:
-        return Change.EXPANDED
-    if amount < last_amount:
-        return Change.CONTRACTED
-    return Change.UNCHANGED
-
-
 def _clients_with_engagements(practice_id: int, runs: list[BillingRun]) -> list[tuple[Client, list[Engagement]]]:
     """Active clients, plus any client (archived since) invoiced by one of `runs`, by name."""
     wanted = Client.status == ClientStatus.ACTIVE.value
@@ -351,6 +332,11 @@ def _invoiced_charges(ledger: dict[str, _Billed], run: BillingRun,
     return by_invoice
 
 
+def _due(charge: Charge, catch_up: bool = False) -> DueService:
+    service = charge.engagement.service
+    return DueService(service.id, service.name, BillingMethod(service.billing_method), catch_up)
+
+
 def invoice_preview(invoice: Invoice, theme_names: dict[str, str]) -> InvoicePreview:
     """A raised invoice shown like a preview: its own dates, template and lines, as stored."""
     theme_id = invoice.branding_theme_id
@@ -368,6 +354,9 @@ def invoice_preview(invoice: Invoice, theme_names: dict[str, str]) -> InvoicePre
 
 def build_plan(practice_id: int, period: date) -> BillingPlan:
     """The plan for one practice and month: per client its lines, amount and change against last month.
+
+    The change is in the client's agreed work, not its amount (see billing_changes); cadence moves in
+    the amount get notes.
 
     Not yet approved: the charges due this month plus catch-up, none of them in the ledger, for active
     clients. Approved: what WAS invoiced — one row per invoice its run raised, with the invoice's own
@@ -434,6 +423,7 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
             if late_here:
                 late.append(LateCharges(client, _in_service_order(late_here)))
         else:
+            charges = pending
             items = _in_service_order(pending)
             amount = sum((item.amount for item in items), ZERO) if items else None
             preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id)
@@ -445,12 +435,19 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
             last_amount = sum((c.engagement.price for c in last_items), ZERO) if last_items and active else None
         if amount is None and last_amount is None:
             continue
-        change = classify(amount, last_amount)
+        agreed_now = agreed_work(engagements, period) if active or run is not None else {}
+        work = compare_work(agreed_work(engagements, previous), agreed_now,
+                            {e.service_id: e.service.name for e in engagements}, billed_now=amount is not None)
+        change = work.change
+        notes = cadence_notes([_due(charge, catch_up) for charge, catch_up in charges],
+                              [_due(charge) for charge in last_items])
+        if run is not None and invoice is not None and not active:
+            notes += ("Client archived since this month was approved: its invoice stands",)
         counts[change] += 1
         this_total += amount or ZERO
         last_total += last_amount or ZERO
         row = ClientPlan(client=client, items=items, amount=amount or ZERO, last_amount=last_amount or ZERO,
-                         change=change, preview=preview, invoice=invoice)
+                         change=change, preview=preview, invoice=invoice, details=work.details, notes=notes)
         (rows if preview is not None else ended).append(row)
     return BillingPlan(practice_id=practice_id, period=period, rows=rows, ended=ended,
                        totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts),
