@@ -305,6 +305,3 @@ def tax_rates():
         docs = [d for d in docs if d["TaxType"].lower() == tax_type.lower()]
     return ok("TaxRates", apply_order(docs, request.args.get("order"), lambda d: d["Name"]))
 
-
-from . import contacts as _contacts  # noqa: E402,F401  (registers routes on bp)
-from . import invoices as _invoices  # noqa: E402,F401

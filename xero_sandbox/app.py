@@ -145,6 +145,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["xero_sandbox"] = sandbox
     app.wsgi_app = CaseInsensitivePaths(app.wsgi_app)
 
+    from . import contacts, invoices  # noqa: F401  (their routes join api_bp: import before registering it)
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .identity import bp as identity_bp

@@ -11,7 +11,6 @@ import datetime as dt
 
 import pytest
 
-import xero_sandbox.api  # noqa: F401  (imports contacts and invoices in the package's own order)
 from xero_sandbox import contacts as contacts_mod
 from xero_sandbox import invoices as invoices_mod
 from xero_sandbox import DEMO_TENANT_ID
