@@ -273,6 +273,63 @@ def test_template_is_the_clients_else_the_practices_else_xeros_default(book):
     assert (grower.branding_theme_id, grower.template_name) == ("t-cli", "Client")
 
 
+# --- VAT ---------------------------------------------------------------------------------------------
+
+def connect_xero(practice_id, rates=(("OUTPUT2", "20% (VAT on Income)", "20.0000"),)):
+    from webapp.models import XeroAccount, XeroConnection, XeroTaxRate
+
+    db.session.add(XeroConnection(practice_id=practice_id, tenant_id=f"t-{practice_id}"))
+    db.session.add(XeroAccount(practice_id=practice_id, account_id=f"a-{practice_id}", code="200", name="Sales",
+                               status="ACTIVE", tax_type="OUTPUT2"))
+    for tax_type, name, rate in rates:
+        db.session.add(XeroTaxRate(practice_id=practice_id, tax_type=tax_type, name=name, status="ACTIVE",
+                                   effective_rate=rate))
+    db.session.get(BillingSettings, practice_id).recurring_account_code = "200"
+    db.session.commit()
+
+
+def test_preview_shows_vat_from_the_accounts_default_tax_type(book):
+    connect_xero(book["practice_id"])
+    plan = build_plan(book["practice_id"], NOV)
+    steady = rows_by_code(plan)["STE01"].preview.tax
+    assert (steady.net, steady.vat, steady.total) == (Decimal("250.00"), Decimal("50.00"), Decimal("300.00"))
+    assert steady.lines[0].rate.name == "20% (VAT on Income)"
+    # Grower's one-off formation has no account code, so no tax type: Xero decides, and the plan says so.
+    assert rows_by_code(plan)["GRO01"].preview.tax.complete is False
+    assert plan.totals.vat is None
+
+
+def test_plan_and_invoice_pages_show_net_vat_and_total(auth_client, book, owner):
+    connect_xero(book["practice_id"])
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert re.search(r'Subtotal \(net\)</th><td class="num invoice-net">£250.00</td>', body)
+    assert '<td class="num invoice-vat">£50.00</td>' in body and '<th class="num invoice-total">£300.00</th>' in body
+    approve_plan(book["practice_id"], NOV, owner.id)
+    steady = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "STE01")
+    page = auth_client.get(f"/billing/invoices/{steady.id}").get_data(as_text=True)
+    assert "20% (VAT on Income)" in page and '<td class="num invoice-vat">£50.00</td>' in page
+    assert '<th class="num invoice-total">£300.00</th>' in page
+
+
+def test_without_xero_totals_say_excl_vat(auth_client, book, owner):
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert "Total excl. VAT" in body and "VAT will be added by Xero (connect Xero to see it here)." in body
+    assert "Subtotal (net)" not in body
+    approve_plan(book["practice_id"], NOV, owner.id)
+    invoice = invoices_of(book["practice_id"])[0]
+    page = auth_client.get(f"/billing/invoices/{invoice.id}").get_data(as_text=True)
+    assert "Total excl. VAT" in page and "VAT will be added by Xero" in page
+
+
+def test_plan_total_vat_when_every_rate_is_known(book):
+    connect_xero(book["practice_id"])
+    settings = db.session.get(BillingSettings, book["practice_id"])
+    settings.one_off_account_code = "200"
+    db.session.commit()
+    totals = build_plan(book["practice_id"], NOV).totals
+    assert (totals.this_month, totals.vat) == (Decimal("1399.99"), Decimal("280.00"))  # 50+140+50+40.00 (199.99)
+
+
 # --- approving ---------------------------------------------------------------------------------------
 
 def approve_form(practice_id, month="2026-11"):

@@ -16,11 +16,17 @@ from webapp.services.billing_cadence import (
 )
 from webapp.services.invoicing import (
     BillableItem,
+    DraftLine,
     LineRules,
+    TaxRate,
     build_lines,
     effective_consolidation,
     invoice_dates,
+    line_tax_type,
+    line_vat,
     lines_total,
+    parse_percent,
+    tax_invoice,
 )
 
 NOV = date(2026, 11, 1)
@@ -220,3 +226,63 @@ def test_period_labels_say_what_the_charge_covers():
     assert period_label(BillingMethod.QUARTERLY_ADVANCE, NOV) == "November 2026 – January 2027"
     assert period_label(BillingMethod.ANNUAL_ADVANCE, NOV) == "November 2026 – October 2027"
     assert period_label(BillingMethod.ONCE, NOV) == "completed November 2026"
+
+
+# --- VAT as Xero will post it ------------------------------------------------------------------------
+
+STANDARD = TaxRate("OUTPUT2", "20% (VAT on Income)", Decimal("20"))
+REDUCED = TaxRate("RROUTPUT", "5% (VAT on Income)", Decimal("5"))
+RATES = {"OUTPUT2": STANDARD, "RROUTPUT": REDUCED}
+ACCOUNTS = {"200": "OUTPUT2", "260": "RROUTPUT"}
+
+
+def line(amount, code="200", tax=None):
+    return DraftLine(description="x", quantity=Decimal("1.00"), unit_amount=Decimal(amount), account_code=code,
+                     tax_type=tax)
+
+
+def test_a_lines_tax_type_is_its_own_else_its_accounts_default():
+    assert line_tax_type("ZERORATEDOUTPUT", "200", ACCOUNTS) == "ZERORATEDOUTPUT"
+    assert line_tax_type(None, "260", ACCOUNTS) == "RROUTPUT"
+    assert line_tax_type(None, "999", ACCOUNTS) is None
+    assert line_tax_type(None, None, ACCOUNTS) is None
+
+
+@pytest.mark.parametrize("value, percent", [("20", Decimal("20")), ("20.0000", Decimal("20")), (" 5 ", Decimal("5")),
+                                            ("0", Decimal("0")), (None, None), ("", None), ("n/a", None),
+                                            ("-1", None), ("NaN", None)])
+def test_parse_percent_reads_xeros_effective_rate(value, percent):
+    assert parse_percent(value) == percent
+
+
+def test_vat_is_rounded_half_up_on_each_line():
+    assert line_vat(Decimal("10.01"), Decimal("17.5")) == Decimal("1.75")  # 1.75175
+    assert line_vat(Decimal("0.05"), Decimal("5")) == Decimal("0.00")  # 0.0025
+    assert line_vat(Decimal("0.10"), Decimal("5")) == Decimal("0.01")  # 0.005 rounds up
+    assert line_vat(Decimal("250.00"), Decimal("20")) == Decimal("50.00")
+
+
+def test_invoice_vat_is_the_sum_of_rounded_lines_not_the_rounded_sum():
+    tax = tax_invoice([line("0.05", "260"), line("0.05", "260")], ACCOUNTS, RATES)
+    assert (tax.net, tax.vat, tax.total) == (Decimal("0.10"), Decimal("0.00"), Decimal("0.10"))
+
+
+def test_net_vat_and_total_with_mixed_rates():
+    tax = tax_invoice([line("250.00"), line("150.00", "260"), line("99.99", tax="OUTPUT2")], ACCOUNTS, RATES)
+    assert [(t.tax_type, t.rate, t.vat) for t in tax.lines] == [
+        ("OUTPUT2", STANDARD, Decimal("50.00")), ("RROUTPUT", REDUCED, Decimal("7.50")),
+        ("OUTPUT2", STANDARD, Decimal("20.00"))]
+    assert (tax.net, tax.vat, tax.total, tax.complete) == (
+        Decimal("499.99"), Decimal("77.50"), Decimal("577.49"), True)
+
+
+def test_an_unknown_rate_leaves_the_vat_to_xero():
+    tax = tax_invoice([line("250.00"), line("100.00", tax="EXEMPTOUTPUT")], ACCOUNTS, RATES)
+    assert (tax.complete, tax.vat, tax.total, tax.unknown_tax_types) == (False, None, Decimal("350.00"),
+                                                                         ["EXEMPTOUTPUT"])
+    assert tax.lines[0].vat == Decimal("50.00") and tax.lines[1].vat is None
+
+
+def test_without_xero_no_vat_is_shown():
+    tax = tax_invoice([line("250.00")], ACCOUNTS, None)
+    assert (tax.complete, tax.xero_connected, tax.total, tax.lines[0].vat) == (False, False, Decimal("250.00"), None)

@@ -9,6 +9,7 @@ from webapp.models import Invoice
 from webapp.scoping import current_practice_id, get_or_404, scoped
 from webapp.services.billing_approval import Outcome, approve_plan, approver_name
 from webapp.services.billing_plan import build_plan, current_period, parse_period
+from webapp.services.billing_tax import tax_reference
 from webapp.sync.reference_data import theme_name
 from webapp.template_helpers import format_local_datetime
 
@@ -98,5 +99,6 @@ def invoices():
 def invoice(invoice_id):
     invoice = get_or_404(Invoice, invoice_id)
     template = theme_name(current_practice_id(), invoice.branding_theme_id) or "Xero's default template"
+    tax = tax_reference(current_practice_id()).tax(invoice.lines)
     return render_page_or_fragment("billing/invoice.html", "billing/_invoice.html",
-                                   invoice=invoice, template_name=template)
+                                   invoice=invoice, template_name=template, tax=tax)

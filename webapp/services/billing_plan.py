@@ -29,6 +29,7 @@ from webapp.models import (
 from webapp.services import billing_cadence, invoicing
 from webapp.services.billing_changes import Change, DueService, agreed_work, cadence_notes, compare_work
 from webapp.services.billing_settings import get_billing_settings
+from webapp.services.billing_tax import TaxReference, tax_reference
 from webapp.sync import reference_data
 
 ZERO = Decimal("0.00")
@@ -43,9 +44,11 @@ class InvoicePreview:
     branding_theme_id: str | None
     template_name: str
     lines: list[invoicing.DraftLine]
+    tax: invoicing.InvoiceTax  # net, VAT per line and total as Xero will post them
 
     @property
     def total(self) -> Decimal:
+        """The net total (before VAT)."""
         return invoicing.lines_total(self.lines)
 
 
@@ -80,9 +83,10 @@ class LateCharges:
 
 @dataclass(frozen=True)
 class PlanTotals:
-    this_month: Decimal
+    this_month: Decimal  # net, before VAT, like last_month
     last_month: Decimal
     counts: dict[Change, int]
+    vat: Decimal | None = None  # this month's VAT on the previews, when every line's rate is known
 
     @property
     def difference(self) -> Decimal:
@@ -218,15 +222,18 @@ def effective_theme_id(settings: BillingSettings, client: Client, xero_default_i
 
 
 def preview_invoice(settings: BillingSettings, client: Client, items: list[invoicing.BillableItem],
-                    period: date, theme_names: dict[str, str], xero_default_id: str | None) -> InvoicePreview:
+                    period: date, theme_names: dict[str, str], xero_default_id: str | None,
+                    tax: TaxReference) -> InvoicePreview:
     issue, due = invoicing.invoice_dates(period, settings.invoice_day, settings.payment_terms_days)
     theme_id = effective_theme_id(settings, client, xero_default_id)
+    lines = invoicing.build_lines(items, line_rules(settings, client), period)
     return InvoicePreview(
         issue_date=issue,
         due_date=due,
         branding_theme_id=theme_id,
         template_name=theme_names.get(theme_id, "Xero's default template") if theme_id else "Xero's default template",
-        lines=invoicing.build_lines(items, line_rules(settings, client), period),
+        lines=lines,
+        tax=tax.tax(lines),
     )
 
 
@@ -337,19 +344,27 @@ def _due(charge: Charge, catch_up: bool = False) -> DueService:
     return DueService(service.id, service.name, BillingMethod(service.billing_method), catch_up)
 
 
-def invoice_preview(invoice: Invoice, theme_names: dict[str, str]) -> InvoicePreview:
+def invoice_preview(invoice: Invoice, theme_names: dict[str, str], tax: TaxReference) -> InvoicePreview:
     """A raised invoice shown like a preview: its own dates, template and lines, as stored."""
     theme_id = invoice.branding_theme_id
+    lines = [invoicing.DraftLine(description=line.description, quantity=line.quantity,
+                                 unit_amount=line.unit_amount, account_code=line.account_code,
+                                 tax_type=line.tax_type, service_id=line.service_id)
+             for line in invoice.lines]
     return InvoicePreview(
         issue_date=invoice.issue_date,
         due_date=invoice.due_date,
         branding_theme_id=theme_id,
         template_name=theme_names.get(theme_id, "Xero's default template") if theme_id else "Xero's default template",
-        lines=[invoicing.DraftLine(description=line.description, quantity=line.quantity,
-                                   unit_amount=line.unit_amount, account_code=line.account_code,
-                                   tax_type=line.tax_type, service_id=line.service_id)
-               for line in invoice.lines],
+        lines=lines,
+        tax=tax.tax(lines),
     )
+
+
+def _vat_total(rows: list[ClientPlan]) -> Decimal | None:
+    if not rows or not all(row.preview.tax.complete for row in rows):
+        return None
+    return sum((row.preview.tax.vat for row in rows), ZERO)
 
 
 def build_plan(practice_id: int, period: date) -> BillingPlan:
@@ -372,6 +387,7 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     theme_names = _theme_names(practice_id)
     xero_default = reference_data.default_branding_theme(practice_id)
     xero_default_id = xero_default.branding_theme_id if xero_default else None
+    tax = tax_reference(practice_id)
 
     by_period = {run.period: run for run in _runs(practice_id)}
     run, previous_run = by_period.get(period), by_period.get(previous)
@@ -419,14 +435,14 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
             charges = invoiced_charges.get(invoice.id, due_here if legacy_run else []) if invoice else []
             items = _in_service_order(charges)
             amount = invoice.total if invoice else None
-            preview = invoice_preview(invoice, theme_names) if invoice else None
+            preview = invoice_preview(invoice, theme_names, tax) if invoice else None
             if late_here:
                 late.append(LateCharges(client, _in_service_order(late_here)))
         else:
             charges = pending
             items = _in_service_order(pending)
             amount = sum((item.amount for item in items), ZERO) if items else None
-            preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id)
+            preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id, tax)
                        if items else None)
         if previous_run is not None:
             before = invoiced_before.get(client.id)
@@ -450,7 +466,8 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
                          change=change, preview=preview, invoice=invoice, details=work.details, notes=notes)
         (rows if preview is not None else ended).append(row)
     return BillingPlan(practice_id=practice_id, period=period, rows=rows, ended=ended,
-                       totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts),
+                       totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts,
+                                         vat=_vat_total(rows)),
                        run=run, late=late,
                        scope_client_ids=frozenset(c.id for c, _ in clients if c.status == ClientStatus.ACTIVE.value),
                        next_open_period=runs.next_open_after(period) if run is not None else None,
