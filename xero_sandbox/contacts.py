@@ -8,12 +8,13 @@ import uuid
 from flask import g, request
 
 from .api import (CONTACTS_READ, CONTACTS_WRITE, apply_order, arg_bool, arg_int, bp, idempotent,
-                  if_modified_since, ok, paginate, queue_event, requires, sql_page, summarize_errors)
+                  if_modified_since, ok, paginate, queue_event, requires, sql_page)
 from .app import get_sandbox
-from .bodies import get_bool, get_enum, get_list, get_str, get_uuid, is_uuid, read_elements
+from .bodies import get_bool, get_enum, get_list, get_str, is_uuid
+from .records import CONTACTS
 from .seed import contact_doc, name_key
 from .where import compile_where, sql_filter
-from .xerojson import XeroError, envelope, json_response, ms_date, not_found, validation_exception
+from .xerojson import XeroError, ms_date
 
 CONTACT_FIELDS = {"ContactID", "MergedToContactID", "ContactNumber", "AccountNumber", "ContactStatus", "Name",
                   "FirstName", "LastName", "CompanyNumber", "EmailAddress", "BankAccountDetails", "TaxNumber",
@@ -82,22 +83,10 @@ def list_contacts():
     return ok("Contacts", docs, pagination)
 
 
-def _find_contact(db, tenant_id, ident):
-    if is_uuid(ident):
-        return db.execute("SELECT * FROM contacts WHERE tenant_id=? AND contact_id=?",
-                          (tenant_id, str(uuid.UUID(ident)))).fetchone()
-    return db.execute("SELECT * FROM contacts WHERE tenant_id=? AND contact_number=?", (tenant_id, ident)).fetchone()
-
-
 @bp.route("/Contacts/<ident>", methods=["GET"])
 @requires(CONTACTS_READ)
 def get_contact(ident):
-    sandbox = get_sandbox()
-    with sandbox.store.lock:
-        row = _find_contact(sandbox.store.conn, g.tenant_id, ident)
-    if row is None:
-        return not_found()
-    return ok("Contacts", [json.loads(row["doc"])])
+    return CONTACTS.get_response(ident)
 
 
 def duplicate_name_message(name):
@@ -108,16 +97,7 @@ def duplicate_name_message(name):
 def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int, url_ident: str | None = None):
     """Validate and write one contact element. Returns (doc, errors, event_type)."""
     errors = []
-    cid = get_uuid(el, "ContactID", path)
-    existing = None
-    if url_ident is not None:
-        existing = _find_contact(db, tenant_id, url_ident)
-        if existing is None:
-            raise XeroError(404, "The resource you're looking for cannot be found")
-    elif cid:
-        existing = _find_contact(db, tenant_id, cid)
-        if existing is None:
-            errors.append(f"Contact with ContactID {cid} could not be found")
+    existing = CONTACTS.existing(db, tenant_id, el, path, url_ident, errors)
     doc = json.loads(existing["doc"]) if existing else None
     echo = {} if doc is None else {"ContactID": doc["ContactID"]}
     name = get_str(el, "Name", path)
@@ -189,36 +169,8 @@ def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int, url_ident
 
 
 def _write_contacts(url_ident=None):
-    sandbox = get_sandbox()
-    elements = read_elements("Contacts", "Contact")
-    summarize = summarize_errors()
-    now = sandbox.now_ms()
-    results, any_error = [], False
-    try:
-        with sandbox.store.tx() as db:
-            for path, el in elements:
-                doc, errors, event = save_contact(db, g.tenant_id, el, path, now, url_ident)
-                any_error = any_error or bool(errors)
-                results.append((doc, errors, event))
-            if any_error and summarize:
-                raise _Rollback()
-    except _Rollback:
-        raise XeroError(400, validation_exception(
-            # the batch was rolled back: elements that would have been created report no id
-            [doc if errors else {**doc, **({"ContactID": "00000000-0000-0000-0000-000000000000"}
-                                            if event == "CREATE" else {}), "ValidationErrors": []}
-             for doc, errors, event in results]))
-    out = []
-    for doc, errors, _ in results:
-        if summarize:
-            out.append(doc)
-        else:
-            out.append({**doc, "StatusAttributeString": "ERROR" if errors else "OK"})
-    return json_response(envelope(now, "Contacts", out))
-
-
-class _Rollback(Exception):
-    pass
+    return CONTACTS.write_response(lambda db, el, path, now: save_contact(
+        db, g.tenant_id, el, path, now, url_ident))
 
 
 @bp.route("/Contacts", methods=["POST", "PUT"])

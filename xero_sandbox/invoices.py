@@ -11,16 +11,13 @@ from flask import g, request
 
 from . import seed
 from .api import (INVOICES_READ, INVOICES_WRITE, apply_order, arg_bool, arg_int, bp, idempotent,
-                  if_modified_since, ok, paginate, queue_event, requires, sql_page,
-                  summarize_errors)
+                  if_modified_since, ok, paginate, queue_event, requires, sql_page)
 from .app import get_sandbox
-from .bodies import (_invalid, get_decimal, get_enum, get_list, get_obj, get_str, get_uuid, is_uuid,
-                     read_elements, sub)
-from .contacts import _find_contact
+from .bodies import _invalid, get_decimal, get_enum, get_list, get_obj, get_str, get_uuid, is_uuid, sub
+from .records import CONTACTS, INVOICES
 from .seed import name_key
 from .where import compile_where, sql_filter
-from .xerojson import (XeroError, date_string, envelope, json_response, money, ms_date, ms_from_date,
-                       not_found, parse_request_date, validation_exception)
+from .xerojson import XeroError, date_string, money, ms_date, ms_from_date, parse_request_date
 
 TYPES = ("ACCPAY", "ACCPAYCREDIT", "APOVERPAYMENT", "APPREPAYMENT", "ACCREC", "ACCRECCREDIT", "AROVERPAYMENT",
          "ARPREPAYMENT")
@@ -76,12 +73,12 @@ def _resolve_contact(db, tenant_id, c, path, errors):
     name = get_str(c, "Name", cpath)
     row = None
     if cid:
-        row = _find_contact(db, tenant_id, cid)
+        row = CONTACTS.find(db, tenant_id, cid)
         if row is None:
             errors.append("The contact with the specified ContactID could not be found")
             return None, None
     elif number:
-        row = _find_contact(db, tenant_id, number)
+        row = CONTACTS.find(db, tenant_id, number)
     if row is None and not cid and name and name.strip():
         row = db.execute("SELECT * FROM contacts WHERE tenant_id=? AND name_key=? ORDER BY status='ACTIVE' DESC",
                          (tenant_id, name_key(name))).fetchone()
@@ -173,16 +170,7 @@ def _lines(db, tenant_id, inv_type, lines, path, amount_types, old_lines, errors
 
 def save_invoice(db, sandbox, tenant_id, el, path, now_ms, client_id, url_ident=None):
     errors = []
-    iid = get_uuid(el, "InvoiceID", path)
-    existing = None
-    if url_ident is not None:
-        existing = _find_invoice(db, tenant_id, url_ident)
-        if existing is None:
-            raise XeroError(404, "The resource you're looking for cannot be found")
-    elif iid:
-        existing = _find_invoice(db, tenant_id, iid)
-        if existing is None:
-            errors.append(f"Invoice with InvoiceID {iid} could not be found")
+    existing = INVOICES.existing(db, tenant_id, el, path, url_ident, errors)
     old = json.loads(existing["doc"]) if existing else None
     inv_type = get_enum(el, "Type", path, TYPES, "InvoiceType")
     status = get_enum(el, "Status", path, STATUSES, "InvoiceStatus")
@@ -351,41 +339,10 @@ def save_invoice(db, sandbox, tenant_id, el, path, now_ms, client_id, url_ident=
     return doc, [], event
 
 
-def _find_invoice(db, tenant_id, ident):
-    if is_uuid(ident):
-        return db.execute("SELECT * FROM invoices WHERE tenant_id=? AND invoice_id=?",
-                          (tenant_id, str(uuid.UUID(ident)))).fetchone()
-    return db.execute("SELECT * FROM invoices WHERE tenant_id=? AND invoice_number=?", (tenant_id, ident)).fetchone()
-
-
-class _Rollback(Exception):
-    pass
-
-
 def _write_invoices(url_ident=None):
     sandbox = get_sandbox()
-    elements = read_elements("Invoices", "Invoice")
-    summarize = summarize_errors()
-    now = sandbox.now_ms()
-    results, any_error = [], False
-    try:
-        with sandbox.store.tx() as db:
-            for path, el in elements:
-                doc, errors, event = save_invoice(db, sandbox, g.tenant_id, el, path, now, g.client_id, url_ident)
-                any_error = any_error or bool(errors)
-                results.append((doc, errors, event))
-            if any_error and summarize:
-                raise _Rollback()
-    except _Rollback:
-        raise XeroError(400, validation_exception(
-            # the batch was rolled back: elements that would have been created report no id
-            [doc if errors else {**doc, **({"InvoiceID": "00000000-0000-0000-0000-000000000000"}
-                                            if event == "CREATE" else {}), "ValidationErrors": []}
-             for doc, errors, event in results]))
-    out = []
-    for doc, errors, _ in results:
-        out.append(doc if summarize else {**doc, "StatusAttributeString": "ERROR" if errors else "OK"})
-    return json_response(envelope(now, "Invoices", out))
+    return INVOICES.write_response(lambda db, el, path, now: save_invoice(
+        db, sandbox, g.tenant_id, el, path, now, g.client_id, url_ident))
 
 
 @bp.route("/Invoices", methods=["POST", "PUT"])
@@ -485,9 +442,4 @@ def list_invoices():
 @bp.route("/Invoices/<ident>", methods=["GET"])
 @requires(INVOICES_READ)
 def get_invoice(ident):
-    sandbox = get_sandbox()
-    with sandbox.store.lock:
-        row = _find_invoice(sandbox.store.conn, g.tenant_id, ident)
-    if row is None:
-        return not_found()
-    return ok("Invoices", [json.loads(row["doc"])])
+    return INVOICES.get_response(ident)
