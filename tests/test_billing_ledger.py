@@ -112,7 +112,7 @@ def test_back_dated_monthly_engagement_is_caught_up_in_the_next_plan(auth_client
     plan = build_plan(practice, NOV)
     assert plan.catch_up_count == 2 and plan.totals.this_month == Decimal("610.00")
     body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
-    assert "Raises 2 invoices totalling £610.00, once,\n" in body
+    assert "Raises 2 invoices totalling £610.00 excl. VAT, once,\n" in body
     assert "including 2 catch-up charges missed from earlier approved months" in body
     approve(practice, NOV)
     invoice = next(i for i in invoices_of(practice) if i.client.code == "BAC01")

@@ -516,6 +516,14 @@ def test_plan_page_shows_rows_totals_and_previews(auth_client, book):
     assert 'id="plan-status"' in body and "Awaiting approval" in body
 
 
+def test_approve_asks_for_confirmation_naming_the_count_and_total(auth_client, book):
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    form = re.search(r'<form [^>]*id="approve-plan"[^>]*>', body, re.S).group(0)
+    assert ('hx-confirm="Approve November 2026? This raises 4 invoices totalling £1,399.99 excl. VAT. '
+            'Raised invoices cannot be withdrawn from Socket."') in form
+    assert 'method="post" action="/billing/plan/approve"' in form  # still a plain form without JavaScript
+
+
 def test_plan_page_refuses_a_bad_month(auth_client):
     response = auth_client.get("/billing/plan?month=2026-13")
     assert response.status_code == 400

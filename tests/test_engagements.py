@@ -200,3 +200,11 @@ def test_demo_seed_records_completions_and_stays_idempotent(app_ctx):
     assert first and all(done == date(2026, 11, 1) for _, done in first)
     seed_demo(today=date(2026, 11, 15))
     assert [(c.engagement_id, c.completed_on) for c in completions()] == first
+
+
+def test_ending_an_engagement_asks_for_confirmation_first(auth_client, work):
+    body = auth_client.get(f"/clients/{work['client'].id}/engagements", headers=HTMX).get_data(as_text=True)
+    end_url = f"/clients/{work['client'].id}/engagements/{work['monthly'].id}/end"
+    form = re.search(rf'<form method="post" action="{end_url}"[^>]*>', body, re.S).group(0)
+    assert ('hx-confirm="End Bookkeeping for Busy Ltd on the date chosen? '
+            'Billing for it stops after that date."') in form

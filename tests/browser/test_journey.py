@@ -38,6 +38,13 @@ def test_sign_in_visit_every_page_and_approve_the_plan(page, live_server, demo):
 
     page.get_by_role("link", name="Billing Plan", exact=True).first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Billing Plan")
+    # Approving asks first, naming what it raises; declining raises nothing.
+    messages = []
+    page.once("dialog", lambda dialog: (messages.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Approve plan").click()
+    expect(page.locator("#plan-status")).to_contain_text("Awaiting approval")
+    assert re.search(r"This raises \d+ invoices totalling £[\d,]+\.\d\d excl\. VAT", messages[0])
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Approve plan").click()
     expect(page.locator("#plan-status")).to_contain_text("Approved")
 
