@@ -196,9 +196,10 @@ class TokenManager:
         log.info("Refreshed Xero tokens for connection %s", connection_id)
         return tokens.access_token
 
-    def _store_if_unchanged(self, connection_id: int, started_from: str, tokens: TokenSet) -> bool:
-        """Compare-and-set: store `tokens` only if the row still holds the refresh token we refreshed from."""
-        values = token_values(tokens, self.cipher) | {"last_error": None, "updated_at": utcnow()}
+    @staticmethod
+    def _update_if_unchanged(connection_id: int, started_from: str, **values) -> bool:
+        """Compare-and-set: write `values` only if the row is still connected and still holds the refresh token
+        we refreshed from. True when it did."""
         with Session(db.engine) as session:
             result = session.execute(
                 update(XeroConnection)
@@ -209,17 +210,14 @@ class TokenManager:
             session.commit()
             return result.rowcount == 1
 
+    def _store_if_unchanged(self, connection_id: int, started_from: str, tokens: TokenSet) -> bool:
+        """Store `tokens` only if the row still holds the refresh token we refreshed from."""
+        values = token_values(tokens, self.cipher) | {"last_error": None, "updated_at": utcnow()}
+        return self._update_if_unchanged(connection_id, started_from, **values)
+
     def _mark_if_unchanged(self, connection_id: int, started_from: str, message: str) -> None:
-        with Session(db.engine) as session:
-            result = session.execute(
-                update(XeroConnection)
-                .where(XeroConnection.id == connection_id,
-                       XeroConnection.refresh_token_encrypted == started_from,
-                       XeroConnection.status == ConnectionStatus.CONNECTED.value)
-                .values(status=ConnectionStatus.NEEDS_RECONNECT.value, last_error=message, updated_at=utcnow())
-                .execution_options(synchronize_session=False))
-            session.commit()
-        if result.rowcount:
+        if self._update_if_unchanged(connection_id, started_from, status=ConnectionStatus.NEEDS_RECONNECT.value,
+                                     last_error=message, updated_at=utcnow()):
             log.warning("Xero connection %s needs reconnecting: %s", connection_id, message)
 
     def mark_needs_reconnect(self, connection_id: int, message: str) -> None:
