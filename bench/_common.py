@@ -32,6 +32,16 @@ def run_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
+def add_run_arguments(parser) -> None:
+    """The options every benchmark script takes after its own: which database, whether to write
+    bench/RESULTS.md, and the hidden --child a script passes to the processes it starts."""
+    import argparse
+
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+
+
 # -- database ----------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def private_database(kind: str = "postgresql", rid: str | None = None):

@@ -117,9 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=10_000)
     parser.add_argument("--page-sizes", default="100,1000", help="comma-separated pageSize values (max 1000)")
-    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    common.add_run_arguments(parser)
     args = parser.parse_args()
     if args.child:
         child_main(args.child)

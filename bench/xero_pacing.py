@@ -211,9 +211,7 @@ def main() -> None:
     parser.add_argument("--fault-503-percent", type=float, default=10.0, help="share of calls failing with 503")
     parser.add_argument("--skip-faults", action="store_true", help="run only the clean scenario")
     parser.add_argument("--timeout", type=int, default=600, help="stop a scenario's calls after this many seconds")
-    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
+    common.add_run_arguments(parser)
     args = parser.parse_args()
     if args.child:
         child_main(args.child)
