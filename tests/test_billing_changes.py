@@ -68,6 +68,12 @@ def test_a_final_bill_after_all_work_ended_is_service_ended_not_all_work_ended()
     assert compare({1: "250"}, {}, billed_now=True)[0] is Change.CONTRACTED
 
 
+def test_header_counts_read_as_phrases():
+    assert Change.NEW.count_label(1) == "1 new client" and Change.NEW.count_label(6) == "6 new clients"
+    assert Change.EXPANDED.count_label(7) == "7 with a service added"
+    assert Change.ENDED.count_label(1) == "1 with all work ended"
+
+
 def test_labels_say_what_changed():
     assert [c.label for c in Change] == [
         "new client", "service added", "service ended", "re-priced", "unchanged", "all work ended"]

@@ -353,6 +353,33 @@ def test_building_a_plan_takes_the_same_number_of_queries_for_more_clients(pract
     assert count_queries() == few
 
 
+def test_an_approved_month_takes_the_same_number_of_queries_for_more_invoices(practice):
+    def count_queries(period):
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        db.session.expire_all()
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            build_plan(practice, period)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    approve(practice, OCT)
+    approve(practice, NOV)
+    few = count_queries(NOV)
+    books = add_service(practice, "Books", BillingMethod.MONTHLY)
+    formation = add_service(practice, "Formation", BillingMethod.ONCE)
+    for n in range(6):
+        client = add_client(practice, f"More {n}", f"MOR{n}")
+        engage(client, books, start=date(2026, 11, 1))
+        complete(engage(client, formation, start=date(2026, 11, 1)), date(2026, 11, 2))
+    db.session.commit()
+    approve(practice, DEC)
+    assert len(build_plan(practice, DEC).rows) == 7
+    assert count_queries(DEC) == few
+
+
 def test_invoice_list_orders_numbers_by_length_then_value(auth_client, practice, owner):
     approve(practice, NOV)
     invoice = invoices_of(practice)[0]

@@ -507,7 +507,8 @@ def test_plan_page_shows_rows_totals_and_previews(auth_client, book):
     assert "Billing Plan · November 2026" in body
     assert re.search(r'data-client-code="SHR01" data-change="contracted"', body)
     assert re.search(r'data-client-code="LEA01" data-change="ended"', body)
-    assert "1 new client</span>" in body and "1 service added</span>" in body and "2 unchanged</span>" in body
+    assert ">1 new client</span>" in body and ">1 with a service added</span>" in body
+    assert ">2 unchanged</span>" in body and ">1 with all work ended</span>" in body
     assert '<span class="badge badge-contracted">service ended</span><br><small>Payroll ended</small>' in body
     assert '<small class="muted plan-note">VAT Returns due this quarter</small>' in body
     assert "£1,399.99" in body and "-£920.01" in body

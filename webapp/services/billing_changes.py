@@ -51,6 +51,10 @@ class Change(str, Enum):
     def label(self) -> str:
         return CHANGE_LABELS[self]
 
+    def count_label(self, count: int) -> str:
+        """For the plan's header, e.g. "6 new clients", "7 with a service added"."""
+        return COUNT_LABELS[self].format(n=count, s="" if count == 1 else "s")
+
 
 CHANGE_LABELS = {
     Change.NEW: "new client",
@@ -59,6 +63,14 @@ CHANGE_LABELS = {
     Change.REPRICED: "re-priced",
     Change.UNCHANGED: "unchanged",
     Change.ENDED: "all work ended",
+}
+COUNT_LABELS = {
+    Change.NEW: "{n} new client{s}",
+    Change.EXPANDED: "{n} with a service added",
+    Change.CONTRACTED: "{n} with a service ended",
+    Change.REPRICED: "{n} re-priced",
+    Change.UNCHANGED: "{n} unchanged",
+    Change.ENDED: "{n} with all work ended",
 }
 
 

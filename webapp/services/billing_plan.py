@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy.orm import noload
+from sqlalchemy.orm.attributes import set_committed_value
+
 from webapp.extensions import db
 from webapp.models import (
     BilledCharge,
@@ -23,7 +26,9 @@ from webapp.models import (
     Client,
     ClientStatus,
     Engagement,
+    EngagementCompletion,
     Invoice,
+    InvoiceLine,
     XeroBrandingTheme,
 )
 from webapp.services import billing_cadence, invoicing
@@ -117,6 +122,11 @@ class BillingPlan:
     @property
     def is_empty(self) -> bool:
         return not self.rows
+
+    @property
+    def invoice_count(self) -> int:
+        """Approved month: the invoices its run raised (one row each)."""
+        return sum(1 for row in self.rows if row.invoice is not None)
 
     @property
     def catch_up_count(self) -> int:
@@ -238,15 +248,58 @@ def preview_invoice(settings: BillingSettings, client: Client, items: list[invoi
 
 
 def _clients_with_engagements(practice_id: int, runs: list[BillingRun]) -> list[tuple[Client, list[Engagement]]]:
-    """Active clients, plus any client (archived since) invoiced by one of `runs`, by name."""
+    """Active clients, plus any client (archived since) invoiced by one of `runs`, by name, each with its
+    engagements and their completions: three statements however many clients (relationship loading
+    would batch them 500 at a time)."""
     wanted = Client.status == ClientStatus.ACTIVE.value
     run_ids = [run.id for run in runs]
     if run_ids:
         wanted = wanted | Client.id.in_(db.select(Invoice.client_id).filter(Invoice.billing_run_id.in_(run_ids)))
     clients = db.session.execute(
         db.select(Client).filter(Client.practice_id == practice_id, wanted).order_by(Client.name, Client.id)
+        .options(noload(Client.engagements))
     ).scalars().all()
-    return [(client, [e for e in client.engagements if e.practice_id == practice_id]) for client in clients]
+    client_ids = db.select(Client.id).filter(Client.practice_id == practice_id, wanted)
+    engagements = db.session.execute(
+        db.select(Engagement).filter(Engagement.practice_id == practice_id, Engagement.client_id.in_(client_ids))
+        .order_by(Engagement.id).options(noload(Engagement.completions))
+    ).scalars().all()
+    completions: dict[int, list[EngagementCompletion]] = {}
+    for completion in db.session.execute(
+        db.select(EngagementCompletion)
+        .join(Engagement, Engagement.id == EngagementCompletion.engagement_id)
+        .filter(EngagementCompletion.practice_id == practice_id, Engagement.client_id.in_(client_ids))
+        .order_by(EngagementCompletion.completed_on, EngagementCompletion.id)
+    ).scalars():
+        completions.setdefault(completion.engagement_id, []).append(completion)
+    by_client: dict[int, list[Engagement]] = {}
+    for engagement in engagements:
+        set_committed_value(engagement, "completions", completions.get(engagement.id, []))
+        by_client.setdefault(engagement.client_id, []).append(engagement)
+    for client in clients:
+        set_committed_value(client, "engagements", by_client.get(client.id, []))
+    return [(client, by_client.get(client.id, [])) for client in clients]
+
+
+def _invoices(runs: list[BillingRun]) -> dict[int, dict[int, Invoice]]:
+    """Run id -> client id -> the invoice it raised, with lines: two statements however many invoices."""
+    run_ids = [run.id for run in runs]
+    invoices = db.session.execute(
+        db.select(Invoice).filter(Invoice.billing_run_id.in_(run_ids)).options(noload(Invoice.lines))
+    ).scalars().all() if run_ids else []
+    lines: dict[int, list[InvoiceLine]] = {}
+    if invoices:
+        for line in db.session.execute(
+            db.select(InvoiceLine).filter(InvoiceLine.invoice_id.in_(
+                db.select(Invoice.id).filter(Invoice.billing_run_id.in_(run_ids))))
+            .order_by(InvoiceLine.position, InvoiceLine.id)
+        ).scalars():
+            lines.setdefault(line.invoice_id, []).append(line)
+    by_run: dict[int, dict[int, Invoice]] = {run_id: {} for run_id in run_ids}
+    for invoice in invoices:
+        set_committed_value(invoice, "lines", lines.get(invoice.id, []))
+        by_run[invoice.billing_run_id][invoice.client_id] = invoice
+    return by_run
 
 
 def _theme_names(practice_id: int) -> dict[str, str]:
@@ -398,9 +451,11 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     ledger = _ledger(practice_id, min(look_back, previous), period)
     # A run with no ledger rows predates the ledger: its month counts as billed in full.
     legacy_run = run is not None and all(billed.billing_run_id != run.id for billed in ledger.values())
-    clients = _clients_with_engagements(practice_id, [r for r in (run, previous_run) if r is not None])
-    invoiced_now = {invoice.client_id: invoice for invoice in run.invoices} if run else {}
-    invoiced_before = {invoice.client_id: invoice for invoice in previous_run.invoices} if previous_run else {}
+    approved = [r for r in (run, previous_run) if r is not None]
+    clients = _clients_with_engagements(practice_id, approved)
+    invoices = _invoices(approved)
+    invoiced_now = invoices[run.id] if run else {}
+    invoiced_before = invoices[previous_run.id] if previous_run else {}
     engagements_by_id = {e.id: e for _, engagements in clients for e in engagements}
     invoiced_charges = _invoiced_charges(ledger, run, engagements_by_id) if run is not None else {}
 
