@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy.orm import noload
+from sqlalchemy.orm import lazyload, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.extensions import db
@@ -285,7 +285,9 @@ def _invoices(runs: list[BillingRun]) -> dict[int, dict[int, Invoice]]:
     """Run id -> client id -> the invoice it raised, with lines: two statements however many invoices."""
     run_ids = [run.id for run in runs]
     invoices = db.session.execute(
-        db.select(Invoice).filter(Invoice.billing_run_id.in_(run_ids)).options(noload(Invoice.lines))
+        db.select(Invoice).filter(Invoice.billing_run_id.in_(run_ids))
+        # Its client is already loaded (with engagements) by _clients_with_engagements: take it from the session.
+        .options(noload(Invoice.lines), lazyload(Invoice.client))
     ).scalars().all() if run_ids else []
     lines: dict[int, list[InvoiceLine]] = {}
     if invoices:
@@ -341,7 +343,9 @@ class _Runs:
 
 
 def _runs(practice_id: int) -> list[BillingRun]:
-    return db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)).scalars().all()
+    # Not their invoices: _invoices loads the two runs' that the plan shows, lines included.
+    return db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)
+                              .options(lazyload(BillingRun.invoices))).scalars().all()
 
 
 def _scopes(practice_id: int, first: date, last: date) -> dict[int, set[int]]:
