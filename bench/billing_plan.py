@@ -9,7 +9,10 @@ undone between the two: its run, invoices and lines are deleted). SQL statements
 SQLAlchemy before_cursor_execute listener; the most repeated statement shape is printed so an N+1 shows.
 
 Every client has about 3 engagements drawn from a 10-service menu covering all six billing methods, with
-start/end/completion dates spread so the month has new, expanded, contracted, unchanged and ended clients.
+start/end dates and completions (EngagementCompletion rows, as "Mark complete" records them) spread so the
+month has new clients, services added and ended, unchanged and ended clients. The build reads the ledger
+(billed_charges) from the first approved month for catch-up; here no earlier month is approved, so that
+read is one statement returning nothing, and approve also records the run's scope (billing_run_clients).
 The practice has synced branding themes and no stored default template (the state right after connecting
 Xero); 10% of clients choose their own template.
 
@@ -57,6 +60,7 @@ def generate_practice(size: int, rng: random.Random) -> tuple[int, int]:
         BillingSettings,
         Client,
         Engagement,
+        EngagementCompletion,
         Practice,
         PricingMenu,
         Service,
@@ -97,8 +101,6 @@ def generate_practice(size: int, rng: random.Random) -> tuple[int, int]:
     db.session.execute(db.insert(Client), client_rows)
     ids = dict(db.session.execute(db.select(Client.code, Client.id).filter_by(practice_id=pid)).all())
 
-    # Completions live on the engagement (completed_on) or, in the newer schema, in their own table.
-    inline_completions = hasattr(Engagement, "completed_on")
     engagement_rows, completions = [], []
     for code, client_id in ids.items():
         for service in rng.sample(services, rng.choice((2, 3, 3, 3, 4))):
@@ -114,22 +116,15 @@ def generate_practice(size: int, rng: random.Random) -> tuple[int, int]:
             elif roll < 0.08:
                 end = month(0) - timedelta(days=1)  # ended last month
             price = service.price * Decimal(rng.choice(("0.9", "1", "1", "1.1", "1.25"))).quantize(Decimal("1"))
-            row = {"practice_id": pid, "client_id": client_id, "service_id": service.id,
-                   "price": price.quantize(Decimal("0.01")), "start_date": start, "end_date": end}
-            if inline_completions:
-                row["completed_on"] = completed
-            elif completed:
+            engagement_rows.append({"practice_id": pid, "client_id": client_id, "service_id": service.id,
+                                    "price": price.quantize(Decimal("0.01")), "start_date": start, "end_date": end})
+            if completed:  # "Mark complete": one completion, billed in the month it falls in
                 completions.append((client_id, service.id, completed))
-            engagement_rows.append(row)
     db.session.execute(db.insert(Engagement), engagement_rows)
-    if completions:
-        from webapp.models import EngagementCompletion
-
-        engagement_ids = {(c, s): e for e, c, s in db.session.execute(
-            db.select(Engagement.id, Engagement.client_id, Engagement.service_id).filter_by(practice_id=pid))}
-        db.session.execute(db.insert(EngagementCompletion), [
-            {"practice_id": pid, "engagement_id": engagement_ids[(c, s)], "completed_on": d}
-            for c, s, d in completions])
+    engagement_ids = {(c, s): e for e, c, s in db.session.execute(
+        db.select(Engagement.id, Engagement.client_id, Engagement.service_id).filter_by(practice_id=pid))}
+    db.session.execute(db.insert(EngagementCompletion), [
+        {"practice_id": pid, "engagement_id": engagement_ids[(c, s)], "completed_on": d} for c, s, d in completions])
     db.session.commit()
     return pid, user.id
 
@@ -160,13 +155,13 @@ def measure(app, fn, *, memory: bool) -> dict:
 
 
 def undo_approval(app, practice_id: int) -> None:
-    from webapp import models
     from webapp.extensions import db
-    from webapp.models import BillingRun, Invoice, InvoiceLine
+    from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine
 
     with app.app_context():
-        if hasattr(models, "BilledCharge"):  # the billing ledger, where the schema has one
-            db.session.execute(db.delete(models.BilledCharge).filter_by(practice_id=practice_id))
+        db.session.execute(db.delete(BilledCharge).filter_by(practice_id=practice_id))
+        run_ids = db.select(BillingRun.id).filter_by(practice_id=practice_id).scalar_subquery()
+        db.session.execute(db.delete(BillingRunClient).where(BillingRunClient.billing_run_id.in_(run_ids)))
         invoice_ids = db.select(Invoice.id).filter_by(practice_id=practice_id).scalar_subquery()
         db.session.execute(db.delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoice_ids)))
         db.session.execute(db.delete(Invoice).filter_by(practice_id=practice_id))
@@ -250,7 +245,11 @@ def report(results: list[dict], args) -> None:
     notes = (
         f"Month {PERIOD:%B %Y}; PostgreSQL (private database from the migrations). Time is measured without "
         "tracemalloc; peak MiB is a second identical run under tracemalloc (Python allocations only; approve is "
-        "undone and repeated for it). *build (approved)* is the plan page once the month is approved.\n"
+        "undone and repeated for it). *build (approved)* is the plan page once the month is approved: rows from "
+        "its run's invoices and lines. Every build reads the ledger (billed_charges) and the runs' scopes "
+        "(billing_run_clients) from the first approved month for catch-up, one statement each whatever the size; "
+        "no month before this one is approved here, so those reads return little. Approve also records the run's "
+        "scope (one multi-row insert of the active clients).\n"
         f"Change mix at the largest size: {counts}.")
     if not args.no_write:
         common.write_section("billing_plan", "Billing Plan: build and approve",
