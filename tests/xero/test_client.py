@@ -214,3 +214,47 @@ def test_paging_walks_pages_until_a_short_one(settings, client, mocked):
     assert client.calls == 3
     assert "pageSize=3" in mocked.calls[0].request.url and "includeArchived=true" in mocked.calls[0].request.url
 
+
+
+def test_an_app_minute_429_pauses_every_organisation_for_its_retry_after(settings, connection, mocked, fake_time):
+    first = XeroClient.for_connection(connection, settings, sleep=fake_time.sleep, clock=fake_time.clock,
+                                      max_retry_after=10)
+    mocked.get(url(settings, "Accounts"), status=429,
+               headers={"Retry-After": "30", "X-Rate-Limit-Problem": "appminute"})
+    mocked.get(url(settings, "Accounts"), json={"Accounts": []})
+    with pytest.raises(XeroRateLimited) as raised:
+        first.get("Accounts")
+    assert raised.value.problem == "appminute"
+    # Another organisation's client waits out Xero's Retry-After before its first call.
+    other = XeroClient(settings, connection.id, "99999999-0000-0000-0000-000000000000", sleep=fake_time.sleep,
+                       clock=fake_time.clock)
+    assert other.get("Accounts") == {"Accounts": []}
+    assert sum(fake_time.slept) == pytest.approx(30, abs=0.1)
+    assert len(mocked.calls) == 2 and other.calls == 1
+
+
+def test_an_organisations_minute_429_does_not_hold_the_others(settings, connection, mocked, fake_time):
+    first = XeroClient.for_connection(connection, settings, sleep=fake_time.sleep, clock=fake_time.clock,
+                                      max_retry_after=10)
+    mocked.get(url(settings, "Accounts"), status=429, headers={"Retry-After": "30", "X-Rate-Limit-Problem": "minute"})
+    mocked.get(url(settings, "Accounts"), json={"Accounts": []})
+    with pytest.raises(XeroRateLimited):
+        first.get("Accounts")
+    other = XeroClient(settings, connection.id, "99999999-0000-0000-0000-000000000000", sleep=fake_time.sleep,
+                       clock=fake_time.clock)
+    assert other.get("Accounts") == {"Accounts": []}
+    assert fake_time.slept == []
+
+
+def test_redis_failing_after_xero_accepted_a_post_keeps_xeros_answer(settings, client, mocked):
+    import redis
+
+    dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+
+    def accept_then_lose_redis(request):
+        client.pacer.redis = dead  # Redis goes down while Xero is answering
+        return 200, {"X-MinLimit-Remaining": "0"}, json.dumps({"Invoices": [{"InvoiceID": "i1"}]})
+
+    mocked.add_callback("POST", url(settings, "Invoices"), callback=accept_then_lose_redis)
+    assert client.post("Invoices", json={"Invoices": [{}]}) == {"Invoices": [{"InvoiceID": "i1"}]}
+    assert client.calls == 1

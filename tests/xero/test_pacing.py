@@ -102,3 +102,63 @@ def test_waiting_is_bounded(make_pacer, fake_time):
         pacer.acquire()
     assert raised.value.problem == "pause"
     assert fake_time.slept == []
+
+
+def test_an_app_pause_holds_every_organisation_for_its_length(make_pacer, fake_time):
+    make_pacer("tenant-a").pause_app(30)
+    other = make_pacer("tenant-b")
+    other.release(other.acquire())
+    assert sum(fake_time.slept) == pytest.approx(30, abs=0.1)
+
+
+def test_an_app_pause_past_the_wait_bound_names_the_app_limit(make_pacer, fake_time):
+    make_pacer("tenant-a").pause_app(30)
+    with pytest.raises(XeroRateLimited) as raised:
+        make_pacer("tenant-b", max_wait=5).acquire()
+    assert raised.value.problem == "appminute" and "all organisations" in raised.value.message
+    assert raised.value.retry_after == pytest.approx(30, abs=0.1)
+    assert fake_time.slept == []
+
+
+def test_xero_saying_no_app_calls_remain_pauses_every_organisation_for_a_minute(make_pacer, fake_time):
+    make_pacer("tenant-a").observe({"X-AppMinLimit-Remaining": "0", "X-MinLimit-Remaining": "50"})
+    other = make_pacer("tenant-b")
+    other.release(other.acquire())
+    assert sum(fake_time.slept) == pytest.approx(60, abs=0.1)
+
+
+def test_an_organisation_pause_leaves_the_others_alone(make_pacer, fake_time):
+    make_pacer("tenant-a").pause(30)
+    other = make_pacer("tenant-b")
+    other.release(other.acquire())
+    assert fake_time.slept == []
+
+
+@pytest.fixture
+def dead_redis():
+    import redis
+
+    return redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+
+
+def test_redis_down_when_taking_a_slot_is_a_clear_typed_error(app, dead_redis, fake_time):
+    from webapp.xero.errors import BackgroundServiceUnavailable, XeroUnavailable
+
+    pacer = Pacer(dead_redis, app.config["REDIS_KEY_PREFIX"], "tenant-a", clock=fake_time.clock,
+                  sleep=fake_time.sleep)
+    with pytest.raises(BackgroundServiceUnavailable) as raised:
+        pacer.acquire()
+    assert isinstance(raised.value, XeroUnavailable)
+    assert "background service is unavailable" in raised.value.message and "Redis" not in raised.value.message
+
+
+def test_redis_down_after_xero_answered_is_logged_not_raised(app, dead_redis, fake_time, caplog):
+    pacer = Pacer(dead_redis, app.config["REDIS_KEY_PREFIX"], "tenant-a", clock=fake_time.clock,
+                  sleep=fake_time.sleep)
+    pacer.release("holder")
+    rate = pacer.observe({"X-MinLimit-Remaining": "0", "X-AppMinLimit-Remaining": "0", "X-DayLimit-Remaining": "9"})
+    assert (rate.minute, rate.app_minute, rate.day) == (0, 0, 9)
+    pacer.pause(5)
+    pacer.pause_app(5)
+    for what in ("release a slot", "record Xero's limits", "pause this organisation", "pause every organisation"):
+        assert f"could not {what}: Redis unavailable" in caplog.text

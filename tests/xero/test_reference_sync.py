@@ -1,13 +1,16 @@
 """The reference-data sync job, called directly with Xero mocked: rows, SyncRun counts, calls and status."""
+import json
 from datetime import timedelta
 
 import pytest
+import redis
 
 from jobs.sync_reference import run_reference_sync
 from tests.xero.conftest import make_connection, stored_tokens
 from webapp.extensions import db
 from webapp.models import SyncRun, XeroAccount, XeroBrandingTheme, XeroTaxRate
 from webapp.sync import reference_data
+from webapp.xero.errors import BACKGROUND_SERVICE_DOWN
 
 ACCOUNTS = [
     {"AccountID": "acc-200", "Code": "200", "Name": "Sales", "Type": "REVENUE", "Class": "REVENUE",
@@ -161,3 +164,52 @@ def test_an_answer_without_the_collection_marks_nothing_gone(settings, connectio
     assert reference_data.find_account(practice_id, "200").status == "ACTIVE"
     assert all(theme.present_in_xero for theme in db.session.execute(db.select(XeroBrandingTheme)).scalars())
     assert all(rate.status == "ACTIVE" for rate in db.session.execute(db.select(XeroTaxRate)).scalars())
+
+
+class RedisThatGoesDown(redis.Redis):
+    """The real Redis until `down` is set, then every command fails as a lost connection does."""
+
+    down = False
+
+    def execute_command(self, *args, **options):
+        if self.down:
+            raise redis.ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+        return super().execute_command(*args, **options)
+
+
+@pytest.fixture
+def flaky_redis(app, monkeypatch):
+    from webapp.xero import client as client_module
+    from webapp.xero import token_store
+    from webapp.xero.redis_conn import get_redis
+
+    flaky = RedisThatGoesDown(connection_pool=get_redis(app.config["REDIS_URL"]).connection_pool)
+    monkeypatch.setattr(client_module, "get_redis", lambda url: flaky)
+    monkeypatch.setattr(token_store, "get_redis", lambda url: flaky)
+    return flaky
+
+
+def test_redis_going_down_mid_sync_fails_the_run_with_a_clear_message(settings, connection, mocked, flaky_redis):
+    def accounts_then_redis_dies(request):
+        flaky_redis.down = True
+        return 200, {}, json.dumps({"Accounts": ACCOUNTS})
+
+    mocked.add_callback("GET", f"{settings.accounting_url}/Accounts", callback=accounts_then_redis_dies)
+    mock_reference(mocked, settings)
+    run = queued_run(connection.practice_id)
+    assert run_reference_sync(run.id) == "failed"
+    run = reload(run)
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.error == BACKGROUND_SERVICE_DOWN
+    assert run.xero_calls == 1 and len(mocked.calls) == 1  # no call made without pacing
+    assert reference_data.find_account(connection.practice_id, "200") is not None  # the part done is kept
+
+
+def test_redis_down_when_the_token_needs_refreshing_fails_the_run_with_a_clear_message(app, app_ctx, mocked,
+                                                                                     flaky_redis):
+    flaky_redis.down = True
+    connection = make_connection(app, expires_in=timedelta(seconds=-1))
+    run = queued_run(connection.practice_id)
+    assert run_reference_sync(run.id) == "failed"
+    assert reload(run).error == BACKGROUND_SERVICE_DOWN
+    assert len(mocked.calls) == 0

@@ -222,11 +222,12 @@ def test_redis_down_is_a_clear_unavailable_error(app, app_ctx, settings, mocked,
     import redis
 
     from webapp.xero import token_store
-    from webapp.xero.errors import XeroUnavailable
+    from webapp.xero.errors import BACKGROUND_SERVICE_DOWN, BackgroundServiceUnavailable
 
     connection = make_connection(app, expires_in=timedelta(seconds=-1))
     dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     monkeypatch.setattr(token_store, "get_redis", lambda url: dead)
-    with pytest.raises(XeroUnavailable, match="Redis"):
+    with pytest.raises(BackgroundServiceUnavailable) as raised:
         TokenManager(settings).access_token(connection.id)
+    assert raised.value.message == BACKGROUND_SERVICE_DOWN
     assert len(mocked.calls) == 0

@@ -5,6 +5,7 @@ No `flask.request` here: everything comes in as arguments or from XeroSettings.
 from webapp.xero.client import XeroClient
 from webapp.xero.dates import format_xero_date, parse_xero_date, parse_xero_datetime
 from webapp.xero.errors import (
+    BackgroundServiceUnavailable,
     ElementErrors,
     XeroAuthError,
     XeroError,
@@ -18,7 +19,7 @@ from webapp.xero.errors import (
 from webapp.xero.settings import XeroSettings
 
 __all__ = [
-    "ElementErrors", "XeroAuthError", "XeroClient", "XeroError", "XeroForbidden", "XeroNotFound",
+    "BackgroundServiceUnavailable", "ElementErrors", "XeroAuthError", "XeroClient", "XeroError", "XeroForbidden", "XeroNotFound",
     "XeroRateLimited", "XeroScopeError", "XeroSettings", "XeroUnavailable", "XeroValidationError",
     "format_xero_date", "parse_xero_date", "parse_xero_datetime",
 ]

@@ -133,8 +133,12 @@ class XeroClient:
             raise RetryableFailure(error, wait=0)
         if status == 429:
             limited = rate_limited(response)
-            # Every process waits, not just this one (a day-limit 429 pauses them all until Xero's reset).
-            self.pacer.pause(limited.retry_after)
+            # Every process waits, not just this one (a day-limit 429 pauses them all until Xero's reset);
+            # the app-wide limit counts every organisation's calls, so then every organisation waits.
+            if limited.problem == "appminute":
+                self.pacer.pause_app(limited.retry_after)
+            else:
+                self.pacer.pause(limited.retry_after)
             if limited.retry_after > self.max_retry_after:
                 raise limited
             log.warning("Xero %s limit hit; waiting %ss", limited.problem, limited.retry_after)

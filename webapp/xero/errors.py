@@ -60,5 +60,17 @@ class XeroUnavailable(XeroError):
     """Xero could not be reached or kept failing (5xx, timeouts) after retries."""
 
 
+BACKGROUND_SERVICE_DOWN = ("Socket's background service is unavailable just now, so Xero could not be contacted; "
+                           "please try again in a few minutes.")
+
+
+class BackgroundServiceUnavailable(XeroUnavailable):
+    """Socket's own Redis (the pacing every Xero call waits on, the token-refresh lock) could not be reached,
+    so no call was made; the message says so in a practice manager's terms (the log names Redis)."""
+
+    def __init__(self, message: str = BACKGROUND_SERVICE_DOWN, status: int | None = None):
+        super().__init__(message, status)
+
+
 class XeroNotFound(XeroError):
     """The record (or endpoint) does not exist in Xero."""

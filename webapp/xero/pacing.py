@@ -12,7 +12,15 @@ counter is a UTC calendar day (one Redis key per date), which can let through ca
 against the previous 24 hours just after midnight. That is acceptable because Xero's count wins whenever it
 is lower: `observe` adopts X-DayLimit-Remaining into today's counter, and a day-limit 429 pauses every
 process for the Retry-After Xero sends (the time its rolling window frees calls), not until our midnight.
+
+The app limit: an app-minute 429 (or `X-AppMinLimit-Remaining: 0`) sets one pause every organisation's
+pacer checks, so every organisation waits, not only the one whose call was refused.
+
+Redis down: taking a slot raises BackgroundServiceUnavailable (no call is made). Releasing a slot, reading
+Xero's headers and pausing happen after a call Xero has already answered, so there a Redis failure is logged
+and the answer kept: a POST Xero accepted must not be reported as failed (and then sent again).
 """
+import logging
 import time
 import uuid
 from contextlib import contextmanager
@@ -21,8 +29,11 @@ from datetime import datetime, timezone
 from typing import Callable
 
 import redis
+from redis.exceptions import RedisError
 
-from webapp.xero.errors import XeroRateLimited
+from webapp.xero.errors import BackgroundServiceUnavailable, XeroRateLimited
+
+log = logging.getLogger(__name__)
 
 MINUTE_LIMIT = 60
 CONCURRENT_LIMIT = 5
@@ -32,9 +43,10 @@ MAX_WAIT = 90.0  # longest a caller waits for a slot in total
 
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
+local pauses = {[4] = 'pause', [5] = 'appminute'}
 for i = 4, 5 do
   local until_ = redis.call('GET', KEYS[i])
-  if until_ and tonumber(until_) > now then return {'pause', tostring(tonumber(until_) - now)} end
+  if until_ and tonumber(until_) > now then return {pauses[i], tostring(tonumber(until_) - now)} end
 end
 local day = tonumber(redis.call('GET', KEYS[3]) or '0')
 if day >= tonumber(ARGV[5]) then return {'day', '0'} end
@@ -99,6 +111,7 @@ class Pacer:
         self.limits = limits or Limits()
         self.clock = clock
         self.sleep = sleep
+        self.tenant_id = tenant_id
         base = f"{key_prefix}xero:pace:{tenant_id}"
         self._minute_key = f"{base}:minute"
         self._holders_key = f"{base}:holders"
@@ -118,7 +131,12 @@ class Pacer:
             keys = [self._minute_key, self._holders_key, self._day_key(), self._pause_key, self._app_pause_key]
             args = [repr(self.clock()), holder, self.limits.minute, self.limits.concurrent, self.limits.day,
                     HOLDER_TTL]
-            verdict, seconds = self._script(keys=keys, args=args)
+            try:
+                verdict, seconds = self._script(keys=keys, args=args)
+            except RedisError as exc:
+                log.warning("Xero pacing for %s: Redis unavailable (%s); no call made", self.tenant_id,
+                            type(exc).__name__)
+                raise BackgroundServiceUnavailable() from exc
             verdict = verdict.decode() if isinstance(verdict, bytes) else verdict
             seconds = max(float(seconds), 0.05)
             if verdict == "ok":
@@ -128,14 +146,23 @@ class Pacer:
                                       "it will carry on tomorrow.", retry_after=_seconds_to_midnight(self.clock()),
                                       problem="day", status=None)
             if waited + seconds > self.limits.max_wait:
-                raise XeroRateLimited(f"Xero's {verdict} limit for this organisation is reached; try again shortly.",
-                                      retry_after=seconds, problem=verdict, status=None)
+                raise XeroRateLimited(_wait_message(verdict), retry_after=seconds, problem=verdict, status=None)
             self.sleep(seconds)
             waited += seconds
 
     def release(self, holder: str) -> None:
-        """Give back the slot taken by `acquire`."""
-        self.redis.zrem(self._holders_key, holder)
+        """Give back the slot taken by `acquire` (without Redis it expires after HOLDER_TTL instead)."""
+        with self._after_call("release a slot"):
+            self.redis.zrem(self._holders_key, holder)
+
+    @contextmanager
+    def _after_call(self, what: str):
+        """Pacing bookkeeping after Xero answered: a Redis failure is logged, never raised over the answer."""
+        try:
+            yield
+        except RedisError as exc:
+            log.warning("Xero pacing for %s could not %s: Redis unavailable (%s)", self.tenant_id, what,
+                        type(exc).__name__)
 
     @contextmanager
     def slot(self):
@@ -150,23 +177,32 @@ class Pacer:
         """Read Xero's `X-*Limit-Remaining` headers and pause every process when one says a limit is spent
         (they count calls we cannot see); returns what they said."""
         rate = RateInfo.from_headers(headers)
-        now = self.clock()
-        if rate.minute == 0:
-            self.redis.set(self._pause_key, repr(now + 60), ex=61)
-        if rate.app_minute == 0:
-            self.redis.set(self._app_pause_key, repr(now + 60), ex=61)
-        if rate.day is not None:
-            # Trust Xero's count when it says less is left than ours does.
-            used = self.limits.day - rate.day
-            key = self._day_key()
-            current = header_int(self.redis.get(key)) or 0
-            if used > current:
-                self.redis.set(key, used, ex=2 * 86400)
+        with self._after_call("record Xero's limits"):
+            if rate.minute == 0:
+                self.pause(60)
+            if rate.app_minute == 0:
+                self.pause_app(60)  # the app's rolling minute frees a call within 60 s
+            if rate.day is not None:
+                # Trust Xero's count when it says less is left than ours does.
+                used = self.limits.day - rate.day
+                key = self._day_key()
+                current = header_int(self.redis.get(key)) or 0
+                if used > current:
+                    self.redis.set(key, used, ex=2 * 86400)
         return rate
 
     def pause(self, seconds: float) -> None:
         """Hold every process's calls to this organisation for `seconds` (after a 429)."""
-        self.redis.set(self._pause_key, repr(self.clock() + seconds), ex=max(int(seconds) + 1, 1))
+        with self._after_call("pause this organisation"):
+            self._set_pause(self._pause_key, seconds)
+
+    def pause_app(self, seconds: float) -> None:
+        """Hold every process's calls to every organisation for `seconds` (after an app-minute 429)."""
+        with self._after_call("pause every organisation"):
+            self._set_pause(self._app_pause_key, seconds)
+
+    def _set_pause(self, key: str, seconds: float) -> None:
+        self.redis.set(key, repr(self.clock() + seconds), ex=max(int(seconds) + 1, 1))
 
     def calls_in_last_minute(self) -> int:
         """Calls any process made to this organisation in the rolling minute."""
@@ -180,6 +216,12 @@ class Pacer:
     def holders(self) -> int:
         """Slots held now (abandoned ones drop out after HOLDER_TTL)."""
         return self.redis.zcount(self._holders_key, self.clock(), "+inf")
+
+
+def _wait_message(problem: str) -> str:
+    if problem == "appminute":
+        return "Xero's limit on Socket's calls across all organisations is reached; try again shortly."
+    return f"Xero's {problem} limit for this organisation is reached; try again shortly."
 
 
 def _seconds_to_midnight(now: float) -> float:

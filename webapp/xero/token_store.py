@@ -23,7 +23,7 @@ from webapp.models import ConnectionStatus, XeroConnection
 from webapp.models.base import utcnow
 from webapp.xero import oauth
 from webapp.xero.crypto import TokenCipher
-from webapp.xero.errors import XeroAuthError, XeroUnavailable
+from webapp.xero.errors import BackgroundServiceUnavailable, XeroAuthError, XeroUnavailable
 from webapp.xero.oauth import TokenSet
 from webapp.xero.redis_conn import get_redis
 from webapp.xero.settings import XeroSettings
@@ -35,8 +35,6 @@ REFRESH_AHEAD = timedelta(minutes=2)
 # (about 60 s), so it ends well inside this.
 LOCK_TIMEOUT = 90
 LOCK_WAIT = 60
-REDIS_DOWN = ("Socket's Redis (which keeps Xero token refreshes in step) is unreachable, so Xero cannot be "
-              "called just now; try again shortly.")
 
 
 def token_values(tokens: TokenSet, cipher: TokenCipher) -> dict:
@@ -151,8 +149,9 @@ class TokenManager:
         try:
             acquired = lock.acquire()
         except RedisError as exc:
-            log.warning("Xero refresh lock unavailable for connection %s (%s)", connection_id, type(exc).__name__)
-            raise XeroUnavailable(REDIS_DOWN) from None
+            log.warning("Xero refresh lock unavailable for connection %s: Redis %s", connection_id,
+                        type(exc).__name__)
+            raise BackgroundServiceUnavailable() from None
         if not acquired:
             token = self._stored_token(connection_id, stale_token)
             if token:
