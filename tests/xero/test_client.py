@@ -135,6 +135,56 @@ def test_403_tenant_not_connected_marks_the_connection_needs_reconnect(app, sett
     assert "AuthenticationUnsuccessful" in row.last_error
 
 
+def _reconnect_while_in_flight(app, connection_id, status=403):
+    """A Xero answer that arrives after the user reconnected (new grant) while the call was in flight."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy.orm import Session
+
+    from webapp.extensions import db
+    from webapp.models import XeroConnection
+    from webapp.xero.crypto import TokenCipher
+    from webapp.xero.oauth import TokenSet
+    from webapp.xero.token_store import store_token_set
+
+    def answer(request):
+        with Session(db.engine) as session:
+            row = session.get(XeroConnection, connection_id)
+            store_token_set(row, TokenSet("brand-new-access", "brand-new-refresh",
+                                          datetime.now(timezone.utc) + timedelta(minutes=30)),
+                            TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"]))
+            row.status = "connected"
+            row.last_error = None
+            session.commit()
+        return status, {}, json.dumps({"Title": "Forbidden", "Status": status, "Detail": "AuthenticationUnsuccessful"})
+
+    return answer
+
+
+def test_a_stale_403_after_the_user_reconnected_leaves_the_new_connection_alone(app, settings, client, connection,
+                                                                                 mocked, caplog):
+    mocked.add_callback("GET", url(settings, "Accounts"), callback=_reconnect_while_in_flight(app, connection.id))
+    with pytest.raises(XeroAuthError):
+        client.get("Accounts")
+    access, refresh, row = stored_tokens(app, connection.id)
+    assert (access, refresh, row.status, row.last_error) == ("brand-new-access", "brand-new-refresh", "connected",
+                                                             None)
+    assert "not marked needs-reconnect" in caplog.text
+
+
+def test_a_stale_401_after_our_refresh_and_a_reconnect_leaves_the_connection_alone(app, settings, client,
+                                                                                      connection, mocked):
+    # Our first 401 makes us refresh; before our retry's 401 lands, the user has reconnected.
+    mocked.get(url(settings, "Accounts"), status=401, json={"Title": "Unauthorized"})
+    mocked.post(settings.token_url, json=token_body("access-2", "refresh-2"))
+    mocked.add_callback("GET", url(settings, "Accounts"),
+                        callback=_reconnect_while_in_flight(app, connection.id, status=401))
+    with pytest.raises(XeroAuthError):
+        client.get("Accounts")
+    access, _, row = stored_tokens(app, connection.id)
+    assert (access, row.status) == ("brand-new-access", "connected")
+
+
 def test_a_missing_scope_is_a_configuration_error_that_leaves_the_connection_alone(app, settings, client,
                                                                                    connection, mocked):
     mocked.get(url(settings, "Invoices"), status=401,

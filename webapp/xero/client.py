@@ -145,7 +145,7 @@ class XeroClient:
             raise RetryableFailure(limited, wait=limited.retry_after)
         if isinstance(error, XeroAuthError):
             # Only here when reconnecting can help: a 401 after a fresh token, or the tenant not connected.
-            self.tokens.mark_needs_reconnect(self.connection_id, error.message)
+            self.tokens.mark_needs_reconnect(self.connection_id, error.message, used_token=token)
             raise error
         if status >= 500 and repeatable:
             log.warning("Xero %s %s answered %s; retrying", method, url, status)

@@ -6,6 +6,8 @@ after taking it we re-read the row and use what another process just stored inst
 The lock is a guard, not a guarantee (it has a TTL, and Redis can fail), so the write itself is a
 compare-and-set: a refresh stores its tokens only if the row still holds the refresh token it started
 from; otherwise someone else (another refresh, a reconnect, a disconnect) wrote first, and ours is dropped.
+Marking a connection needs-reconnect is a compare-and-set too: a refusal counts only against the token set
+that was refused, never against one a reconnect stored while the refused call was in flight.
 Reads and writes use their own short database session, so a caller's unfinished transaction is neither
 committed by a refresh nor able to hide a newer token from it.
 """
@@ -196,15 +198,18 @@ class TokenManager:
         return tokens.access_token
 
     @staticmethod
-    def _update_if_unchanged(connection_id: int, started_from: str, **values) -> bool:
+    def _update_if_unchanged(connection_id: int, started_from: str, access_from: str | None = None,
+                             **values) -> bool:
         """Compare-and-set: write `values` only if the row is still connected and still holds the refresh token
-        we refreshed from. True when it did."""
+        we refreshed from (and, when given, the access token ciphertext `access_from`). True when it did."""
+        conditions = [XeroConnection.id == connection_id,
+                      XeroConnection.refresh_token_encrypted == started_from,
+                      XeroConnection.status == ConnectionStatus.CONNECTED.value]
+        if access_from is not None:
+            conditions.append(XeroConnection.access_token_encrypted == access_from)
         with Session(db.engine) as session:
             result = session.execute(
-                update(XeroConnection)
-                .where(XeroConnection.id == connection_id,
-                       XeroConnection.refresh_token_encrypted == started_from,
-                       XeroConnection.status == ConnectionStatus.CONNECTED.value)
+                update(XeroConnection).where(*conditions)
                 .values(**values).execution_options(synchronize_session=False))
             session.commit()
             return result.rowcount == 1
@@ -214,17 +219,32 @@ class TokenManager:
         values = token_values(tokens, self.cipher) | {"last_error": None, "updated_at": utcnow()}
         return self._update_if_unchanged(connection_id, started_from, **values)
 
-    def _mark_if_unchanged(self, connection_id: int, started_from: str, message: str) -> None:
-        if self._update_if_unchanged(connection_id, started_from, status=ConnectionStatus.NEEDS_RECONNECT.value,
+    def _mark_if_unchanged(self, connection_id: int, started_from: str, message: str,
+                           access_from: str | None = None) -> bool:
+        if self._update_if_unchanged(connection_id, started_from, access_from,
+                                     status=ConnectionStatus.NEEDS_RECONNECT.value,
                                      last_error=message, updated_at=utcnow()):
             log.warning("Xero connection %s needs reconnecting: %s", connection_id, message)
+            return True
+        return False
 
-    def mark_needs_reconnect(self, connection_id: int, message: str) -> None:
-        """Record that the practice must reconnect (the banner shows it) — never fail silently."""
-        with Session(db.engine, expire_on_commit=False) as session:
+    def mark_needs_reconnect(self, connection_id: int, message: str, used_token: str) -> None:
+        """Record that the practice must reconnect (the banner shows it) — never fail silently — because Xero
+        refused `used_token`. Only while that token is still the stored one: a call that began before the
+        user reconnected (or before another process refreshed) must not flag the new grant, so then the mark
+        is dropped (logged). The write is a compare-and-set on the ciphertexts read here."""
+        with Session(db.engine) as session:
             connection = session.get(XeroConnection, connection_id)
-            if connection is not None and connection.status == ConnectionStatus.CONNECTED.value:
-                self._mark(session, connection, message)
+            if connection is None or connection.status != ConnectionStatus.CONNECTED.value:
+                return
+            access_from, started_from = connection.access_token_encrypted, connection.refresh_token_encrypted
+            try:
+                stored = self.cipher.decrypt(access_from)
+            except XeroAuthError:
+                stored = None
+        if stored != used_token or not self._mark_if_unchanged(connection_id, started_from, message, access_from):
+            log.warning("Xero connection %s: not marked needs-reconnect, the token Xero refused (%s) is no "
+                        "longer the stored one", connection_id, message)
 
     @staticmethod
     def _mark(session: Session, connection: XeroConnection, message: str) -> None:
