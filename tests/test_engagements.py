@@ -1,6 +1,7 @@
 """Marking one-off and on-completion engagements complete: dates, once per period, undo, and billing."""
 import re
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +10,8 @@ from tests.test_billing_plan import add_client, add_service, engage, invoices_of
 from webapp.extensions import db
 from webapp.models import BillingMethod, EngagementCompletion, Practice
 from webapp.services import billing_cadence
+from webapp.services import clients as client_service
+from webapp.services import engagements as engagement_service
 from webapp.services.billing_approval import approve_plan
 from webapp.services.billing_cadence import local_today
 from webapp.services.billing_plan import build_plan
@@ -208,3 +211,99 @@ def test_ending_an_engagement_asks_for_confirmation_first(auth_client, work):
     form = re.search(rf'<form method="post" action="{end_url}"[^>]*>', body, re.S).group(0)
     assert ('hx-confirm="End Bookkeeping for Busy Ltd on the date chosen? '
             'Billing for it stops after that date."') in form
+
+
+# --- an invoiced engagement's service and start date are fixed ------------------------------------
+
+IN_DECEMBER = datetime(2026, 12, 15, 12, tzinfo=timezone.utc)
+
+
+def _approve(practice_id, period):
+    result = approve_plan(practice_id, period, None, now=IN_DECEMBER)
+    assert result.outcome.value == "approved"
+    return result
+
+
+def _billed_descriptions(practice_id, period, code):
+    rows = {row.client.code: row for row in build_plan(practice_id, period).rows}
+    return [line.description for line in rows[code].preview.lines] if code in rows else []
+
+
+def test_moving_an_invoiced_annual_fee_start_date_is_refused_so_it_is_not_billed_again(owner):
+    pid = owner.practice_id
+    annual = add_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    client = add_client(pid, "Annual Ltd", "ANN01")
+    engagement = engage(client, annual, start=date(2026, 9, 1))
+    db.session.commit()
+    _approve(pid, date(2026, 9, 1))
+    with pytest.raises(client_service.EngagementLocked) as refused:
+        client_service.save_engagement(client, annual, Decimal("1200.00"), date(2026, 10, 1), None,
+                                       engagement=engagement)
+    assert refused.value.fields == ["start_date"]
+    assert str(refused.value) == client_service.INVOICED_ENGAGEMENT_LOCKED
+    db.session.refresh(engagement)
+    assert engagement.start_date == date(2026, 9, 1)
+    assert _billed_descriptions(pid, date(2026, 10, 1), "ANN01") == []
+
+
+def test_switching_an_invoiced_quarterly_fee_to_another_service_is_refused(owner):
+    pid = owner.practice_id
+    quarterly = add_service(pid, "VAT Quarterly", BillingMethod.QUARTERLY_ADVANCE, "300.00")
+    monthly = add_service(pid, "VAT Monthly", BillingMethod.MONTHLY, "100.00")
+    client = add_client(pid, "Switch Ltd", "SWI01")
+    engagement = engage(client, quarterly, start=date(2026, 10, 1))
+    db.session.commit()
+    _approve(pid, date(2026, 10, 1))
+    with pytest.raises(client_service.EngagementLocked) as refused:
+        client_service.save_engagement(client, monthly, Decimal("100.00"), date(2026, 10, 1), None,
+                                       engagement=engagement)
+    assert refused.value.fields == ["service_id"]
+    assert _billed_descriptions(pid, date(2026, 11, 1), "SWI01") == []
+
+
+def test_an_invoiced_completion_fixes_the_start_date_its_quarters_count_from(work, owner):
+    pid = owner.practice_id
+    quarterly = work["quarterly"]  # quarters from 15 Jan 2026: Jan-Mar, Apr-Jun, Jul-Sep, Oct-Dec
+    engagement_service.mark_complete(quarterly, date(2026, 10, 2), date(2026, 10, 2), None)
+    _approve(pid, date(2026, 10, 1))
+    # Starting in February would put 2 Nov in a new quarter (Nov-Jan) and let it bill Oct-Dec twice.
+    with pytest.raises(client_service.EngagementLocked):
+        client_service.save_engagement(work["client"], quarterly.service, None, date(2026, 2, 1), None,
+                                       engagement=quarterly)
+
+
+def test_the_edit_form_says_why_beside_the_start_date_and_keeps_the_input(auth_client, owner):
+    pid = owner.practice_id
+    annual = add_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    client = add_client(pid, "Annual Ltd", "ANN01")
+    engagement = engage(client, annual, start=date(2026, 9, 1))
+    db.session.commit()
+    _approve(pid, date(2026, 9, 1))
+    url = f"/clients/{client.id}/engagements/{engagement.id}"
+    response = auth_client.post(url, headers=HTMX, data={
+        "service_id": annual.id, "price": "1200.00", "start_date": "2026-10-01"})
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    start_label = re.search(r'<label for="start_date">.*?</label>', body, re.S).group(0)
+    assert 'value="2026-10-01"' in start_label
+    assert ("Already invoiced: end this engagement and add a new one to change its service or start date."
+            in start_label)
+    db.session.expire_all()
+    assert db.session.get(type(engagement), engagement.id).start_date == date(2026, 9, 1)
+
+
+def test_an_invoiced_engagements_price_and_end_date_stay_editable(auth_client, owner):
+    pid = owner.practice_id
+    annual = add_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    client = add_client(pid, "Annual Ltd", "ANN01")
+    engagement = engage(client, annual, start=date(2026, 9, 1))
+    db.session.commit()
+    _approve(pid, date(2026, 9, 1))
+    response = auth_client.post(f"/clients/{client.id}/engagements/{engagement.id}", headers=HTMX, data={
+        "service_id": annual.id, "price": "1300.00", "start_date": "2026-09-01", "end_date": "2028-08-31"})
+    assert response.status_code == 200
+    db.session.expire_all()
+    saved = db.session.get(type(engagement), engagement.id)
+    assert (saved.price, saved.end_date) == (Decimal("1300.00"), date(2028, 8, 31))
+    assert _billed_descriptions(pid, date(2027, 9, 1), "ANN01") == [
+        "Annual Retainer — September 2027 – August 2028"]

@@ -248,8 +248,13 @@ def update_engagement(client_id, engagement_id):
     form = _engagement_form(request.form)
     if not form.validate():
         return _render_engagements(client, 422, engagement_form=form, editing_id=engagement.id)
-    client_service.save_engagement(client, form.services[form.service_id.data], form.price.price,
-                                   form.start_date.data, form.end_date.data, engagement=engagement)
+    try:
+        client_service.save_engagement(client, form.services[form.service_id.data], form.price.price,
+                                       form.start_date.data, form.end_date.data, engagement=engagement)
+    except client_service.EngagementLocked as locked:
+        for name in locked.fields:
+            getattr(form, name).errors.append(str(locked))
+        return _render_engagements(client, 422, engagement_form=form, editing_id=engagement.id)
     if is_htmx_request():
         return _render_engagements(client)
     flash("Engagement saved.", "success")

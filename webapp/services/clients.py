@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import Client, ClientStatus, Engagement, PricingMenu, Service
+from webapp.services import billing_lock, engagements as engagement_billing
 
 _COMPANY_NUMBER_WITH_PREFIX = re.compile(r"^[A-Z]{2}\d{6}$")
 _DIGITS = re.compile(r"^\d{1,8}$")
@@ -194,11 +195,36 @@ def client_engagements(client: Client) -> list[Engagement]:
     return sorted(client.engagements, key=lambda e: (e.end_date is not None, e.start_date, e.id))
 
 
+INVOICED_ENGAGEMENT_LOCKED = ("Already invoiced: end this engagement and add a new one to change its service "
+                              "or start date.")
+
+
+class EngagementLocked(Exception):
+    """An invoiced engagement's service or start date cannot change: `fields` names the ones that would."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__(INVOICED_ENGAGEMENT_LOCKED)
+        self.fields = fields
+
+
 def save_engagement(client: Client, service: Service, price: Decimal | None, start_date: date,
                     end_date: date | None = None, engagement: Engagement | None = None) -> Engagement:
-    """Add (or change) a client's engagement; a missing price means the service's price."""
+    """Add (or change) a client's engagement; a missing price means the service's price.
+
+    Once an engagement has a charge in the ledger its service and start date are fixed (raises
+    EngagementLocked): its charge keys and its once-per-quarter/year completion periods are counted
+    from them, so moving either would bill a period again. Its price (future charges) and end date
+    stay editable. Waits for a running approval (the practice's billing lock).
+    """
     if service.practice_id != client.practice_id:
         raise ValueError("service belongs to another practice")
+    billing_lock.lock_practice(client.practice_id)
+    if engagement is not None:
+        moved = [name for name, changed in (("service_id", engagement.service_id != service.id),
+                                            ("start_date", engagement.start_date != start_date)) if changed]
+        if moved and engagement_billing.has_billed_charges(engagement.id):
+            db.session.rollback()
+            raise EngagementLocked(moved)
     if engagement is None:
         engagement = Engagement(practice_id=client.practice_id, client_id=client.id)
         db.session.add(engagement)
@@ -213,7 +239,8 @@ def save_engagement(client: Client, service: Service, price: Decimal | None, sta
 
 
 def end_engagement(engagement: Engagement, end_date: date) -> Engagement:
-    """Stop billing an engagement after `end_date`."""
+    """Stop billing an engagement after `end_date` (waits for a running approval)."""
+    billing_lock.lock_practice(engagement.practice_id)
     engagement.end_date = end_date
     db.session.commit()
     db.session.refresh(engagement.client)

@@ -20,6 +20,12 @@ def is_completable(engagement: Engagement) -> bool:
     return method is BillingMethod.ONCE or method.on_completion
 
 
+def has_billed_charges(engagement_id: int) -> bool:
+    """Whether any approval has invoiced a charge of this engagement (a calendar fee or a completion)."""
+    return db.session.execute(
+        db.select(BilledCharge.id).filter_by(engagement_id=engagement_id).limit(1)).first() is not None
+
+
 def invoiced_completions(engagements: list[Engagement]) -> dict[int, str]:
     """Completion id -> the number of the invoice that billed it, for these engagements' completions."""
     ids = [completion.id for engagement in engagements for completion in engagement.completions]
