@@ -162,3 +162,57 @@ def test_redis_down_after_xero_answered_is_logged_not_raised(app, dead_redis, fa
     pacer.pause_app(5)
     for what in ("release a slot", "record Xero's limits", "pause this organisation", "pause every organisation"):
         assert f"could not {what}: Redis unavailable" in caplog.text
+
+
+def _refused(pacer) -> XeroRateLimited:
+    with pytest.raises(XeroRateLimited) as raised:
+        pacer.acquire()
+    return raised.value
+
+
+def test_a_shorter_pause_never_cuts_a_longer_one(make_pacer, fake_time):
+    pacer = make_pacer(max_wait=5)
+    pacer.pause(3600)  # a day-limit 429
+    pacer.observe({"X-MinLimit-Remaining": "0"})  # a call in flight then sees the minute spent
+    pacer.pause(60)
+    assert _refused(pacer).retry_after == pytest.approx(3600, abs=0.1)
+    fake_time.now += 120  # past where a 60 s pause would have ended
+    assert _refused(pacer).retry_after == pytest.approx(3480, abs=0.1)
+
+
+def test_a_longer_pause_extends_a_shorter_one(make_pacer, fake_time, app):
+    pacer = make_pacer(max_wait=5)
+    pacer.pause(60)
+    pacer.pause(3600)
+    assert _refused(pacer).retry_after == pytest.approx(3600, abs=0.1)
+    assert get_redis(app.config["REDIS_URL"]).ttl(pacer._pause_key) > 3500  # Redis keeps the longer one too
+
+
+def test_a_shorter_app_pause_never_cuts_a_longer_one(make_pacer, fake_time):
+    make_pacer("tenant-a").pause_app(600)
+    make_pacer("tenant-b").observe({"X-AppMinLimit-Remaining": "0"})
+    make_pacer("tenant-c").pause_app(30)
+    refused = _refused(make_pacer("tenant-d", max_wait=5))
+    assert (refused.problem, refused.retry_after) == ("appminute", pytest.approx(600, abs=0.1))
+
+
+def test_without_a_test_clock_the_windows_use_redis_time(app, fake_time):
+    """Every host measures the rolling minute and pauses by Redis's clock, so their own clocks' skew is moot."""
+    redis_client = get_redis(app.config["REDIS_URL"])
+
+    def make(**limits):
+        return Pacer(redis_client, app.config["REDIS_KEY_PREFIX"], "tenant-redis-time", limits=Limits(**limits),
+                     sleep=fake_time.sleep)
+
+    pacer = make()
+    for _ in range(60):
+        pacer.release(pacer.acquire())
+    seconds, micros = redis_client.time()
+    (_, newest), = redis_client.zrange(pacer._minute_key, -1, -1, withscores=True)
+    assert newest == pytest.approx(seconds + micros / 1e6, abs=5)
+    assert make().calls_in_last_minute() == 60
+    refused = _refused(make(max_wait=0))
+    assert refused.problem == "minute" and 55 < refused.retry_after <= 60
+    pacer.pause(300)
+    assert _refused(make(max_wait=0)).retry_after == pytest.approx(300, abs=5)
+    assert fake_time.slept == []

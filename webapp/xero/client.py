@@ -31,7 +31,7 @@ class XeroClient:
     def __init__(self, settings: XeroSettings, connection_id: int, tenant_id: str,
                  tokens: TokenManager | None = None, pacer: Pacer | None = None,
                  http: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time, limits: Limits | None = None,
+                 clock: Callable[[], float] | None = None, limits: Limits | None = None,
                  max_attempts: int = MAX_ATTEMPTS, max_retry_after: float = MAX_RETRY_AFTER):
         self.settings = settings
         self.connection_id = connection_id

@@ -13,6 +13,14 @@ against the previous 24 hours just after midnight. That is acceptable because Xe
 is lower: `observe` adopts X-DayLimit-Remaining into today's counter, and a day-limit 429 pauses every
 process for the Retry-After Xero sends (the time its rolling window frees calls), not until our midnight.
 
+Pauses only ever grow: setting one that would end sooner than the pause already there leaves the longer
+one (a call in flight that sees `X-MinLimit-Remaining: 0` must not cut a day-limit pause to a minute).
+
+The clock: the rolling minute, the slot expiries and the pauses use Redis's own clock (`TIME`, read inside
+the scripts), so every process measures them against one clock and skew between hosts cannot loosen the
+limit. A test may inject a clock instead; only then is the caller's time passed in. The UTC day of the
+daily counter is the host's (a second of skew at midnight moves a call or two between days — harmless).
+
 The app limit: an app-minute 429 (or `X-AppMinLimit-Remaining: 0`) sets one pause every organisation's
 pacer checks, so every organisation waits, not only the one whose call was refused.
 
@@ -41,8 +49,18 @@ DAY_LIMIT = 5000
 HOLDER_TTL = 120  # seconds a slot may be held before it is presumed abandoned
 MAX_WAIT = 90.0  # longest a caller waits for a slot in total
 
-_ACQUIRE = """
-local now = tonumber(ARGV[1])
+# Redis's clock unless the caller passed one (tests); Redis 5+ replicates script effects, so TIME is allowed.
+_NOW = """
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+else
+  now = tonumber(ARGV[1])
+end
+"""
+
+_ACQUIRE = _NOW + """
 local pauses = {[4] = 'pause', [5] = 'appminute'}
 for i = 4, 5 do
   local until_ = redis.call('GET', KEYS[i])
@@ -64,6 +82,15 @@ redis.call('EXPIRE', KEYS[1], 120)
 redis.call('INCR', KEYS[3])
 redis.call('EXPIRE', KEYS[3], 2 * 86400)
 return {'ok', '0'}
+"""
+
+# Set a pause ending ARGV[2] seconds from now unless the one already there ends later; 1 when it was set.
+_PAUSE = _NOW + """
+local until_ = now + tonumber(ARGV[2])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if current >= until_ then return 0 end
+redis.call('SET', KEYS[1], string.format('%.6f', until_), 'EX', math.max(math.ceil(tonumber(ARGV[2])) + 1, 1))
+return 1
 """
 
 
@@ -106,10 +133,12 @@ class Pacer:
     """Slots for calls to one organisation (`tenant_id`), shared through Redis by every process."""
 
     def __init__(self, redis_client: redis.Redis, key_prefix: str, tenant_id: str, limits: Limits | None = None,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], float] | None = None, sleep: Callable[[float], None] = time.sleep):
+        """`clock`: a test clock; without one the windows use Redis's clock and the day the host's."""
         self.redis = redis_client
         self.limits = limits or Limits()
-        self.clock = clock
+        self.test_clock = clock
+        self.clock = clock or time.time  # the host's: only for the UTC day and the time to midnight
         self.sleep = sleep
         self.tenant_id = tenant_id
         base = f"{key_prefix}xero:pace:{tenant_id}"
@@ -119,6 +148,18 @@ class Pacer:
         self._app_pause_key = f"{key_prefix}xero:pace:app:pause"
         self._day_prefix = f"{base}:day:"
         self._script = self.redis.register_script(_ACQUIRE)
+        self._pause_script = self.redis.register_script(_PAUSE)
+
+    def _now_arg(self) -> str:
+        """The scripts' ARGV[1]: the test clock's time, or '' for Redis's own clock."""
+        return repr(self.test_clock()) if self.test_clock else ""
+
+    def _now(self) -> float:
+        """The time the windows are measured in (Redis's clock unless a test clock is set)."""
+        if self.test_clock:
+            return self.test_clock()
+        seconds, micros = self.redis.time()
+        return seconds + micros / 1_000_000
 
     def _day_key(self) -> str:
         return self._day_prefix + datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y%m%d")
@@ -129,7 +170,7 @@ class Pacer:
         waited = 0.0
         while True:
             keys = [self._minute_key, self._holders_key, self._day_key(), self._pause_key, self._app_pause_key]
-            args = [repr(self.clock()), holder, self.limits.minute, self.limits.concurrent, self.limits.day,
+            args = [self._now_arg(), holder, self.limits.minute, self.limits.concurrent, self.limits.day,
                     HOLDER_TTL]
             try:
                 verdict, seconds = self._script(keys=keys, args=args)
@@ -202,12 +243,12 @@ class Pacer:
             self._set_pause(self._app_pause_key, seconds)
 
     def _set_pause(self, key: str, seconds: float) -> None:
-        self.redis.set(key, repr(self.clock() + seconds), ex=max(int(seconds) + 1, 1))
+        """Pause until `seconds` from now, unless a longer pause is already set (atomic, in one script)."""
+        self._pause_script(keys=[key], args=[self._now_arg(), repr(float(seconds))])
 
     def calls_in_last_minute(self) -> int:
         """Calls any process made to this organisation in the rolling minute."""
-        now = self.clock()
-        return self.redis.zcount(self._minute_key, now - 60, "+inf")
+        return self.redis.zcount(self._minute_key, self._now() - 60, "+inf")
 
     def calls_today(self) -> int:
         """Calls counted against today's (UTC) budget, Xero's own count included."""
@@ -215,7 +256,7 @@ class Pacer:
 
     def holders(self) -> int:
         """Slots held now (abandoned ones drop out after HOLDER_TTL)."""
-        return self.redis.zcount(self._holders_key, self.clock(), "+inf")
+        return self.redis.zcount(self._holders_key, self._now(), "+inf")
 
 
 def _wait_message(problem: str) -> str:
