@@ -133,6 +133,45 @@ def test_no_catch_up_before_the_first_approved_month(practice):
         "Payroll — November 2026"]
 
 
+def test_a_completion_before_the_first_approved_month_is_caught_up_once(practice):
+    accounts = add_service(practice, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "900.00")
+    work = engage(add_client(practice, "Golive Ltd", "GOL01"), accounts, start=date(2026, 1, 1))
+    completion = complete(work, date(2026, 8, 30))  # finished before the practice's first month in Socket
+    db.session.commit()
+    assert approve(practice, OCT).outcome is Outcome.APPROVED  # August stays history
+    assert descriptions(practice, NOV, "GOL01") == ["Annual Accounts — completed August 2026 (catch-up)"]
+    assert approve(practice, NOV).outcome is Outcome.APPROVED
+    assert f"c{completion.id}" in ledger_keys(practice)
+    assert descriptions(practice, DEC, "GOL01") == []
+
+
+def test_a_completion_recorded_later_but_dated_before_go_live_is_billed_in_the_next_open_month(practice):
+    assert approve(practice, OCT).outcome is Outcome.APPROVED  # the practice's first month in Socket
+    accounts = add_service(practice, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "900.00")
+    work = engage(add_client(practice, "Golive Ltd", "GOL01"), accounts, start=date(2026, 1, 1))
+    completion = complete(work, date(2026, 8, 30))
+    db.session.commit()
+    assert descriptions(practice, NOV, "GOL01") == ["Annual Accounts — completed August 2026 (catch-up)"]
+    assert build_plan(practice, NOV).catch_up_count == 1
+    assert approve(practice, NOV).outcome is Outcome.APPROVED
+    assert f"c{completion.id}" in ledger_keys(practice)
+    assert descriptions(practice, DEC, "GOL01") == []
+
+
+def test_an_annual_fee_due_before_go_live_is_not_billed_but_the_plan_says_so(auth_client, practice):
+    assert approve(practice, OCT).outcome is Outcome.APPROVED
+    retainer = add_service(practice, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    engage(add_client(practice, "Backdated Ltd", "BAC01"), retainer, start=date(2026, 9, 1))
+    db.session.commit()
+    assert descriptions(practice, NOV, "BAC01") == []
+    note = ("Annual Retainer for Backdated Ltd fell due in September 2026, before Socket's first approved "
+            "month: not billed by Socket")
+    assert build_plan(practice, NOV).before_socket == [note]
+    assert note.replace("'", "&#39;") in auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert build_plan(practice, date(2027, 9, 1)).before_socket == []  # the next year is billed as usual
+    assert descriptions(practice, date(2027, 9, 1), "BAC01") == ["Annual Retainer — September 2027 – August 2028"]
+
+
 def test_a_run_from_before_the_ledger_counts_as_billed_in_full(practice, owner):
     # Runs approved before this ledger existed have no BilledCharge rows: never catch them up.
     run = BillingRun(practice_id=practice, period=OCT, approved_by_id=owner.id)

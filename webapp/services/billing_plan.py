@@ -3,7 +3,9 @@
 A month's plan bills the charges that fell due in it and are not yet in the ledger (BilledCharge), plus
 catch-up: charges that fell due in an earlier month that was already approved but were missed (a
 back-dated engagement, a completion recorded after approval). Catch-up never reaches before the
-practice's first approved month (history from before Socket is not billed), and bills a month's missed
+practice's first approved month (history from before Socket is not billed: an open month's plan notes a
+quarterly/annual fee covering it that fell due before then), except for completions, which bill once
+whenever they are dated, so one dated before that month is caught up too. It bills a month's missed
 charge only to a client in that month's scope — active when it was approved — so never for a month the
 client was archived in (see _Runs.may_catch_up; months approved before scopes were recorded are not
 caught up).
@@ -110,6 +112,8 @@ class BillingPlan:
     next_open_period: date | None = None  # the first month after this one that is not approved
     scope_client_ids: frozenset[int] = frozenset()  # the active clients: approving records them as its scope
     awaiting_periods: list[date] = field(default_factory=list)  # earlier months with charges, not approved
+    # Open month: calendar fees covering it that fell due before Socket's first approved month (not billed).
+    before_socket: list[str] = field(default_factory=list)
 
     @property
     def previous_period(self) -> date:
@@ -174,15 +178,19 @@ class Charge:
     completion_id: int | None = None
 
 
-def engagement_charges(engagement: Engagement, first: date, last: date) -> list[Charge]:
-    """The charges `engagement` makes that fall due from month `first` to month `last` (inclusive)."""
+def engagement_charges(engagement: Engagement, first: date, last: date,
+                       completions_from: date | None = None) -> list[Charge]:
+    """The charges `engagement` makes that fall due from month `first` to month `last` (inclusive).
+
+    Completions from month `completions_from` instead, when given (earlier than `first`).
+    """
     method = BillingMethod(engagement.service.billing_method)
     charges = [Charge(billing_cadence.cadence_key(engagement.id, period), engagement, period)
                for period in billing_cadence.due_months(method, engagement.start_date, engagement.end_date,
                                                         first, last)]
     for completion in engagement.completions:
         period = billing_cadence.month_start(completion.completed_on)
-        if first <= period <= last:
+        if (completions_from or first) <= period <= last:
             charges.append(Charge(billing_cadence.completion_key(completion.id), engagement, period,
                                   completion.id))
     return charges
@@ -374,12 +382,13 @@ class _Billed:
 
 
 def _ledger(practice_id: int, first: date, last: date) -> dict[str, _Billed]:
-    """Ledger key -> what billed it, for charges due from `first` to `last`."""
+    """Ledger key -> what billed it, for charges due from `first` to `last`, and completions due before."""
+    in_months = (BilledCharge.due_period >= first) & (BilledCharge.due_period <= last)
+    earlier_completion = BilledCharge.completion_id.is_not(None) & (BilledCharge.due_period < first)
     rows = db.session.execute(
         db.select(BilledCharge.charge_key, BilledCharge.billing_run_id, BilledCharge.invoice_id,
                   BilledCharge.engagement_id, BilledCharge.completion_id, BilledCharge.due_period)
-        .filter(BilledCharge.practice_id == practice_id, BilledCharge.due_period >= first,
-                BilledCharge.due_period <= last)
+        .filter(BilledCharge.practice_id == practice_id, in_months | earlier_completion)
     )
     return {row.charge_key: _Billed(*row) for row in rows}
 
@@ -394,6 +403,23 @@ def _invoiced_charges(ledger: dict[str, _Billed], run: BillingRun,
             charge = Charge(billed.charge_key, engagement, billed.due_period, billed.completion_id)
             by_invoice.setdefault(billed.invoice_id, []).append((charge, billed.due_period < run.period))
     return by_invoice
+
+
+def _unbilled_before_socket(client: Client, engagement: Engagement, go_live: date, period: date) -> list[str]:
+    """Notes for the quarterly/annual in-advance fee covering `period` when it fell due before `go_live`
+    (Socket's first approved month): history from before Socket is not billed, so say so."""
+    method = BillingMethod(engagement.service.billing_method)
+    months = billing_cadence.ADVANCE_EVERY.get(method)
+    if months is None:
+        return []
+    first_covering = billing_cadence.add_months(period, 1 - months)
+    last_before = billing_cadence.add_months(go_live, -1)
+    if last_before < first_covering:
+        return []
+    return [f"{engagement.service.name} for {client.name} fell due in {due:%B %Y}, before Socket's first "
+            "approved month: not billed by Socket"
+            for due in billing_cadence.due_months(method, engagement.start_date, engagement.end_date,
+                                                  first_covering, last_before)]
 
 
 def _due(charge: Charge, catch_up: bool = False) -> DueService:
@@ -451,6 +477,8 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     first_run = min(by_period, default=None)
     # Catch-up looks back to the first approved month, never before it.
     look_back = first_run if first_run is not None and first_run < period else period
+    # Socket's first approved month, once this month is on or after it: what fell due before it is history.
+    go_live = first_run if first_run is not None and first_run <= period else None
     runs = _Runs(by_period, _scopes(practice_id, look_back, period))
     ledger = _ledger(practice_id, min(look_back, previous), period)
     # A run with no ledger rows predates the ledger: its month counts as billed in full.
@@ -467,15 +495,25 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     awaiting: set[date] = set()
     counts = {change: 0 for change in Change}
     this_total = last_total = ZERO
+    before_socket: list[str] = []
     for client, engagements in clients:
         active = client.status == ClientStatus.ACTIVE.value
         due_here, pending, late_here, last_items = [], [], [], []
         for engagement in engagements:
-            for charge in engagement_charges(engagement, min(look_back, previous), period):
+            if active and run is None and go_live is not None:
+                before_socket += _unbilled_before_socket(client, engagement, go_live, period)
+            for charge in engagement_charges(engagement, min(look_back, previous), period,
+                                             completions_from=date.min):
                 billed = ledger.get(charge.key)
                 if charge.due_period == previous:
                     last_items.append(charge)
                 if not active:
+                    continue
+                if charge.completion_id is not None and go_live is not None and charge.due_period < go_live:
+                    # Completed before the first approved month: its key bills it once, so unlike calendar
+                    # history it is caught up in the next open month.
+                    if billed is None and run is None:
+                        pending.append((charge, True))
                     continue
                 if charge.due_period == period:
                     due_here.append((charge, False))
@@ -530,4 +568,4 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
                        run=run, late=late,
                        scope_client_ids=frozenset(c.id for c, _ in clients if c.status == ClientStatus.ACTIVE.value),
                        next_open_period=runs.next_open_after(period) if run is not None else None,
-                       awaiting_periods=sorted(awaiting))
+                       awaiting_periods=sorted(awaiting), before_socket=before_socket)
