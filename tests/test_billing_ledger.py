@@ -15,6 +15,7 @@ from webapp.models import (
     BillingRun,
     BillingRunClient,
     Client,
+    EngagementCompletion,
     Invoice,
     InvoiceLine,
     XeroBrandingTheme,
@@ -325,6 +326,31 @@ def test_approve_without_a_fingerprint_is_refused(auth_client, practice):
 
 
 # --- the ledger itself ------------------------------------------------------------------------------
+
+def test_a_completion_undone_during_approval_refuses_it_as_a_changed_plan(auth_client, practice, monkeypatch):
+    from webapp.services import billing_approval
+
+    formation = add_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
+    completion = complete(engage(add_client(practice, "Aardvark Ltd", "AAR01"), formation,
+                                 start=date(2026, 11, 1)), date(2026, 11, 10))
+    db.session.commit()
+    completion_id, form = completion.id, approve_form(practice)
+    real_build_plan = billing_approval.build_plan
+
+    def build_then_undo(practice_id, period):
+        plan = real_build_plan(practice_id, period)
+        # A writer that skipped the billing lock commits its delete before the ledger refers to it.
+        with db.engine.begin() as other:
+            other.execute(sa.delete(EngagementCompletion).filter_by(id=completion_id))
+        return plan
+
+    monkeypatch.setattr(billing_approval, "build_plan", build_then_undo)
+    response = auth_client.post("/billing/plan/approve", data=form, headers=HTMX)
+    assert response.status_code == 409
+    assert "The plan changed since you opened it" in response.get_data(as_text=True)
+    assert invoices_of(practice) == [] and ledger_keys(practice) == []
+    assert db.session.execute(sa.select(sa.func.count()).select_from(BillingRun)).scalar() == 0
+
 
 def test_approval_records_each_charge_with_its_invoice_and_line(practice):
     payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")

@@ -307,3 +307,27 @@ def test_an_invoiced_engagements_price_and_end_date_stay_editable(auth_client, o
     assert (saved.price, saved.end_date) == (Decimal("1300.00"), date(2028, 8, 31))
     assert _billed_descriptions(pid, date(2027, 9, 1), "ANN01") == [
         "Annual Retainer — September 2027 – August 2028"]
+
+
+# --- a running approval goes first ----------------------------------------------------------------
+
+@pytest.mark.parametrize("action", ["mark complete", "undo", "edit", "end"])
+def test_completions_and_engagement_edits_wait_for_the_practice_billing_lock(work, owner, action):
+    """Approval holds the practice row lock from building the plan to committing: these must queue on it."""
+    completion = engagement_service.mark_complete(work["once"], date(2026, 10, 20), date(2026, 10, 20), None)
+    actions = {
+        "mark complete": lambda: engagement_service.mark_complete(work["annual"], date(2026, 5, 1),
+                                                                 date(2026, 10, 20), None),
+        "undo": lambda: engagement_service.undo_completion(completion),
+        "edit": lambda: client_service.save_engagement(work["client"], work["monthly"].service, Decimal("260"),
+                                                       date(2026, 1, 1), engagement=work["monthly"]),
+        "end": lambda: client_service.end_engagement(work["monthly"], date(2026, 12, 31)),
+    }
+    with db.engine.connect() as approval:  # another request, mid-approval, holding the lock
+        approval.execute(sa.select(Practice.id).filter_by(id=owner.practice_id).with_for_update())
+        db.session.execute(sa.text("SET LOCAL lock_timeout = '200ms'"))
+        with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+            actions[action]()
+        db.session.rollback()
+        approval.rollback()
+    assert len(completions()) == 1

@@ -6,8 +6,8 @@ from enum import Enum
 from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
-from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine, InvoiceStatus, Practice, User
-from webapp.services import billing_cadence
+from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine, InvoiceStatus, User
+from webapp.services import billing_cadence, billing_lock
 from webapp.services.billing_plan import build_plan, current_period
 
 NUMBER_PREFIX = "SKT-"
@@ -66,12 +66,15 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
     finds the BillingRun and raises nothing; a month with nothing to bill raises nothing and records
     no run. The ledger's unique key backs all of this up: no charge can be invoiced twice. The run
     records its scope (the clients active now), which limits later catch-up of this month.
+
+    Anything the database refuses while raising (a charge already in the ledger, a completion undone
+    meanwhile by a writer that skipped the lock) rolls everything back: PLAN_CHANGED, nothing raised.
     """
     period = billing_cadence.month_start(period)
     # Lock the practice row: one approval per practice at a time, so the run check, the ledger and the
-    # invoice number sequence cannot interleave between two requests (or two processes).
-    time_zone = db.session.execute(
-        db.select(Practice.time_zone).filter_by(id=practice_id).with_for_update()).scalar_one()
+    # invoice number sequence cannot interleave between two requests (or two processes); completions
+    # and engagement edits take the same lock, so they wait for this approval.
+    time_zone = billing_lock.lock_practice(practice_id)
     existing = find_run(practice_id, period)
     if existing is not None:
         db.session.rollback()
@@ -88,27 +91,32 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
         db.session.rollback()
         return ApprovalResult(Outcome.PLAN_CHANGED, period)
 
+    try:
+        run = _raise_invoices(practice_id, period, user_id, plan)
+    except IntegrityError:
+        db.session.rollback()
+        # The unique (practice, period) backstop, e.g. on a database without row locks.
+        existing = find_run(practice_id, period)
+        if existing is not None:
+            return ApprovalResult(Outcome.ALREADY_APPROVED, period, run=existing)
+        return ApprovalResult(Outcome.PLAN_CHANGED, period)
+    db.session.commit()
+    return ApprovalResult(Outcome.APPROVED, period, run=run, invoice_count=len(plan.rows))
+
+
+def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -> BillingRun:
+    """The run, its scope, and every invoice with its lines and ledger rows, flushed (not committed)."""
     run = BillingRun(practice_id=practice_id, period=period, approved_by_id=user_id)
     db.session.add(run)
-    try:
-        db.session.flush()
-    except IntegrityError:  # the unique (practice, period) backstop, e.g. on a database without row locks
-        db.session.rollback()
-        return ApprovalResult(Outcome.ALREADY_APPROVED, period, run=find_run(practice_id, period))
-
+    db.session.flush()
     # The run's scope: catch-up may later bill a charge this month missed only to these clients.
     db.session.execute(db.insert(BillingRunClient), [
         {"billing_run_id": run.id, "client_id": client_id} for client_id in sorted(plan.scope_client_ids)])
     sequence = next_invoice_sequence(practice_id)
     for offset, row in enumerate(plan.rows):
         _raise_invoice(practice_id, run, row, format_number(sequence + offset))
-    try:
-        db.session.flush()
-    except IntegrityError:  # a charge already in the ledger: something billed it meanwhile
-        db.session.rollback()
-        return ApprovalResult(Outcome.PLAN_CHANGED, period)
-    db.session.commit()
-    return ApprovalResult(Outcome.APPROVED, period, run=run, invoice_count=len(plan.rows))
+    db.session.flush()
+    return run
 
 
 def _raise_invoice(practice_id: int, run: BillingRun, row, number: str) -> Invoice:

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import BilledCharge, BillingMethod, Engagement, EngagementCompletion, Invoice
-from webapp.services import billing_cadence
+from webapp.services import billing_cadence, billing_lock
 
 PERIOD_NAMES = {BillingMethod.QUARTERLY_COMPLETION: "quarter", BillingMethod.ANNUAL_COMPLETION: "year"}
 
@@ -72,9 +72,12 @@ def check_completion(engagement: Engagement, completed_on: date, today: date) ->
 
 def mark_complete(engagement: Engagement, completed_on: date, today: date,
                   user_id: int | None) -> EngagementCompletion:
-    """Record that the work was completed on `completed_on`: the Billing Plan bills it once. Commits."""
-    # Lock the engagement so two requests cannot both pass the once-per-period check.
-    db.session.execute(db.select(Engagement.id).filter_by(id=engagement.id).with_for_update())
+    """Record that the work was completed on `completed_on`: the Billing Plan bills it once. Commits.
+
+    Takes the practice's billing lock: two requests cannot both pass the once-per-period check, and a
+    running approval finishes first.
+    """
+    billing_lock.lock_practice(engagement.practice_id)
     db.session.refresh(engagement, ["completions"])
     check_completion(engagement, completed_on, today)
     completion = EngagementCompletion(practice_id=engagement.practice_id, engagement_id=engagement.id,
@@ -86,7 +89,12 @@ def mark_complete(engagement: Engagement, completed_on: date, today: date,
 
 
 def undo_completion(completion: EngagementCompletion) -> None:
-    """Delete a completion that no invoice has billed yet. Commits."""
+    """Delete a completion that no invoice has billed yet. Commits.
+
+    Takes the practice's billing lock, so it waits for a running approval and then sees whether that
+    approval billed it.
+    """
+    billing_lock.lock_practice(completion.practice_id)
     invoiced = invoiced_completions([completion.engagement]).get(completion.id)
     if invoiced:
         raise CompletionRefused(f"Already invoiced on {invoiced}, so it cannot be undone.")
