@@ -611,3 +611,47 @@ def test_invoice_routes_are_scoped_to_the_practice(auth_client, owner):
 def test_invoice_pages_redirect_anonymous_users(client):
     assert client.get("/billing/invoices").status_code == 302
     assert client.get("/billing/invoices/1").status_code == 302
+
+
+def test_a_raised_invoice_keeps_its_vat_when_the_accounts_default_changes_later(auth_client, book, owner):
+    from webapp.models import XeroAccount, XeroTaxRate
+
+    connect_xero(book["practice_id"])
+    db.session.add(XeroTaxRate(practice_id=book["practice_id"], tax_type="ZERORATEDOUTPUT", name="Zero Rated Income",
+                               status="ACTIVE", effective_rate="0"))
+    db.session.commit()
+    approve_plan(book["practice_id"], NOV, owner.id)
+    steady = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "STE01")
+    assert [line.tax_type for line in steady.lines] == ["OUTPUT2"]  # resolved at approval, not left to Xero
+    # Later the account's default tax type is changed in Xero and synced again.
+    db.session.execute(db.update(XeroAccount).filter_by(practice_id=book["practice_id"], code="200")
+                       .values(tax_type="ZERORATEDOUTPUT"))
+    db.session.commit()
+    page = auth_client.get(f"/billing/invoices/{steady.id}").get_data(as_text=True)
+    assert '<td class="num invoice-vat">£50.00</td>' in page and '<th class="num invoice-total">£300.00</th>' in page
+
+
+def test_the_fingerprint_covers_the_tax_type_approval_will_store(book):
+    from webapp.models import XeroAccount
+
+    connect_xero(book["practice_id"])
+    before = build_plan(book["practice_id"], NOV).fingerprint
+    db.session.execute(db.update(XeroAccount).filter_by(practice_id=book["practice_id"], code="200")
+                       .values(tax_type="ZERORATEDOUTPUT"))
+    db.session.commit()
+    assert build_plan(book["practice_id"], NOV).fingerprint != before
+
+
+def test_invoice_list_shows_net_vat_and_total_like_the_invoice_page(auth_client, book, owner):
+    connect_xero(book["practice_id"])
+    approve_plan(book["practice_id"], NOV, owner.id)
+    steady = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "STE01")
+    listing = auth_client.get("/billing/invoices").get_data(as_text=True)
+    assert '<th class="num">Net</th><th class="num">VAT</th><th class="num">Total</th>' in listing
+    row = re.search(rf'{steady.number}</a>.*?</tr>', listing, re.S).group(0)
+    assert ('<td class="num invoice-net">£250.00</td>' in row and '<td class="num invoice-vat">£50.00</td>' in row
+            and '<td class="num invoice-total">£300.00</td>' in row)
+    # Grower's one-off formation has no tax type: the list says the total is before VAT, as the page does.
+    grower = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "GRO01")
+    row = re.search(rf'{grower.number}</a>.*?</tr>', listing, re.S).group(0)
+    assert '<td class="num invoice-vat">—</td>' in row and "excl. VAT</small>" in row

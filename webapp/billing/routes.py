@@ -90,8 +90,9 @@ def invoices():
     # Newest number first; by length too, as text "SKT-1000000" sorts below "SKT-999999".
     newest_first = (db.func.length(Invoice.number).desc(), Invoice.number.desc(), Invoice.id.desc())
     rows = db.session.execute(query.order_by(*newest_first)).scalars().all()
+    tax = tax_reference(current_practice_id())
     return render_page_or_fragment("billing/invoices.html", "billing/_invoice_list.html",
-                                   invoices=rows, period=period)
+                                   invoices=rows, taxes={row.id: tax.tax(row.lines) for row in rows}, period=period)
 
 
 @bp.route("/invoices/<int:invoice_id>")

@@ -127,11 +127,13 @@ def _raise_invoice(practice_id: int, run: BillingRun, row, number: str) -> Invoi
         issue_date=preview.issue_date, due_date=preview.due_date, period=run.period,
         status=InvoiceStatus.APPROVED.value, branding_theme_id=preview.branding_theme_id,
     )
+    # Each line keeps the tax type its VAT was worked out with (the service's, else the account's default
+    # at approval), so a later change to an account in Xero does not change a raised invoice's VAT.
     invoice.lines = [
         InvoiceLine(position=position, service_id=line.service_id, description=line.description,
                     quantity=line.quantity, unit_amount=line.unit_amount, account_code=line.account_code,
-                    tax_type=line.tax_type)
-        for position, line in enumerate(preview.lines)
+                    tax_type=taxed.tax_type)
+        for position, (line, taxed) in enumerate(zip(preview.lines, preview.tax.lines, strict=True))
     ]
     db.session.add(invoice)
     db.session.flush()

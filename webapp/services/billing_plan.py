@@ -148,9 +148,10 @@ def plan_fingerprint(rows: list[ClientPlan]) -> str:
         preview = row.preview
         digest.update(f"client {row.client.id} {preview.issue_date} {preview.due_date} "
                       f"{preview.branding_theme_id}\n".encode())
-        for line in preview.lines:
+        for line, taxed in zip(preview.lines, preview.tax.lines, strict=True):
+            # The resolved tax type too: approval stores it, so an account's default changing refuses.
             digest.update(repr((line.description, str(line.quantity), str(line.unit_amount), line.account_code,
-                                line.tax_type, line.service_id, line.charge_keys)).encode() + b"\n")
+                                taxed.tax_type, line.service_id, line.charge_keys)).encode() + b"\n")
     return digest.hexdigest()[:32]
 
 
