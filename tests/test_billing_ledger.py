@@ -418,6 +418,34 @@ def test_building_a_plan_takes_the_same_number_of_queries_for_more_clients(pract
     assert count_queries() == few
 
 
+def test_approving_takes_the_same_number_of_statements_for_more_invoices(practice, other_owner):
+    """Approval holds the practice lock: invoices, lines and ledger rows go in a few bulk statements."""
+    other = other_owner.practice_id
+    books = add_service(other, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
+    payroll = add_service(other, "Payroll", BillingMethod.MONTHLY, "120.00")
+    for n in range(7):
+        client = add_client(other, f"Client {n}", f"CLI{n}")
+        engage(client, books, start=date(2026, 1, 1))
+        engage(client, payroll, start=date(2026, 1, 1))
+    db.session.commit()
+
+    def count_statements(practice_id):
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        db.session.expire_all()
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert approve(practice_id, NOV).outcome is Outcome.APPROVED
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    assert count_statements(other) == count_statements(practice)
+    assert len(ledger_keys(other)) == 14 and len(invoices_of(other)) == 7
+    assert all(charge.invoice_line_id is not None for charge in db.session.execute(
+        db.select(BilledCharge).filter_by(practice_id=other)).scalars())
+
+
 def test_an_approved_month_takes_the_same_number_of_queries_for_more_invoices(practice):
     def count_queries(period):
         statements = []

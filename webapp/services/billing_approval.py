@@ -105,7 +105,12 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
 
 
 def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -> BillingRun:
-    """The run, its scope, and every invoice with its lines and ledger rows, flushed (not committed)."""
+    """The run, its scope, and every invoice with its lines and ledger rows, flushed (not committed).
+
+    A handful of statements whatever the size (it runs holding the practice lock): the invoices in one
+    flush (SQLAlchemy batches them, returning their ids), then all lines and all ledger rows in one
+    bulk insert each.
+    """
     run = BillingRun(practice_id=practice_id, period=period, approved_by_id=user_id)
     db.session.add(run)
     db.session.flush()
@@ -113,35 +118,42 @@ def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -
     db.session.execute(db.insert(BillingRunClient), [
         {"billing_run_id": run.id, "client_id": client_id} for client_id in sorted(plan.scope_client_ids)])
     sequence = next_invoice_sequence(practice_id)
-    for offset, row in enumerate(plan.rows):
-        _raise_invoice(practice_id, run, row, format_number(sequence + offset))
+    invoices = [_invoice(practice_id, run, row, format_number(sequence + offset))
+                for offset, row in enumerate(plan.rows)]
+    db.session.add_all(invoices)
     db.session.flush()
+    line_rows = [
+        # Each line keeps the tax type its VAT was worked out with (the service's, else the account's
+        # default at approval), so a later change to an account in Xero does not change the invoice's VAT.
+        {"invoice_id": invoice.id, "position": position, "service_id": line.service_id,
+         "description": line.description, "quantity": line.quantity, "unit_amount": line.unit_amount,
+         "account_code": line.account_code, "tax_type": taxed.tax_type}
+        for invoice, row in zip(invoices, plan.rows, strict=True)
+        for position, (line, taxed) in enumerate(zip(row.preview.lines, row.preview.tax.lines, strict=True))
+    ]
+    line_ids = db.session.execute(
+        db.insert(InvoiceLine).returning(InvoiceLine.id, sort_by_parameter_order=True), line_rows
+    ).scalars().all() if line_rows else []
+    ids = iter(line_ids)
+    ledger_rows = []
+    for invoice, row in zip(invoices, plan.rows, strict=True):
+        line_of = {key: line_id for line, line_id in zip(row.preview.lines, ids) for key in line.charge_keys}
+        ledger_rows += [
+            {"practice_id": practice_id, "charge_key": item.charge_key, "engagement_id": item.engagement_id,
+             "completion_id": item.completion_id, "due_period": item.due_period, "billing_run_id": run.id,
+             "invoice_id": invoice.id, "invoice_line_id": line_of.get(item.charge_key)}
+            for item in row.items
+        ]
+    if ledger_rows:
+        db.session.execute(db.insert(BilledCharge), ledger_rows)
     return run
 
 
-def _raise_invoice(practice_id: int, run: BillingRun, row, number: str) -> Invoice:
-    """One client's invoice copied from its preview, with a ledger row for every charge it bills."""
+def _invoice(practice_id: int, run: BillingRun, row, number: str) -> Invoice:
+    """One client's invoice copied from its preview (its lines and ledger rows are inserted in bulk)."""
     preview = row.preview
-    invoice = Invoice(
+    return Invoice(
         practice_id=practice_id, client_id=row.client.id, billing_run_id=run.id, number=number,
         issue_date=preview.issue_date, due_date=preview.due_date, period=run.period,
         status=InvoiceStatus.APPROVED.value, branding_theme_id=preview.branding_theme_id,
     )
-    # Each line keeps the tax type its VAT was worked out with (the service's, else the account's default
-    # at approval), so a later change to an account in Xero does not change a raised invoice's VAT.
-    invoice.lines = [
-        InvoiceLine(position=position, service_id=line.service_id, description=line.description,
-                    quantity=line.quantity, unit_amount=line.unit_amount, account_code=line.account_code,
-                    tax_type=taxed.tax_type)
-        for position, (line, taxed) in enumerate(zip(preview.lines, preview.tax.lines, strict=True))
-    ]
-    db.session.add(invoice)
-    db.session.flush()
-    line_ids = {key: stored.id for drafted, stored in zip(preview.lines, invoice.lines) for key in drafted.charge_keys}
-    for item in row.items:
-        db.session.add(BilledCharge(
-            practice_id=practice_id, charge_key=item.charge_key, engagement_id=item.engagement_id,
-            completion_id=item.completion_id, due_period=item.due_period, billing_run_id=run.id,
-            invoice_id=invoice.id, invoice_line_id=line_ids.get(item.charge_key),
-        ))
-    return invoice
