@@ -477,7 +477,7 @@ def test_invoice_list_orders_numbers_by_length_then_value(auth_client, practice,
     approve(practice, NOV)
     invoice = invoices_of(practice)[0]
     other = Invoice(practice_id=practice, client_id=invoice.client_id, number="SKT-1000000", issue_date=NOV,
-                    due_date=NOV, period=OCT)
+                    due_date=NOV, period=NOV)
     invoice.number = "SKT-999999"
     db.session.add(other)
     db.session.commit()
@@ -586,3 +586,44 @@ def test_scope_migration_adds_the_table_and_leaves_existing_runs_without_a_scope
             assert "billing_run_clients" not in sa.inspect(conn).get_table_names()
         db.session.remove()
         db.engine.dispose()
+
+
+# --- the invoice list, a page at a time ------------------------------------------------------------
+
+def _raise_invoices_by_hand(practice_id, client_id, period, numbers):
+    for number in numbers:
+        invoice = Invoice(practice_id=practice_id, client_id=client_id, number=f"SKT-{number:06d}",
+                          issue_date=period, due_date=period, period=period)
+        invoice.lines = [InvoiceLine(description="Work", quantity=Decimal("1"), unit_amount=Decimal("10.00"))]
+        db.session.add(invoice)
+    db.session.commit()
+
+
+def test_invoice_list_is_paged_newest_month_first(auth_client, practice):
+    steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
+    _raise_invoices_by_hand(practice, steady.id, NOV, range(1, 31))   # November's: SKT-000001..30
+    _raise_invoices_by_hand(practice, steady.id, DEC, range(31, 56))  # December's: SKT-000031..55
+    first = auth_client.get("/billing/invoices").get_data(as_text=True)
+    numbers = re.findall(r">(SKT-\d+)</a>", first)
+    assert len(numbers) == 50 and numbers[0] == "SKT-000055" and numbers[24:26] == ["SKT-000031", "SKT-000030"]
+    assert "Page 1 of 2 (55 invoices)" in first
+    assert 'href="/billing/invoices?page=2" hx-get="/billing/invoices?page=2"' in first
+    second = auth_client.get("/billing/invoices?page=2", headers=HTMX)
+    body = second.get_data(as_text=True)
+    assert body.strip().startswith('<section id="invoice-list">')  # the fragment alone for htmx
+    assert re.findall(r">(SKT-\d+)</a>", body) == [f"SKT-{n:06d}" for n in range(5, 0, -1)]
+    assert 'rel="prev"' in body and 'rel="next"' not in body
+
+
+def test_invoice_list_paging_keeps_the_month_and_clamps_bad_pages(auth_client, practice):
+    steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
+    _raise_invoices_by_hand(practice, steady.id, NOV, range(1, 53))
+    _raise_invoices_by_hand(practice, steady.id, DEC, range(53, 56))
+    november = auth_client.get("/billing/invoices?month=2026-11").get_data(as_text=True)
+    assert "Page 1 of 2 (52 invoices)" in november and "SKT-000053" not in november
+    assert 'href="/billing/invoices?month=2026-11&amp;page=2"' in november
+    for page in ("99", "0", "x"):
+        body = auth_client.get(f"/billing/invoices?month=2026-11&page={page}").get_data(as_text=True)
+        assert ("Page 2 of 2" if page == "99" else "Page 1 of 2") in body
+    december = auth_client.get("/billing/invoices?month=2026-12").get_data(as_text=True)
+    assert "Page 1 of" not in december and len(re.findall(r">(SKT-\d+)</a>", december)) == 3

@@ -3,11 +3,11 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.billing import bp
-from webapp.extensions import db
 from webapp.htmx import is_htmx_request, render_page_or_fragment
 from webapp.models import Invoice
-from webapp.scoping import current_practice_id, get_or_404, scoped
+from webapp.scoping import current_practice_id, get_or_404
 from webapp.services.billing_approval import Outcome, approve_plan, approver_name
+from webapp.services.billing_invoices import invoice_page
 from webapp.services.billing_plan import build_plan, current_period, parse_period
 from webapp.services.billing_tax import tax_reference
 from webapp.sync.reference_data import theme_name
@@ -82,17 +82,13 @@ def approve():
 @bp.route("/invoices")
 @login_required
 def invoices():
-    query = scoped(Invoice)
     month = request.args.get("month")
     period = parse_period(month) if month else None
-    if period is not None:
-        query = query.filter_by(period=period)
-    # Newest number first; by length too, as text "SKT-1000000" sorts below "SKT-999999".
-    newest_first = (db.func.length(Invoice.number).desc(), Invoice.number.desc(), Invoice.id.desc())
-    rows = db.session.execute(query.order_by(*newest_first)).scalars().all()
+    listing = invoice_page(current_practice_id(), period, request.args.get("page", 1, type=int))
     tax = tax_reference(current_practice_id())
     return render_page_or_fragment("billing/invoices.html", "billing/_invoice_list.html",
-                                   invoices=rows, taxes={row.id: tax.tax(row.lines) for row in rows}, period=period)
+                                   listing=listing, invoices=listing.invoices,
+                                   taxes={row.id: tax.tax(row.lines) for row in listing.invoices}, period=period)
 
 
 @bp.route("/invoices/<int:invoice_id>")
