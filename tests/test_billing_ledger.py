@@ -423,10 +423,13 @@ def test_approving_takes_the_same_number_of_statements_for_more_invoices(practic
     other = other_owner.practice_id
     books = add_service(other, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
     payroll = add_service(other, "Payroll", BillingMethod.MONTHLY, "120.00")
+    formation = add_service(other, "Company Formation", BillingMethod.ONCE, "150.00", account_code="260")
     for n in range(7):
         client = add_client(other, f"Client {n}", f"CLI{n}")
         engage(client, books, start=date(2026, 1, 1))
         engage(client, payroll, start=date(2026, 1, 1))
+        if n in (2, 5):  # ledger rows with and without a completion, lines with and without an account code
+            engage(client, formation, start=date(2026, 11, 1), completed_on=date(2026, 11, 3))
     db.session.commit()
 
     def count_statements(practice_id):
@@ -441,7 +444,7 @@ def test_approving_takes_the_same_number_of_statements_for_more_invoices(practic
         return len(statements)
 
     assert count_statements(other) == count_statements(practice)
-    assert len(ledger_keys(other)) == 14 and len(invoices_of(other)) == 7
+    assert len(ledger_keys(other)) == 16 and len(invoices_of(other)) == 7
     assert all(charge.invoice_line_id is not None for charge in db.session.execute(
         db.select(BilledCharge).filter_by(practice_id=other)).scalars())
 

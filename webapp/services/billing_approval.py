@@ -131,8 +131,10 @@ def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -
         for invoice, row in zip(invoices, plan.rows, strict=True)
         for position, (line, taxed) in enumerate(zip(row.preview.lines, row.preview.tax.lines, strict=True))
     ]
+    # render_nulls: rows with and without a None (service, account, completion) stay one batch.
     line_ids = db.session.execute(
-        db.insert(InvoiceLine).returning(InvoiceLine.id, sort_by_parameter_order=True), line_rows
+        db.insert(InvoiceLine).returning(InvoiceLine.id, sort_by_parameter_order=True), line_rows,
+        execution_options={"render_nulls": True},
     ).scalars().all() if line_rows else []
     ids = iter(line_ids)
     ledger_rows = []
@@ -145,7 +147,7 @@ def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -
             for item in row.items
         ]
     if ledger_rows:
-        db.session.execute(db.insert(BilledCharge), ledger_rows)
+        db.session.execute(db.insert(BilledCharge), ledger_rows, execution_options={"render_nulls": True})
     return run
 
 
