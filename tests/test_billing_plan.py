@@ -631,6 +631,22 @@ def test_a_raised_invoice_keeps_its_vat_when_the_accounts_default_changes_later(
     assert '<td class="num invoice-vat">£50.00</td>' in page and '<th class="num invoice-total">£300.00</th>' in page
 
 
+def test_a_raised_invoice_keeps_its_vat_when_the_rate_changes_later(auth_client, book, owner):
+    from webapp.models import XeroTaxRate
+
+    connect_xero(book["practice_id"])
+    approve_plan(book["practice_id"], NOV, owner.id)
+    steady = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "STE01")
+    assert [line.tax_amount for line in steady.lines] == [Decimal("50.00")]
+    db.session.execute(db.update(XeroTaxRate).filter_by(practice_id=book["practice_id"], tax_type="OUTPUT2")
+                       .values(effective_rate="17.5"))
+    db.session.commit()
+    page = auth_client.get(f"/billing/invoices/{steady.id}").get_data(as_text=True)
+    assert '<td class="num invoice-vat">£50.00</td>' in page and '<th class="num invoice-total">£300.00</th>' in page
+    # A plan not yet approved follows the new rate.
+    assert rows_by_code(build_plan(book["practice_id"], date(2026, 12, 1)))["STE01"].preview.tax.vat == Decimal("43.75")
+
+
 def test_the_fingerprint_covers_the_tax_type_approval_will_store(book):
     from webapp.models import XeroAccount
 

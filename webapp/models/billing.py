@@ -133,6 +133,8 @@ class InvoiceLine(db.Model):
     unit_amount = db.Column(Money, nullable=False)
     account_code = db.Column(db.String(10))
     tax_type = db.Column(db.String(50))
+    # The VAT worked out at approval with the rate Xero had then; None when the rate was not known.
+    tax_amount = db.Column(Money)
 
     invoice = db.relationship("Invoice", back_populates="lines")
 

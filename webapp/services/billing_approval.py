@@ -123,11 +123,11 @@ def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -
     db.session.add_all(invoices)
     db.session.flush()
     line_rows = [
-        # Each line keeps the tax type its VAT was worked out with (the service's, else the account's
-        # default at approval), so a later change to an account in Xero does not change the invoice's VAT.
+        # Each line keeps the tax type and VAT worked out at approval (the service's tax type, else the
+        # account's default, at the rate Xero had then), so later changes in Xero do not change the invoice.
         {"invoice_id": invoice.id, "position": position, "service_id": line.service_id,
          "description": line.description, "quantity": line.quantity, "unit_amount": line.unit_amount,
-         "account_code": line.account_code, "tax_type": taxed.tax_type}
+         "account_code": line.account_code, "tax_type": taxed.tax_type, "tax_amount": taxed.vat}
         for invoice, row in zip(invoices, plan.rows, strict=True)
         for position, (line, taxed) in enumerate(zip(row.preview.lines, row.preview.tax.lines, strict=True))
     ]

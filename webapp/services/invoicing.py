@@ -142,7 +142,8 @@ def lines_total(lines: list[DraftLine]) -> Decimal:
 # --- VAT ---------------------------------------------------------------------------------------------
 
 class Line(Protocol):
-    """What VAT reads of an invoice line: a DraftLine or a stored InvoiceLine."""
+    """What VAT reads of an invoice line: a DraftLine or a stored InvoiceLine (which may carry the VAT
+    worked out when it was raised, as `tax_amount`)."""
 
     account_code: str | None
     tax_type: str | None
@@ -217,8 +218,10 @@ def tax_invoice(lines: Iterable[Line], account_tax_types: Mapping[str, str],
     for line in lines:
         tax_type = line_tax_type(line.tax_type, line.account_code, account_tax_types)
         rate = rates.get(tax_type) if rates is not None and tax_type else None
-        taxed.append(TaxedLine(line, tax_type, rate, line_vat(line.amount, rate.percent) if rate else None))
+        stored = getattr(line, "tax_amount", None)  # a raised line keeps the VAT of its approval
+        vat = stored if stored is not None else (line_vat(line.amount, rate.percent) if rate else None)
+        taxed.append(TaxedLine(line, tax_type, rate, vat))
     net = sum((t.line.amount for t in taxed), Decimal("0.00")).quantize(PENNY)
-    known = rates is not None and all(t.vat is not None for t in taxed)
+    known = bool(taxed) and all(t.vat is not None for t in taxed)
     vat = sum((t.vat for t in taxed), Decimal("0.00")) if known else None
     return InvoiceTax(tuple(taxed), net, vat, rates is not None)
