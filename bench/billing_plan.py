@@ -10,13 +10,17 @@ SQLAlchemy before_cursor_execute listener; the most repeated statement shape is 
 
 Every client has about 3 engagements drawn from a 10-service menu covering all six billing methods, with
 start/end dates and completions (EngagementCompletion rows, as "Mark complete" records them) spread so the
-month has new clients, services added and ended, unchanged and ended clients. The build reads the ledger
-(billed_charges) from the first approved month for catch-up; here no earlier month is approved, so that
-read is one statement returning nothing, and approve also records the run's scope (billing_run_clients).
+month has new clients, services added and ended, unchanged and ended clients. Approve raises every invoice
+of the month in one run (a handful of bulk statements) and records the run's scope (billing_run_clients).
+
+History: catch-up looks for charges missed in earlier approved months, so the build's cost can grow with
+the number of approved months. Each size is measured first with no earlier month approved (history 0),
+then again after approving the `--history` months before it one by one (history N, untimed set-up), so
+the ledger holds N months of charges. *rows read* counts the rows every SELECT returned (cursor rowcount).
 The practice has synced branding themes and no stored default template (the state right after connecting
 Xero); 10% of clients choose their own template.
 
-Usage: /work/main/.venv/bin/python bench/billing_plan.py [--sizes 500,2000,5000] [--seed 1]
+Usage: /work/main/.venv/bin/python bench/billing_plan.py [--sizes 500,2000,5000] [--history 12] [--seed 1]
 """
 from __future__ import annotations
 
@@ -129,6 +133,29 @@ def generate_practice(size: int, rng: random.Random) -> tuple[int, int]:
     return pid, user.id
 
 
+class RowCounter:
+    """Rows returned by SELECT statements on an engine (after_cursor_execute, cursor.rowcount)."""
+
+    def __init__(self, engine):
+        self.engine, self.rows = engine, 0
+
+    def _on_execute(self, conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and cursor.rowcount and cursor.rowcount > 0:
+            self.rows += cursor.rowcount
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        self.rows = 0
+        event.listen(self.engine, "after_cursor_execute", self._on_execute)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "after_cursor_execute", self._on_execute)
+
+
 def measure(app, fn, *, memory: bool) -> dict:
     """Run `fn` in a fresh app context and session: wall time and SQL statements, or peak Python memory."""
     from webapp.extensions import db
@@ -137,16 +164,17 @@ def measure(app, fn, *, memory: bool) -> dict:
         db.session.remove()
         gc.collect()
         counter = common.SqlCounter(db.engine)
+        rows = RowCounter(db.engine)
         if memory:
             tracemalloc.start()
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
         started = time.perf_counter()
-        with counter:
+        with counter, rows:
             result = fn()
         elapsed = time.perf_counter() - started
         out = {"seconds": elapsed, "statements": counter.count, "repeated": counter.most_repeated(),
-               "result": result}
+               "rows_read": rows.rows, "result": result}
         if memory:
             out["peak_mb"] = (tracemalloc.get_traced_memory()[1] - base) / 2**20
             tracemalloc.stop()
@@ -154,23 +182,45 @@ def measure(app, fn, *, memory: bool) -> dict:
     return out
 
 
-def undo_approval(app, practice_id: int) -> None:
+def undo_approval(app, practice_id: int, period: date) -> None:
+    """Delete the run of `period` (its scope, invoices, lines and ledger rows); earlier months stay approved."""
     from webapp.extensions import db
     from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine
 
     with app.app_context():
-        db.session.execute(db.delete(BilledCharge).filter_by(practice_id=practice_id))
-        run_ids = db.select(BillingRun.id).filter_by(practice_id=practice_id).scalar_subquery()
+        run_ids = db.select(BillingRun.id).filter_by(practice_id=practice_id, period=period).scalar_subquery()
+        db.session.execute(db.delete(BilledCharge).where(BilledCharge.billing_run_id.in_(run_ids)))
         db.session.execute(db.delete(BillingRunClient).where(BillingRunClient.billing_run_id.in_(run_ids)))
-        invoice_ids = db.select(Invoice.id).filter_by(practice_id=practice_id).scalar_subquery()
+        invoice_ids = db.select(Invoice.id).where(Invoice.billing_run_id.in_(run_ids)).scalar_subquery()
         db.session.execute(db.delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoice_ids)))
-        db.session.execute(db.delete(Invoice).filter_by(practice_id=practice_id))
-        db.session.execute(db.delete(BillingRun).filter_by(practice_id=practice_id))
+        db.session.execute(db.delete(Invoice).where(Invoice.billing_run_id.in_(run_ids)))
+        db.session.execute(db.delete(BillingRun).filter_by(practice_id=practice_id, period=period))
         db.session.commit()
         db.session.remove()
 
 
-def bench_size(app, size: int, seed: int) -> dict:
+def approve_history(app, practice_id: int, user_id: int, months: int) -> float:
+    """Approve the `months` months before PERIOD, oldest first (set-up, not measured); seconds taken."""
+    from webapp.services.billing_approval import approve_plan
+
+    started = time.perf_counter()
+    with app.app_context():
+        for offset in range(-months, 0):
+            result = approve_plan(practice_id, month(offset), user_id)
+            assert result.outcome.value in ("approved", "nothing_to_bill"), result
+    return time.perf_counter() - started
+
+
+def ledger_size(app, practice_id: int) -> int:
+    from webapp.extensions import db
+    from webapp.models import BilledCharge
+
+    with app.app_context():
+        return db.session.execute(db.select(db.func.count(BilledCharge.id)).filter_by(practice_id=practice_id)
+                                  ).scalar_one()
+
+
+def bench_size(app, size: int, seed: int, history: int) -> list[dict]:
     from webapp.services.billing_approval import approve_plan
     from webapp.services.billing_plan import build_plan
 
@@ -188,23 +238,33 @@ def bench_size(app, size: int, seed: int) -> dict:
         result = approve_plan(practice_id, PERIOD, user_id)
         return {"outcome": result.outcome.value, "invoices": result.invoice_count}
 
-    out = {"size": size, "generated_s": generated}
-    out["build"] = measure(app, build, memory=False)
-    out["build"]["peak_mb"] = measure(app, build, memory=True)["peak_mb"]
-    out["approve"] = measure(app, approve, memory=False)
-    assert out["approve"]["result"]["outcome"] == "approved", out["approve"]["result"]
-    undo_approval(app, practice_id)
-    again = measure(app, approve, memory=True)
-    assert again["result"]["outcome"] == "approved", again["result"]
-    out["approve"]["peak_mb"] = again["peak_mb"]
-    out["approved_build"] = measure(app, build, memory=False)
-    out["approved_build"]["peak_mb"] = measure(app, build, memory=True)["peak_mb"]
-    return out
+    def one_pass(months: int) -> dict:
+        out = {"size": size, "generated_s": generated, "history": months, "ledger": ledger_size(app, practice_id)}
+        out["build"] = measure(app, build, memory=False)
+        out["build"]["peak_mb"] = measure(app, build, memory=True)["peak_mb"]
+        out["approve"] = measure(app, approve, memory=False)
+        assert out["approve"]["result"]["outcome"] == "approved", out["approve"]["result"]
+        undo_approval(app, practice_id, PERIOD)
+        again = measure(app, approve, memory=True)
+        assert again["result"]["outcome"] == "approved", again["result"]
+        out["approve"]["peak_mb"] = again["peak_mb"]
+        out["approved_build"] = measure(app, build, memory=False)
+        out["approved_build"]["peak_mb"] = measure(app, build, memory=True)["peak_mb"]
+        undo_approval(app, practice_id, PERIOD)
+        return out
+
+    passes = [one_pass(0)]
+    if history:
+        approve_history(app, practice_id, user_id, history)
+        passes.append(one_pass(history))
+    return passes
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="500,2000,5000", help="comma-separated client counts")
+    parser.add_argument("--history", type=int, default=12,
+                        help="also measure after approving this many earlier months (0: only without history)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args()
@@ -215,10 +275,11 @@ def main() -> None:
         app = common.make_app(common.app_config(database_url, common.run_id()), migrate=True)
         try:
             for size in sizes:
-                results.append(bench_size(app, size, args.seed))
-                r = results[-1]
-                print(f"{size} clients: build {r['build']['seconds']:.2f}s, approve {r['approve']['seconds']:.2f}s",
-                      flush=True)
+                for r in bench_size(app, size, args.seed, args.history):
+                    results.append(r)
+                    print(f"{size} clients, history {r['history']} (ledger {r['ledger']:,} rows): build "
+                          f"{r['build']['seconds']:.2f}s ({r['build']['rows_read']:,} rows read), approve "
+                          f"{r['approve']['seconds']:.2f}s", flush=True)
         finally:
             from webapp.extensions import db
 
@@ -229,16 +290,17 @@ def main() -> None:
 
 
 def report(results: list[dict], args) -> None:
-    headers = ["clients", "step", "plan rows (ended)", "invoice lines", "time s", "peak MiB", "SQL statements",
-               "most repeated statement ×n"]
+    headers = ["clients", "approved months before (ledger rows)", "step", "plan rows (ended)", "invoice lines",
+               "time s", "peak MiB", "SQL statements", "rows read", "most repeated statement ×n"]
     rows = []
     for r in results:
         for key, label in (("build", "build"), ("approve", "approve"), ("approved_build", "build (approved)")):
             m = r[key]
             plan = r["build"]["result"]
             n, shape = m["repeated"]
-            rows.append([f"{r['size']:,}", label, f"{plan['rows']:,} ({plan['ended']})", f"{plan['lines']:,}",
-                         f"{m['seconds']:.2f}", f"{m['peak_mb']:.1f}", m["statements"],
+            rows.append([f"{r['size']:,}", f"{r['history']} ({r['ledger']:,})", label,
+                         f"{plan['rows']:,} ({plan['ended']})", f"{plan['lines']:,}",
+                         f"{m['seconds']:.2f}", f"{m['peak_mb']:.1f}", m["statements"], f"{m['rows_read']:,}",
                          f"{n} × `{shape[:90]}`" if n > 1 else "—"])
     print(common.text_table(headers, rows))
     counts = ", ".join(f"{k} {v}" for k, v in results[-1]["build"]["result"]["counts"].items()) if results else ""
@@ -246,10 +308,12 @@ def report(results: list[dict], args) -> None:
         f"Month {PERIOD:%B %Y}; PostgreSQL (private database from the migrations). Time is measured without "
         "tracemalloc; peak MiB is a second identical run under tracemalloc (Python allocations only; approve is "
         "undone and repeated for it). *build (approved)* is the plan page once the month is approved: rows from "
-        "its run's invoices and lines. Every build reads the ledger (billed_charges) and the runs' scopes "
-        "(billing_run_clients) from the first approved month for catch-up, one statement each whatever the size; "
-        "no month before this one is approved here, so those reads return little. Approve also records the run's "
-        "scope (one multi-row insert of the active clients).\n"
+        "its run's invoices and lines. Approve raises all the month's invoices in one run: the invoices in one "
+        "flush, then every line and every ledger row in one bulk insert each, plus the run's scope (one "
+        "multi-row insert of the active clients). *approved months before* is how many months before this one "
+        f"were approved first (history; --history {args.history}), *ledger rows* the practice's billed_charges "
+        "then; *rows read* is every row the step's SELECTs returned. Catch-up looks for charges missed in those "
+        "approved months.\n"
         f"Change mix at the largest size: {counts}.")
     if not args.no_write:
         common.write_section("billing_plan", "Billing Plan: build and approve",
