@@ -190,6 +190,14 @@ def _render_engagements(client: Client, status: int = 200, **engagement_context)
                                    **_detail_context(client, **engagement_context))
 
 
+def _engagements_changed(client, message: str):
+    """After a change to a client's engagements: the list again for htmx, else a flash and back to the client."""
+    if is_htmx_request():
+        return _render_engagements(client)
+    flash(message, "success")
+    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+
+
 def _engagement_form(formdata=None, **kwargs) -> EngagementForm:
     return EngagementForm(formdata=formdata, services_by_menu=client_service.engagement_services(
         current_practice_id()), **kwargs)
@@ -225,10 +233,7 @@ def add_engagement(client_id):
         return _render_engagements(client, 422, engagement_form=form, editing_id="new")
     client_service.save_engagement(client, form.services[form.service_id.data], form.price.price,
                                    form.start_date.data, form.end_date.data)
-    if is_htmx_request():
-        return _render_engagements(client)
-    flash("Engagement added.", "success")
-    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+    return _engagements_changed(client, "Engagement added.")
 
 
 @bp.route("/<int:client_id>/engagements/<int:engagement_id>/edit")
@@ -255,10 +260,7 @@ def update_engagement(client_id, engagement_id):
         for name in locked.fields:
             getattr(form, name).errors.append(str(locked))
         return _render_engagements(client, 422, engagement_form=form, editing_id=engagement.id)
-    if is_htmx_request():
-        return _render_engagements(client)
-    flash("Engagement saved.", "success")
-    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+    return _engagements_changed(client, "Engagement saved.")
 
 
 @bp.route("/<int:client_id>/engagements/<int:engagement_id>/end", methods=["POST"])
@@ -274,10 +276,7 @@ def end_engagement(client_id, engagement_id):
     if not valid:
         return _render_engagements(client, 422, ending_id=engagement.id, end_form=form)
     client_service.end_engagement(engagement, form.end_date.data)
-    if is_htmx_request():
-        return _render_engagements(client)
-    flash("Engagement ended.", "success")
-    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+    return _engagements_changed(client, "Engagement ended.")
 
 
 @bp.route("/<int:client_id>/engagements/<int:engagement_id>/complete", methods=["POST"])
@@ -298,10 +297,7 @@ def complete_engagement(client_id, engagement_id):
     if error:
         return _render_engagements(client, 422, completing_id=engagement.id, complete_error=error,
                                    complete_value=request.form.get("completed_on", ""))
-    if is_htmx_request():
-        return _render_engagements(client)
-    flash(f"{engagement.service.name} marked complete.", "success")
-    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+    return _engagements_changed(client, f"{engagement.service.name} marked complete.")
 
 
 @bp.route("/<int:client_id>/engagements/<int:engagement_id>/completions/<int:completion_id>/undo",
@@ -318,7 +314,4 @@ def undo_completion(client_id, engagement_id, completion_id):
         engagement_service.undo_completion(completion)
     except engagement_service.CompletionRefused as refused:
         return _render_engagements(client, 409, completing_id=engagement.id, complete_error=str(refused))
-    if is_htmx_request():
-        return _render_engagements(client)
-    flash("Completion undone.", "success")
-    return redirect(url_for("clients.detail", client_id=client.id) + "#engagements", code=303)
+    return _engagements_changed(client, "Completion undone.")
