@@ -6,10 +6,10 @@ import json
 from flask import Blueprint, abort, render_template, request
 
 from . import seed, webhooks
-from .api import queue_event
-from .app import get_sandbox
-from .identity import revoke_grant
 from .limits import FaultError
+from .sandbox import get_sandbox
+from .tokens import revoke_grant
+from .webhooks import queue_event
 from .xerojson import json_response, ms_date
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")

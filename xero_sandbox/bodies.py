@@ -35,7 +35,7 @@ def read_elements(root: str, entity: str) -> list[tuple[str, dict]]:
         msg = getattr(e, "msg", str(e))
         raise XeroError(400, post_data_invalid(
             f"JSON for post data was invalid,Unexpected character encountered while parsing value: {msg}. "
-            f"Path '', line 1, position {getattr(e, 'pos', 0)}."))
+            f"Path '', line 1, position {getattr(e, 'pos', 0)}.")) from e
     if isinstance(data, list):
         items, prefix = data, ""
     elif isinstance(data, dict) and root in data:
@@ -87,7 +87,7 @@ def get_decimal(el: dict, key: str, path: str) -> Decimal | None:
     try:
         d = Decimal(str(v).strip())
     except InvalidOperation:
-        raise _invalid(f"Could not convert string to decimal: {v}.", sub(path, key))
+        raise _invalid(f"Could not convert string to decimal: {v}.", sub(path, key)) from None
     if not d.is_finite():
         raise _invalid(f"Could not convert string to decimal: {v}.", sub(path, key))
     if abs(d) >= MAX_DECIMAL:

@@ -4,17 +4,23 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 
-from flask import g, request
+from flask import Response, g, request
 
-from .api import (CONTACTS_READ, CONTACTS_WRITE, apply_order, arg_bool, arg_int, bp, idempotent,
-                  if_modified_since, ok, paginate, queue_event, requires, sql_page)
-from .app import get_sandbox
+from .accounting import CONTACTS_READ, CONTACTS_WRITE, accounting_blueprint, ok, requires
 from .bodies import get_bool, get_enum, get_list, get_str, is_uuid
+from .idempotency import idempotent
+from .listing import apply_order, paginate, sql_page
+from .params import arg_bool, arg_int, if_modified_since
 from .records import CONTACTS
+from .sandbox import get_sandbox
 from .seed import contact_doc, name_key
+from .webhooks import queue_event
 from .where import compile_where, sql_filter
 from .xerojson import XeroError, ms_date
+
+bp = accounting_blueprint("contacts", __name__)
 
 CONTACT_FIELDS = {"ContactID", "MergedToContactID", "ContactNumber", "AccountNumber", "ContactStatus", "Name",
                   "FirstName", "LastName", "CompanyNumber", "EmailAddress", "BankAccountDetails", "TaxNumber",
@@ -29,7 +35,7 @@ SIMPLE_STRINGS = (("FirstName", 255), ("LastName", 255), ("EmailAddress", 255), 
                   ("Website", None))
 
 
-def _summary(doc):
+def _summary(doc: dict) -> dict:
     return {k: doc[k] for k in SUMMARY_FIELDS if k in doc}
 
 
@@ -39,7 +45,7 @@ CONTACT_COLUMNS = {("ContactStatus",): "status", ("ContactID",): "contact_id"}
 
 @bp.route("/Contacts", methods=["GET"])
 @requires(CONTACTS_READ)
-def list_contacts():
+def list_contacts() -> Response:
     sandbox = get_sandbox()
     sql, params = "FROM contacts WHERE tenant_id=?", [g.tenant_id]
     ims = if_modified_since()
@@ -53,7 +59,7 @@ def list_contacts():
         if not all(is_uuid(i) for i in id_set):
             raise XeroError(400, {"ErrorNumber": 16, "Type": "QueryParseException",
                                   "Message": "IDs must be a comma separated list of GUIDs"})
-        sql += " AND contact_id IN (%s)" % ",".join("?" * len(id_set))
+        sql += f" AND contact_id IN ({','.join('?' * len(id_set))})"
         params.extend(sorted(id_set))
     pred = compile_where(request.args.get("where"), CONTACT_FIELDS)
     mentions_status = pred is not None and "ContactStatus" in pred.mentions
@@ -85,21 +91,22 @@ def list_contacts():
 
 @bp.route("/Contacts/<ident>", methods=["GET"])
 @requires(CONTACTS_READ)
-def get_contact(ident):
+def get_contact(ident: str) -> Response:
     return CONTACTS.get_response(ident)
 
 
-def duplicate_name_message(name):
+def duplicate_name_message(name: str) -> str:
     return (f"The contact name {name} is already assigned to another contact. "
             "The contact name must be unique across all active contacts.")
 
 
-def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int, url_ident: str | None = None):
+def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int,
+                 url_ident: str | None = None) -> tuple[dict, list[str], str | None]:
     """Validate and write one contact element. Returns (doc, errors, event_type)."""
-    errors = []
+    errors: list[str] = []
     existing = CONTACTS.existing(db, tenant_id, el, path, url_ident, errors)
     doc = json.loads(existing["doc"]) if existing else None
-    echo = {} if doc is None else {"ContactID": doc["ContactID"]}
+    echo: dict[str, Any] = {} if doc is None else {"ContactID": doc["ContactID"]}
     name = get_str(el, "Name", path)
     if name is not None:
         name = " ".join(name.split()) if name.strip() else ""
@@ -107,7 +114,7 @@ def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int, url_ident
     status = get_enum(el, "ContactStatus", path, ("ACTIVE", "ARCHIVED", "GDPRREQUEST"), "ContactStatus")
     if status == "GDPRREQUEST":
         errors.append("ContactStatus GDPRREQUEST cannot be set through the API")
-    values = {}
+    values: dict[str, Any] = {}  # field -> new value (a string, or a list for Addresses/Phones)
     for key, max_len in SIMPLE_STRINGS:
         v = get_str(el, key, path)
         if v is not None:
@@ -134,7 +141,7 @@ def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int, url_ident
             errors.append("The contact name must be specified.")
     elif name == "":
         errors.append("The contact name must be specified.")
-    final_name = name or (doc["Name"] if doc else None)
+    final_name: str = name or (doc["Name"] if doc else "")
     if final_name and len(final_name) > 255:
         errors.append("The contact name must be 255 characters or less.")
     final_status = status or (doc["ContactStatus"] if doc else "ACTIVE")
@@ -168,7 +175,7 @@ def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int, url_ident
     return doc, [], event
 
 
-def _write_contacts(url_ident=None):
+def _write_contacts(url_ident: str | None = None) -> Response:
     return CONTACTS.write_response(lambda db, el, path, now: save_contact(
         db, g.tenant_id, el, path, now, url_ident))
 
@@ -176,12 +183,12 @@ def _write_contacts(url_ident=None):
 @bp.route("/Contacts", methods=["POST", "PUT"])
 @requires(CONTACTS_WRITE)
 @idempotent
-def write_contacts():
+def write_contacts() -> Response:
     return _write_contacts()
 
 
 @bp.route("/Contacts/<ident>", methods=["POST"])
 @requires(CONTACTS_WRITE)
 @idempotent
-def update_contact(ident):
+def update_contact(ident: str) -> Response:
     return _write_contacts(url_ident=ident)

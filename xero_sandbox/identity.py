@@ -13,9 +13,9 @@ from urllib.parse import unquote, urlencode
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request
 
 from . import constants as C
-from .app import get_sandbox
 from .pipeline import mark_lose_if_faulted, maybe_drop_connection, pre_faults
-from .tokens import authenticate, b64url, issue_tokens, token_hash
+from .sandbox import get_sandbox
+from .tokens import authenticate, b64url, issue_tokens, revoke_grant, token_hash
 from .xerojson import XeroError, iso_utc, json_response
 
 bp = Blueprint("identity", __name__)
@@ -159,7 +159,7 @@ def _client_credentials():
             cid, _, secret = raw.partition(":")
             return unquote(cid), unquote(secret)
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise oauth_error("invalid_client")
+            raise oauth_error("invalid_client") from None
     return request.form.get("client_id"), request.form.get("client_secret")
 
 
@@ -264,15 +264,6 @@ def _token_from_refresh(sandbox):
                  "auth_event_id": row["auth_event_id"], "created_ms": row["grant_created"]}
         body = issue_tokens(sandbox, db, grant, with_refresh=True)
     return json_response(body, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
-
-
-def revoke_grant(db, grant_id: str):
-    g_row = db.execute("SELECT * FROM grants WHERE grant_id=?", (grant_id,)).fetchone()
-    if g_row is None:
-        return
-    db.execute("UPDATE grants SET revoked=1 WHERE grant_id=?", (grant_id,))
-    db.execute("DELETE FROM connections WHERE client_id=? AND auth_event_id=?",
-               (g_row["client_id"], g_row["auth_event_id"]))
 
 
 @bp.route("/connect/revocation", methods=["POST"])

@@ -4,20 +4,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import g, request
+from flask import Response, g, request
 
-from . import seed
-from .api import (INVOICES_READ, INVOICES_WRITE, apply_order, arg_bool, arg_int, bp, idempotent,
-                  if_modified_since, ok, paginate, queue_event, requires, sql_page)
-from .app import get_sandbox
-from .bodies import _invalid, get_decimal, get_enum, get_list, get_obj, get_str, get_uuid, is_uuid, sub
+from .accounting import INVOICES_READ, INVOICES_WRITE, accounting_blueprint, ok, requires
+from .bodies import _invalid, get_enum, get_list, get_obj, get_str, get_uuid, is_uuid, sub
+from .idempotency import idempotent
+from .invoice_lines import price_lines
+from .listing import apply_order, paginate, sql_page
+from .params import arg_bool, arg_csv, arg_int, if_modified_since
 from .records import CONTACTS, INVOICES
-from .seed import name_key
+from .sandbox import Sandbox, get_sandbox
+from .seed import contact_doc, insert_contact, name_key
+from .webhooks import queue_event
 from .where import compile_where, sql_filter
 from .xerojson import XeroError, date_string, money, ms_date, ms_from_date, parse_request_date
+
+bp = accounting_blueprint("invoices", __name__)
 
 TYPES = ("ACCPAY", "ACCPAYCREDIT", "APOVERPAYMENT", "APPREPAYMENT", "ACCREC", "ACCRECCREDIT", "AROVERPAYMENT",
          "ARPREPAYMENT")
@@ -34,19 +41,15 @@ TRANSITIONS = {
 INVOICE_FIELDS = {"Type", "InvoiceID", "InvoiceNumber", "Reference", "Status", "Contact", "Date", "DueDate",
                   "LineAmountTypes", "SubTotal", "TotalTax", "Total", "AmountDue", "AmountPaid", "CurrencyCode",
                   "BrandingThemeID", "UpdatedDateUTC", "SentToContact", "HasAttachments"}
-CENT = Decimal("0.01")
 NOT_VALID_FOR_MODIFICATION = "Invoice not of valid status for modification"
 
 
-def q2(d: Decimal) -> Decimal:
-    return d.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def org_today(sandbox) -> dt.date:
+def org_today(sandbox: Sandbox) -> dt.date:
+    """Today in the organisation's time zone (Europe/London for every sandbox organisation)."""
     return dt.datetime.fromtimestamp(sandbox.now(), ZoneInfo("Europe/London")).date()
 
 
-def _date(el, key, path):
+def _date(el: dict, key: str, path: str) -> dt.date | None:
     v = el.get(key)
     if v is None or v == "":
         return None
@@ -56,7 +59,7 @@ def _date(el, key, path):
     return d
 
 
-def _contact_summary(doc):
+def _contact_summary(doc: dict) -> dict:
     out = {"ContactID": doc["ContactID"]}
     for k in ("ContactNumber", "AccountNumber", "ContactStatus", "Name", "EmailAddress"):
         if k in doc:
@@ -65,8 +68,79 @@ def _contact_summary(doc):
     return out
 
 
-def _resolve_contact(db, tenant_id, c, path, errors):
-    """Contact by ContactID, ContactNumber or Name (Xero creates a contact for an unknown name)."""
+@dataclass(frozen=True)
+class InvoiceInput:
+    """An invoice element's fields, type-checked the way Xero's deserialiser reads them, not yet validated."""
+
+    type: str | None
+    status: str | None
+    amount_types: str | None
+    contact: dict | None
+    date: dt.date | None
+    due: dt.date | None
+    number: str | None
+    reference: str | None
+    url: str | None
+    theme_id: str | None
+    currency: str | None
+    lines: list | None
+    unitdp: int
+
+
+def _read_input(el: dict, path: str) -> InvoiceInput:
+    """The element's fields, read in Xero's order: the first wrongly typed one is a 400 PostDataInvalid."""
+    return InvoiceInput(
+        type=get_enum(el, "Type", path, TYPES, "InvoiceType"),
+        status=get_enum(el, "Status", path, STATUSES, "InvoiceStatus"),
+        amount_types=get_enum(el, "LineAmountTypes", path, LINE_AMOUNT_TYPES, "LineAmountType"),
+        contact=get_obj(el, "Contact", path),
+        date=_date(el, "Date", path),
+        due=_date(el, "DueDate", path),
+        number=get_str(el, "InvoiceNumber", path),
+        reference=get_str(el, "Reference", path),
+        url=get_str(el, "Url", path),
+        theme_id=get_uuid(el, "BrandingThemeID", path),
+        currency=get_str(el, "CurrencyCode", path),
+        lines=get_list(el, "LineItems", path),
+        unitdp=4 if request.args.get("unitdp") == "4" else 2,
+    )
+
+
+def _echo(el: dict, old: dict | None) -> dict[str, Any]:
+    """What an invalid element reports back: its own string fields and the id of the invoice it updates."""
+    echo = {k: el[k] for k in ("Type", "InvoiceNumber", "Reference", "Status", "LineAmountTypes")
+            if isinstance(el.get(k), str)}
+    if old:
+        echo["InvoiceID"] = old["InvoiceID"]
+    return echo
+
+
+def _type_and_status(inp: InvoiceInput, old: dict | None, errors: list[str]) -> tuple[str | None, str]:
+    """The invoice's type and new status: a new invoice needs a supported type and may not start DELETED,
+    VOIDED or PAID; an existing one keeps its type and moves only along TRANSITIONS."""
+    if old is None:
+        inv_type = inp.type or None
+        if inv_type is None:
+            errors.append("Invoice Type must be specified.")
+        elif inv_type not in ("ACCREC", "ACCPAY"):
+            errors.append(f"Invoice type {inv_type} is not supported by the sandbox (ACCREC and ACCPAY only).")
+        if inp.status in ("DELETED", "VOIDED", "PAID"):
+            errors.append(f"Invoice Status {inp.status} is not valid for a new invoice.")
+        return inv_type, inp.status or "DRAFT"
+    if inp.type and inp.type != old["Type"]:
+        errors.append("The Type of an existing invoice cannot be changed.")
+    new_status = inp.status or old["Status"]
+    if new_status not in TRANSITIONS[old["Status"]]:
+        if old["Status"] == "AUTHORISED" and new_status == "DELETED":
+            errors.append(f"{NOT_VALID_FOR_MODIFICATION}: an AUTHORISED invoice can be VOIDED, not DELETED.")
+        else:
+            errors.append(f"{NOT_VALID_FOR_MODIFICATION}: it is {old['Status']}.")
+    return old["Type"], new_status
+
+
+def _resolve_contact(db, tenant_id: str, c: dict, path: str, errors: list[str]) -> tuple[dict | None, str | None]:
+    """(contact document, None) by ContactID, ContactNumber or Name, or (None, name) for an unknown Name:
+    Xero creates that contact when the invoice is saved."""
     cpath = sub(path, "Contact")
     cid = get_uuid(c, "ContactID", cpath)
     number = get_str(c, "ContactNumber", cpath)
@@ -83,7 +157,7 @@ def _resolve_contact(db, tenant_id, c, path, errors):
         row = db.execute("SELECT * FROM contacts WHERE tenant_id=? AND name_key=? ORDER BY status='ACTIVE' DESC",
                          (tenant_id, name_key(name))).fetchone()
         if row is None:
-            return None, {"new_name": " ".join(name.split())}
+            return None, " ".join(name.split())
     if row is None:
         errors.append("A Contact must be specified for this type of transaction")
         return None, None
@@ -93,222 +167,152 @@ def _resolve_contact(db, tenant_id, c, path, errors):
     return doc, None
 
 
-def _lines(db, tenant_id, inv_type, lines, path, amount_types, old_lines, errors, unitdp):
-    old_ids = {l.get("LineItemID") for l in old_lines or []}
-    out = []
-    accounts = {r["code"]: json.loads(r["doc"]) for r in db.execute(
-        "SELECT code, doc FROM accounts WHERE tenant_id=?", (tenant_id,)).fetchall()}
-    for i, line in enumerate(lines):
-        lpath = f"{sub(path, 'LineItems')}[{i}]"
-        if not isinstance(line, dict):
-            raise _invalid(f"Error converting value {json.dumps(line, default=str)} to type 'LineItem'.", lpath)
-        desc = get_str(line, "Description", lpath)
-        qty = get_decimal(line, "Quantity", lpath)
-        unit = get_decimal(line, "UnitAmount", lpath)
-        given_amount = get_decimal(line, "LineAmount", lpath)
-        disc = get_decimal(line, "DiscountRate", lpath)
-        code = get_str(line, "AccountCode", lpath)
-        tax_type = get_str(line, "TaxType", lpath)
-        line_id = get_uuid(line, "LineItemID", lpath)
-        if not desc or not desc.strip():
-            errors.append("The description field is mandatory for each line item.")
-        qty = Decimal(1) if qty is None else qty
-        unit = Decimal(0) if unit is None else unit
-        places = Decimal("0.0001") if unitdp == 4 else CENT
-        unit = unit.quantize(places, rounding=ROUND_HALF_UP)
-        amount = q2(qty * unit * (1 - (disc or Decimal(0)) / 100))
-        if given_amount is not None and unit == 0 and "UnitAmount" not in line and qty:
-            unit = (given_amount / qty).quantize(places, rounding=ROUND_HALF_UP)
-            amount = q2(given_amount)
-        elif given_amount is not None and q2(given_amount) != amount:
-            errors.append(f"The line total {q2(given_amount)} does not match the expected line total {amount}")
-        account = None
-        if code is not None and code.strip():
-            code = code.strip()
-            account = accounts.get(code)
-            if account is None or account["Type"] == "BANK":
-                errors.append(f"Account code '{code}' is not a valid code for this document.")
-                account = None
-            elif account["Status"] != "ACTIVE":
-                errors.append(f"Account code '{code}' has been archived, or deleted. "
-                              "Each line item must reference a valid account.")
-                account = None
-            elif inv_type == "ACCREC" and account["Class"] != "REVENUE":
-                errors.append(f"Account code '{code}' is not a valid code for this document.")
-                account = None
-        if amount_types == "NoTax":
-            tax_type = "NONE"
-        if tax_type is not None and tax_type.strip():
-            tax_type = tax_type.strip().upper()
-            rate_row = seed.TAX_BY_TYPE.get(tax_type)
-            applies = rate_row[4] if rate_row else set()
-            klass = account["Class"] if account else ("REVENUE" if inv_type == "ACCREC" else "EXPENSE")
-            if rate_row is None or klass not in applies:
-                errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
-                              "of transaction.")
-                rate_row = None
-        else:
-            tax_type = account["TaxType"] if account else "NONE"
-            rate_row = seed.TAX_BY_TYPE.get(tax_type)
-        rate = Decimal(rate_row[2]) / 100 if rate_row else Decimal(0)
-        if amount_types == "Inclusive":
-            tax = q2(amount * rate / (1 + rate))
-        else:
-            tax = q2(amount * rate)
-        item = {"LineItemID": line_id if line_id in old_ids else str(uuid.uuid4()),
-                "Description": desc or "", "UnitAmount": float(unit), "TaxType": tax_type,
-                "TaxAmount": money(tax), "LineAmount": money(amount), "Tracking": [], "Quantity": float(qty)}
-        if code:
-            item["AccountCode"] = code
-        if account:
-            item["AccountID"] = account["AccountID"]
-        if disc:
-            item["DiscountRate"] = float(disc)
-        out.append(item)
-    return out
-
-
-def save_invoice(db, sandbox, tenant_id, el, path, now_ms, client_id, url_ident=None):
-    errors = []
-    existing = INVOICES.existing(db, tenant_id, el, path, url_ident, errors)
-    old = json.loads(existing["doc"]) if existing else None
-    inv_type = get_enum(el, "Type", path, TYPES, "InvoiceType")
-    status = get_enum(el, "Status", path, STATUSES, "InvoiceStatus")
-    amount_types = get_enum(el, "LineAmountTypes", path, LINE_AMOUNT_TYPES, "LineAmountType")
-    contact_in = get_obj(el, "Contact", path)
-    date = _date(el, "Date", path)
-    due = _date(el, "DueDate", path)
-    number = get_str(el, "InvoiceNumber", path)
-    reference = get_str(el, "Reference", path)
-    url = get_str(el, "Url", path)
-    theme_id = get_uuid(el, "BrandingThemeID", path)
-    currency = get_str(el, "CurrencyCode", path)
-    lines_in = get_list(el, "LineItems", path)
-    unitdp = 4 if request.args.get("unitdp") == "4" else 2
-
-    echo = {k: el[k] for k in ("Type", "InvoiceNumber", "Reference", "Status", "LineAmountTypes")
-            if isinstance(el.get(k), str)}
-    if old:
-        echo["InvoiceID"] = old["InvoiceID"]
-
+def _contact(db, tenant_id: str, inp: InvoiceInput, path: str, old: dict | None, status_change_only: bool,
+             errors: list[str]) -> tuple[dict | None, str | None]:
+    """The element's contact (see _resolve_contact); a new invoice must name one, an update may keep its own."""
+    if inp.contact is not None and not status_change_only:
+        return _resolve_contact(db, tenant_id, inp.contact, path, errors)
     if old is None:
-        inv_type = inv_type or None
-        if inv_type is None:
-            errors.append("Invoice Type must be specified.")
-        elif inv_type not in ("ACCREC", "ACCPAY"):
-            errors.append(f"Invoice type {inv_type} is not supported by the sandbox (ACCREC and ACCPAY only).")
-        if status in ("DELETED", "VOIDED", "PAID"):
-            errors.append(f"Invoice Status {status} is not valid for a new invoice.")
-        new_status = status or "DRAFT"
-    else:
-        if inv_type and inv_type != old["Type"]:
-            errors.append("The Type of an existing invoice cannot be changed.")
-        inv_type = old["Type"]
-        new_status = status or old["Status"]
-        if new_status not in TRANSITIONS[old["Status"]]:
-            if old["Status"] == "AUTHORISED" and new_status == "DELETED":
-                errors.append(f"{NOT_VALID_FOR_MODIFICATION}: an AUTHORISED invoice can be VOIDED, not DELETED.")
-            else:
-                errors.append(f"{NOT_VALID_FOR_MODIFICATION}: it is {old['Status']}.")
-    # Status-only changes (void, delete) leave everything else as it was.
-    status_change_only = old is not None and new_status in ("VOIDED", "DELETED")
-
-    contact = None
-    new_contact = None
-    if contact_in is not None and not status_change_only:
-        contact, new_contact = _resolve_contact(db, tenant_id, contact_in, path, errors)
-    elif old is None:
         errors.append("A Contact must be specified for this type of transaction")
+    return None, None
 
-    if currency and currency.upper() != "GBP":
-        errors.append(f"The currency code {currency} is not enabled for this organisation.")
-    if reference and len(reference) > 255:
+
+def _branding_theme(db, tenant_id: str, theme_id: str, errors: list[str]) -> dict | None:
+    """The organisation's branding theme `theme_id`, or None (and an error) when it has none by that id."""
+    row = db.execute("SELECT doc FROM branding_themes WHERE tenant_id=? AND theme_id=?",
+                     (tenant_id, theme_id)).fetchone()
+    if row is None:
+        errors.append(f"BrandingThemeID {theme_id} is not a valid branding theme for this organisation.")
+        return None
+    return json.loads(row["doc"])
+
+
+def _unique_number(db, tenant_id: str, number: str, inv_type: str | None, old: dict | None,
+                   errors: list[str]) -> str:
+    """The InvoiceNumber trimmed; an ACCREC number must not be another ACCREC invoice's."""
+    number = number.strip()
+    if number and inv_type == "ACCREC":
+        clash = db.execute("SELECT 1 FROM invoices WHERE tenant_id=? AND invoice_number=? AND invoice_id != ?"
+                           " AND json_extract(doc, '$.Type')='ACCREC'",
+                           (tenant_id, number, old["InvoiceID"] if old else "")).fetchone()
+        if clash:
+            errors.append("Invoice # must be unique.")
+    return number
+
+
+def _check_header(db, tenant_id: str, inp: InvoiceInput, inv_type: str | None, old: dict | None,
+                  status_change_only: bool, errors: list[str]) -> tuple[dict | None, str | None]:
+    """CurrencyCode, Reference, BrandingThemeID and InvoiceNumber. Returns (theme document, number to store)."""
+    if inp.currency and inp.currency.upper() != "GBP":
+        errors.append(f"The currency code {inp.currency} is not enabled for this organisation.")
+    if inp.reference and len(inp.reference) > 255:
         errors.append("Reference must be 255 characters or less.")
     theme_doc = None
-    if theme_id and not status_change_only:
-        row = db.execute("SELECT doc FROM branding_themes WHERE tenant_id=? AND theme_id=?",
-                         (tenant_id, theme_id)).fetchone()
-        if row is None:
-            errors.append(f"BrandingThemeID {theme_id} is not a valid branding theme for this organisation.")
-        else:
-            theme_doc = json.loads(row["doc"])
+    if inp.theme_id and not status_change_only:
+        theme_doc = _branding_theme(db, tenant_id, inp.theme_id, errors)
+    number = inp.number
     if number is not None and not status_change_only:
-        number = number.strip()
-        if number and inv_type == "ACCREC":
-            clash = db.execute("SELECT 1 FROM invoices WHERE tenant_id=? AND invoice_number=? AND invoice_id != ?"
-                               " AND json_extract(doc, '$.Type')='ACCREC'",
-                               (tenant_id, number, old["InvoiceID"] if old else "")).fetchone()
-            if clash:
-                errors.append("Invoice # must be unique.")
+        number = _unique_number(db, tenant_id, number, inv_type, old, errors)
+    return theme_doc, number
 
-    final_types = amount_types or (old["LineAmountTypes"] if old else "Exclusive")
-    if lines_in is not None and not status_change_only:
-        lines = _lines(db, tenant_id, inv_type, lines_in, path, final_types, old and old.get("LineItems"),
-                       errors, unitdp)
-    elif old is not None and amount_types and amount_types != old["LineAmountTypes"]:
-        lines = _lines(db, tenant_id, inv_type, old["LineItems"], path, final_types, old["LineItems"], errors,
-                       unitdp)
-    else:
-        lines = old["LineItems"] if old else []
 
-    final_date = date or (dt.date.fromisoformat(old["DateString"][:10]) if old else org_today(sandbox))
-    final_due = due or (dt.date.fromisoformat(old["DueDateString"][:10]) if old and old.get("DueDateString")
-                        else None)
-    if new_status in ("SUBMITTED", "AUTHORISED") and not status_change_only:
-        if not lines:
-            errors.append("An invoice must have at least one line item to be submitted or approved.")
-        if final_due is None:
-            errors.append("Due Date must be specified.")
-        for line in lines:
-            if not line.get("AccountCode"):
-                errors.append("Account code must be specified for each line item.")
-                break
+def _final_lines(db, tenant_id: str, inv_type: str | None, inp: InvoiceInput, path: str, old: dict | None,
+                 final_types: str, status_change_only: bool, errors: list[str]) -> list[dict]:
+    """The invoice's lines: the element's, else the old ones re-priced when LineAmountTypes changes, else the
+    old ones as they are."""
+    if inp.lines is not None and not status_change_only:
+        return price_lines(db, tenant_id, inv_type, inp.lines, path, final_types, old.get("LineItems") if old else None,
+                      errors, inp.unitdp)
+    if old is not None and inp.amount_types and inp.amount_types != old["LineAmountTypes"]:
+        return price_lines(db, tenant_id, inv_type, old["LineItems"], path, final_types, old["LineItems"], errors,
+                      inp.unitdp)
+    return old["LineItems"] if old else []
 
-    if errors:
-        echo["HasErrors"] = True
-        echo["ValidationErrors"] = [{"Message": m} for m in dict.fromkeys(errors)]
-        if contact:
-            echo["Contact"] = _contact_summary(contact)
-        return echo, errors, None
 
-    if new_contact:
-        from .seed import contact_doc, insert_contact
-        contact = contact_doc(str(uuid.uuid4()), new_contact["new_name"], now_ms, IsCustomer=inv_type == "ACCREC",
+def _final_dates(sandbox: Sandbox, inp: InvoiceInput, old: dict | None) -> tuple[dt.date, dt.date | None]:
+    """(Date, DueDate): the element's, else the old invoice's; Date defaults to the organisation's today."""
+    date = inp.date or (dt.date.fromisoformat(old["DateString"][:10]) if old else org_today(sandbox))
+    due = inp.due or (dt.date.fromisoformat(old["DueDateString"][:10]) if old and old.get("DueDateString")
+                      else None)
+    return date, due
+
+
+def _check_ready(lines: list[dict], due: dt.date | None, errors: list[str]) -> None:
+    """What SUBMITTED and AUTHORISED need: line items, a due date and an account code on every line."""
+    if not lines:
+        errors.append("An invoice must have at least one line item to be submitted or approved.")
+    if due is None:
+        errors.append("Due Date must be specified.")
+    for line in lines:
+        if not line.get("AccountCode"):
+            errors.append("Account code must be specified for each line item.")
+            break
+
+
+def _with_errors(echo: dict[str, Any], errors: list[str], contact: dict | None) -> dict[str, Any]:
+    """The echo of an invalid element: HasErrors, each message once, and the contact it resolved to."""
+    echo["HasErrors"] = True
+    echo["ValidationErrors"] = [{"Message": m} for m in dict.fromkeys(errors)]
+    if contact:
+        echo["Contact"] = _contact_summary(contact)
+    return echo
+
+
+def _save_contact(db, tenant_id: str, inv_type: str | None, contact: dict | None, new_name: str | None,
+                  now_ms: int) -> dict | None:
+    """Create the contact an unknown Name asked for; the contact of an ACCREC invoice becomes a customer."""
+    if new_name:
+        contact = contact_doc(str(uuid.uuid4()), new_name, now_ms, IsCustomer=inv_type == "ACCREC",
                               IsSupplier=inv_type == "ACCPAY")
         insert_contact(db, tenant_id, contact, now_ms)
         queue_event(db, tenant_id, "CONTACT", "CREATE", contact["ContactID"], now_ms)
     if contact and inv_type == "ACCREC" and not contact.get("IsCustomer"):
         contact["IsCustomer"] = True
         db.execute("UPDATE contacts SET doc=? WHERE contact_id=?", (json.dumps(contact), contact["ContactID"]))
+    return contact
 
-    doc = dict(old) if old else {"Type": inv_type, "InvoiceID": str(uuid.uuid4()), "InvoiceNumber": "",
-                                 "Reference": "", "Payments": [], "CreditNotes": [], "Prepayments": [],
-                                 "Overpayments": [], "AmountDue": 0.0, "AmountPaid": 0.0, "AmountCredited": 0.0,
-                                 "CurrencyRate": 1.0, "IsDiscounted": False, "HasAttachments": False,
-                                 "HasErrors": False, "SentToContact": False}
-    event = "UPDATE" if old else "CREATE"
-    if old is None and inv_type == "ACCREC" and not number:
-        seq = db.execute("SELECT invoice_seq FROM orgs WHERE tenant_id=?", (tenant_id,)).fetchone()[0]
-        while True:
-            seq += 1
-            number = f"INV-{seq:04d}"
-            if db.execute("SELECT 1 FROM invoices WHERE tenant_id=? AND invoice_number=?",
-                          (tenant_id, number)).fetchone() is None:
-                break
-        db.execute("UPDATE orgs SET invoice_seq=? WHERE tenant_id=?", (seq, tenant_id))
+
+def _new_doc(inv_type: str | None) -> dict[str, Any]:
+    """A new invoice's document before its fields are set."""
+    return {"Type": inv_type, "InvoiceID": str(uuid.uuid4()), "InvoiceNumber": "", "Reference": "", "Payments": [],
+            "CreditNotes": [], "Prepayments": [], "Overpayments": [], "AmountDue": 0.0, "AmountPaid": 0.0,
+            "AmountCredited": 0.0, "CurrencyRate": 1.0, "IsDiscounted": False, "HasAttachments": False,
+            "HasErrors": False, "SentToContact": False}
+
+
+def _next_number(db, tenant_id: str) -> str:
+    """The organisation's next unused INV-nnnn number; advances its sequence."""
+    seq = db.execute("SELECT invoice_seq FROM orgs WHERE tenant_id=?", (tenant_id,)).fetchone()[0]
+    while True:
+        seq += 1
+        number = f"INV-{seq:04d}"
+        if db.execute("SELECT 1 FROM invoices WHERE tenant_id=? AND invoice_number=?",
+                      (tenant_id, number)).fetchone() is None:
+            break
+    db.execute("UPDATE orgs SET invoice_seq=? WHERE tenant_id=?", (seq, tenant_id))
+    return number
+
+
+def _set_header(doc: dict, number: str | None, inp: InvoiceInput, contact: dict | None, date: dt.date,
+                due: dt.date | None) -> None:
+    """InvoiceNumber, Reference, Url, Contact, Date and DueDate, each only when there is a value to set."""
     if number is not None:
         doc["InvoiceNumber"] = number
-    if reference is not None:
-        doc["Reference"] = reference
-    if url is not None:
-        doc["Url"] = url
+    if inp.reference is not None:
+        doc["Reference"] = inp.reference
+    if inp.url is not None:
+        doc["Url"] = inp.url
     if contact:
         doc["Contact"] = _contact_summary(contact)
-    doc["DateString"] = date_string(final_date)
-    doc["Date"] = ms_date(ms_from_date(final_date))
-    if final_due:
-        doc["DueDateString"] = date_string(final_due)
-        doc["DueDate"] = ms_date(ms_from_date(final_due))
+    doc["DateString"] = date_string(date)
+    doc["Date"] = ms_date(ms_from_date(date))
+    if due:
+        doc["DueDateString"] = date_string(due)
+        doc["DueDate"] = ms_date(ms_from_date(due))
+
+
+def _set_branding_theme(db, tenant_id: str, doc: dict, theme_doc: dict | None) -> None:
+    """The given theme, else the one the invoice has, else the organisation's default (lowest SortOrder)."""
     if theme_doc:
         doc["BrandingThemeID"] = theme_doc["BrandingThemeID"]
     elif "BrandingThemeID" not in doc:
@@ -316,30 +320,72 @@ def save_invoice(db, sandbox, tenant_id, el, path, now_ms, client_id, url_ident=
                          (tenant_id,)).fetchone()
         if row:
             doc["BrandingThemeID"] = row["theme_id"]
-    doc["Status"] = new_status
-    doc["LineAmountTypes"] = final_types
-    doc["LineItems"] = lines
-    sub_total = sum(Decimal(str(l["LineAmount"])) for l in lines)
-    total_tax = sum(Decimal(str(l["TaxAmount"])) for l in lines)
-    if final_types == "Inclusive":
+
+
+def _set_totals(doc: dict, lines: list[dict], amount_types: str, status: str) -> None:
+    """SubTotal, TotalTax, Total and AmountDue from the lines (Inclusive line amounts contain their tax); a
+    VOIDED or DELETED invoice has nothing due."""
+    sub_total = sum((Decimal(str(line["LineAmount"])) for line in lines), Decimal(0))
+    total_tax = sum((Decimal(str(line["TaxAmount"])) for line in lines), Decimal(0))
+    if amount_types == "Inclusive":
         sub_total -= total_tax
     total = sub_total + total_tax
     doc["SubTotal"], doc["TotalTax"], doc["Total"] = money(sub_total), money(total_tax), money(total)
     doc["AmountDue"] = money(total - Decimal(str(doc.get("AmountPaid", 0))))
-    if new_status in ("VOIDED", "DELETED"):
+    if status in ("VOIDED", "DELETED"):
         doc["AmountDue"] = 0.0
-    doc["CurrencyCode"] = "GBP"
-    doc["UpdatedDateUTC"] = ms_date(now_ms)
+
+
+def _persist(db, tenant_id: str, doc: dict, existing, client_id: str, now_ms: int, event: str) -> None:
+    """Write the invoice (keeping its creation time and creating app) and queue its webhook event."""
     db.execute("INSERT OR REPLACE INTO invoices (invoice_id, tenant_id, invoice_number, status, contact_id,"
                " created_ms, updated_ms, client_id, doc) VALUES (?,?,?,?,?,?,?,?,?)",
-               (doc["InvoiceID"], tenant_id, doc.get("InvoiceNumber"), new_status,
+               (doc["InvoiceID"], tenant_id, doc.get("InvoiceNumber"), doc["Status"],
                 doc.get("Contact", {}).get("ContactID"), existing["created_ms"] if existing else now_ms, now_ms,
                 existing["client_id"] if existing else client_id, json.dumps(doc)))
     queue_event(db, tenant_id, "INVOICE", event, doc["InvoiceID"], now_ms)
+
+
+def save_invoice(db, sandbox: Sandbox, tenant_id: str, el: dict, path: str, now_ms: int, client_id: str,
+                 url_ident: str | None = None) -> tuple[dict, list[str], str | None]:
+    """Validate and write one invoice element. Returns (doc, errors, event_type); on errors, doc is the echo
+    and nothing is written."""
+    errors: list[str] = []
+    existing = INVOICES.existing(db, tenant_id, el, path, url_ident, errors)
+    old = json.loads(existing["doc"]) if existing else None
+    inp = _read_input(el, path)
+    echo = _echo(el, old)
+    inv_type, new_status = _type_and_status(inp, old, errors)
+    # Status-only changes (void, delete) leave everything else as it was.
+    status_change_only = old is not None and new_status in ("VOIDED", "DELETED")
+    contact, new_contact_name = _contact(db, tenant_id, inp, path, old, status_change_only, errors)
+    theme_doc, number = _check_header(db, tenant_id, inp, inv_type, old, status_change_only, errors)
+    final_types = inp.amount_types or (old["LineAmountTypes"] if old else "Exclusive")
+    lines = _final_lines(db, tenant_id, inv_type, inp, path, old, final_types, status_change_only, errors)
+    date, due = _final_dates(sandbox, inp, old)
+    if new_status in ("SUBMITTED", "AUTHORISED") and not status_change_only:
+        _check_ready(lines, due, errors)
+    if errors:
+        return _with_errors(echo, errors, contact), errors, None
+
+    contact = _save_contact(db, tenant_id, inv_type, contact, new_contact_name, now_ms)
+    doc = dict(old) if old else _new_doc(inv_type)
+    if old is None and inv_type == "ACCREC" and not number:
+        number = _next_number(db, tenant_id)
+    _set_header(doc, number, inp, contact, date, due)
+    _set_branding_theme(db, tenant_id, doc, theme_doc)
+    doc["Status"] = new_status
+    doc["LineAmountTypes"] = final_types
+    doc["LineItems"] = lines
+    _set_totals(doc, lines, final_types, new_status)
+    doc["CurrencyCode"] = "GBP"
+    doc["UpdatedDateUTC"] = ms_date(now_ms)
+    event = "UPDATE" if old else "CREATE"
+    _persist(db, tenant_id, doc, existing, client_id, now_ms, event)
     return doc, [], event
 
 
-def _write_invoices(url_ident=None):
+def _write_invoices(url_ident: str | None = None) -> Response:
     sandbox = get_sandbox()
     return INVOICES.write_response(lambda db, el, path, now: save_invoice(
         db, sandbox, g.tenant_id, el, path, now, g.client_id, url_ident))
@@ -348,20 +394,15 @@ def _write_invoices(url_ident=None):
 @bp.route("/Invoices", methods=["POST", "PUT"])
 @requires(INVOICES_WRITE)
 @idempotent
-def write_invoices():
+def write_invoices() -> Response:
     return _write_invoices()
 
 
 @bp.route("/Invoices/<ident>", methods=["POST"])
 @requires(INVOICES_WRITE)
 @idempotent
-def update_invoice(ident):
+def update_invoice(ident: str) -> Response:
     return _write_invoices(url_ident=ident)
-
-
-def _csv(name):
-    v = request.args.get(name)
-    return [x.strip().strip('"') for x in v.split(",") if x.strip()] if v else []
 
 
 # `where` comparisons SQLite can answer from plain columns (see where.sql_filter)
@@ -370,20 +411,20 @@ INVOICE_COLUMNS = {("Status",): "status", ("InvoiceID",): "invoice_id", ("Contac
 
 @bp.route("/Invoices", methods=["GET"])
 @requires(INVOICES_READ)
-def list_invoices():
+def list_invoices() -> Response:
     sandbox = get_sandbox()
     sql, params = "FROM invoices WHERE tenant_id=?", [g.tenant_id]
     ims = if_modified_since()
     if ims is not None:
         sql += " AND updated_ms >= ?"
         params.append(ims)
-    ids = _csv("IDs")
+    ids = arg_csv("IDs")
     if ids and not all(is_uuid(i) for i in ids):
         raise XeroError(400, {"ErrorNumber": 16, "Type": "QueryParseException",
                               "Message": "IDs must be a comma separated list of GUIDs"})
-    numbers = _csv("InvoiceNumbers")
-    contact_ids = [c.lower() for c in _csv("ContactIDs")]
-    statuses = [s.upper() for s in _csv("Statuses")]
+    numbers = arg_csv("InvoiceNumbers")
+    contact_ids = [c.lower() for c in arg_csv("ContactIDs")]
+    statuses = [s.upper() for s in arg_csv("Statuses")]
     pred = compile_where(request.args.get("where"), INVOICE_FIELDS)
     term = (request.args.get("searchTerm") or "").strip().casefold()
     order = request.args.get("order")
@@ -397,7 +438,7 @@ def list_invoices():
         for column, values in (("invoice_id", sorted({str(uuid.UUID(i)) for i in ids})),
                                ("invoice_number", numbers), ("contact_id", contact_ids), ("status", statuses)):
             if values:
-                where += " AND %s IN (%s)" % (column, ",".join("?" * len(values)))
+                where += f" AND {column} IN ({','.join('?' * len(values))})"
                 params.extend(values)
         if arg_bool("createdByMyApp"):
             where += " AND client_id IS ?"
@@ -441,5 +482,5 @@ def list_invoices():
 
 @bp.route("/Invoices/<ident>", methods=["GET"])
 @requires(INVOICES_READ)
-def get_invoice(ident):
+def get_invoice(ident: str) -> Response:
     return INVOICES.get_response(ident)

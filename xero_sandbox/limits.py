@@ -14,12 +14,12 @@ class RateLimiter:
     def __init__(self, limits: dict):
         self.limits = dict(limits)
         self.lock = threading.Lock()
-        self.minute = defaultdict(deque)    # (client, tenant) -> call times
-        self.day = defaultdict(deque)
-        self.app_minute = defaultdict(deque)  # client -> call times
-        self.concurrent = defaultdict(int)
-        self.calls = defaultdict(int)       # tenant -> accepted calls (for /_sandbox/state)
-        self.rejected = defaultdict(int)    # problem -> count
+        self.minute: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)  # (client, tenant) -> times
+        self.day: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.app_minute: defaultdict[str, deque[float]] = defaultdict(deque)  # client -> call times
+        self.concurrent: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.calls: defaultdict[str, int] = defaultdict(int)  # tenant -> accepted calls (for /_sandbox/state)
+        self.rejected: defaultdict[str, int] = defaultdict(int)  # problem -> count
 
     def reset(self):
         with self.lock:
@@ -98,7 +98,7 @@ class Faults:
         self.lock = threading.Lock()
         self.rules: list[dict] = []
         self.random = random.Random(seed)
-        self.fired = defaultdict(int)
+        self.fired: defaultdict[str, int] = defaultdict(int)  # what fired -> count (for /_sandbox/state)
 
     def clear(self):
         with self.lock:
@@ -113,7 +113,8 @@ class Faults:
         with self.lock:
             return [dict(r) for r in self.rules]
 
-    def add(self, spec: dict) -> list[dict]:
+    def add(self, spec: object) -> list[dict]:
+        """Add the rule a POST /_sandbox/faults body describes (FaultError when it is not a valid one)."""
         if not isinstance(spec, dict):
             raise FaultError("body must be a JSON object")
         if spec.get("clear"):

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
-from flask import g
+from flask import Response, g
 
-from .api import ok, summarize_errors
-from .app import get_sandbox
+from .accounting import ok
 from .bodies import get_uuid, is_uuid, read_elements
+from .params import summarize_errors
+from .sandbox import get_sandbox
 from .xerojson import NOT_FOUND_TEXT, XeroError, envelope, json_response, not_found, validation_exception
 
 # What a created element reports as its id when its batch was rolled back.
 NO_ID = "00000000-0000-0000-0000-000000000000"
+
+# save(db, element, json path, now_ms) -> (document or echo, validation errors, "CREATE"/"UPDATE" or None)
+SaveElement = Callable[[Any, dict, str, int], tuple[dict, list[str], str | None]]
 
 
 class _Rollback(Exception):
@@ -47,7 +52,7 @@ class RecordKind:
         return db.execute(f"SELECT * FROM {self.table} WHERE tenant_id=? AND {self.number_column}=?",
                           (tenant_id, ident)).fetchone()
 
-    def existing(self, db, tenant_id: str, el: dict, path: str, url_ident: str | None, errors: list):
+    def existing(self, db, tenant_id: str, el: dict, path: str, url_ident: str | None, errors: list[str]):
         """The row an element updates: the URL's (404 when there is none), else the one its own id names (a
         validation error when there is none), else None for a new record."""
         given_id = get_uuid(el, self.id_key, path)
@@ -63,7 +68,7 @@ class RecordKind:
             return row
         return None
 
-    def get_response(self, ident: str):
+    def get_response(self, ident: str) -> Response:
         """GET /{collection}/{ident}: the one document, or Xero's 404."""
         sandbox = get_sandbox()
         with sandbox.store.lock:
@@ -72,7 +77,7 @@ class RecordKind:
             return not_found()
         return ok(self.collection, [json.loads(row["doc"])])
 
-    def write_response(self, save: Callable):
+    def write_response(self, save: SaveElement) -> Response:
         """POST/PUT a batch. `save(db, el, path, now_ms)` validates and writes one element and returns
         (doc, errors, event). With summarizeErrors (the default) one invalid element rolls the whole batch
         back into a 400 ValidationException; otherwise each element reports its StatusAttributeString."""
@@ -80,7 +85,8 @@ class RecordKind:
         elements = read_elements(self.collection, self.name)
         summarize = summarize_errors()
         now = sandbox.now_ms()
-        results, any_error = [], False
+        results: list[tuple[dict, list[str], str | None]] = []
+        any_error = False
         try:
             with sandbox.store.tx() as db:
                 for path, el in elements:
@@ -94,8 +100,8 @@ class RecordKind:
                 # the batch was rolled back: elements that would have been created report no id
                 [doc if errors else {**doc, **({self.id_key: NO_ID} if event == "CREATE" else {}),
                                      "ValidationErrors": []}
-                 for doc, errors, event in results]))
-        out = []
+                 for doc, errors, event in results])) from None
+        out: list[dict] = []
         for doc, errors, _ in results:
             out.append(doc if summarize else {**doc, "StatusAttributeString": "ERROR" if errors else "OK"})
         return json_response(envelope(now, self.collection, out))

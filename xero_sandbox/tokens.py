@@ -1,4 +1,4 @@
-"""Access tokens (RS256 JWTs shaped like Xero's), refresh tokens and Bearer authentication."""
+"""Access tokens (RS256 JWTs shaped like Xero's), refresh tokens, grant revocation and Bearer authentication."""
 from __future__ import annotations
 
 import base64
@@ -89,6 +89,16 @@ def issue_tokens(sandbox, db, grant: dict, with_refresh: bool, nonce: str | None
     return out
 
 
+def revoke_grant(db, grant_id: str) -> None:
+    """Revoke a consent: its tokens stop working and its connections go."""
+    g_row = db.execute("SELECT * FROM grants WHERE grant_id=?", (grant_id,)).fetchone()
+    if g_row is None:
+        return
+    db.execute("UPDATE grants SET revoked=1 WHERE grant_id=?", (grant_id,))
+    db.execute("DELETE FROM connections WHERE client_id=? AND auth_event_id=?",
+               (g_row["client_id"], g_row["auth_event_id"]))
+
+
 def _unauthorized(detail):
     return XeroError(401, problem(401, "Unauthorized", detail), {"WWW-Authenticate": "Bearer"})
 
@@ -104,7 +114,7 @@ def authenticate(sandbox, authorization: str | None) -> dict:
     if row is None or row["revoked"]:
         raise _unauthorized("AuthenticationUnsuccessful")
     if row["expires_ms"] <= sandbox.now_ms():
-        at = dt.datetime.fromtimestamp(row["expires_ms"] / 1000, dt.timezone.utc)
+        at = dt.datetime.fromtimestamp(row["expires_ms"] / 1000, dt.UTC)
         raise _unauthorized(f"TokenExpired: token expired at {at.strftime('%m/%d/%Y %H:%M:%S')}")
     grant = dict(row)
     grant["scopes"] = set(grant["scope"].split())

@@ -1,4 +1,4 @@
-"""Webhook delivery: CONTACT and INVOICE CREATE/UPDATE events, signed like Xero's."""
+"""Webhooks: CONTACT and INVOICE CREATE/UPDATE events, queued on every change and delivered signed like Xero's."""
 from __future__ import annotations
 
 import base64
@@ -12,6 +12,12 @@ import string
 import requests
 
 
+def queue_event(db, tenant_id: str, category: str, event_type: str, resource_id: str, now_ms: int) -> None:
+    """Queue one event (in the caller's transaction) for the next delivery."""
+    db.execute("INSERT INTO webhook_events (tenant_id, category, event_type, resource_id, event_ms)"
+               " VALUES (?,?,?,?,?)", (tenant_id, category, event_type, resource_id, now_ms))
+
+
 def signature(body: bytes, key: str) -> str:
     return base64.b64encode(hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest()).decode("ascii")
 
@@ -21,7 +27,7 @@ def _entropy() -> str:
 
 
 def _event_date(ms: int) -> str:
-    t = dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+    t = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}"
 
 

@@ -9,15 +9,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from typing import Any
 
 from .xerojson import XeroError, query_parse_error
 
-_TOKEN = re.compile(r'''\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>==|!=|>=|<=|&&|\|\||[><!().,=])|(?P<id>[A-Za-z_][A-Za-z0-9_]*))''')
+_TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")'
+                    r"|(?P<num>-?\d+(?:\.\d+)?)"
+                    r"|(?P<op>==|!=|>=|<=|&&|\|\||[><!().,=])"
+                    r"|(?P<id>[A-Za-z_][A-Za-z0-9_]*))")
 _MSDATE = re.compile(r"^/Date\((-?\d+)")
 
 
 class WhereError(Exception):
     pass
+
+
+def _utc_datetime(nums: list[int]) -> dt.datetime:
+    """DateTime(year, month, day[, hour, minute, second, microsecond]) as a UTC datetime."""
+    if not 3 <= len(nums) <= 7:
+        raise WhereError("Invalid DateTime: expected year, month, day[, hour, minute, second, microsecond]")
+    year, month, day, hour, minute, second, microsecond = (*nums, 0, 0, 0, 0)[:7]
+    try:
+        return dt.datetime(year, month, day, hour, minute, second, microsecond, tzinfo=dt.UTC)
+    except (TypeError, ValueError) as e:
+        raise WhereError(f"Invalid DateTime: {e}") from e
 
 
 def _tokens(text: str):
@@ -27,7 +42,7 @@ def _tokens(text: str):
         if text[pos:].strip() == "":
             break
         m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
+        if not m or m.end() == pos or m.lastgroup is None:
             raise WhereError(f"Syntax error at position {pos}")
         pos = m.end()
         kind = m.lastgroup
@@ -36,7 +51,7 @@ def _tokens(text: str):
             try:
                 val = json.loads(val) if "\\" in val else val[1:-1]
             except ValueError:
-                raise WhereError(f"Invalid escape in string at position {m.start()}")
+                raise WhereError(f"Invalid escape in string at position {m.start()}") from None
         out.append((kind, val))
     return out
 
@@ -64,7 +79,7 @@ class _Parser:
     def parse(self):
         node = self.or_()
         if self.i != len(self.toks):
-            raise WhereError("Syntax error: unexpected '%s'" % self.peek()[1])
+            raise WhereError(f"Syntax error: unexpected '{self.peek()[1]}'")
         return node
 
     def or_(self):
@@ -110,7 +125,7 @@ class _Parser:
         if k == "num":
             return ("lit", float(v))
         if k != "id":
-            raise WhereError("Syntax error: unexpected '%s'" % v)
+            raise WhereError(f"Syntax error: unexpected '{v}'")
         low = v.lower()
         if low in ("true", "false"):
             return ("lit", low == "true")
@@ -134,11 +149,7 @@ class _Parser:
                     break
                 if sep != ",":
                     raise WhereError("Syntax error in DateTime")
-            try:
-                t = dt.datetime(*nums, tzinfo=dt.timezone.utc)
-            except (TypeError, ValueError) as e:
-                raise WhereError(f"Invalid DateTime: {e}")
-            return ("lit", int(t.timestamp() * 1000))
+            return ("lit", int(_utc_datetime(nums).timestamp() * 1000))
         if self.fields is not None and v not in self.fields:
             raise WhereError(f"No property or field '{v}' exists in type")
         node = ("field", [v])
@@ -208,8 +219,8 @@ def _eval(node, rec):
     if kind == "truthy":
         return bool(_eval(node[1], rec))
     if kind == "cmp":
-        _, op, l, r = node
-        a, b = _norm(_eval(l, rec)), _norm(_eval(r, rec))
+        _, op, left, right = node
+        a, b = _norm(_eval(left, rec)), _norm(_eval(right, rec))
         if op == "==":
             return a == b
         if op == "!=":
@@ -223,26 +234,33 @@ def _eval(node, rec):
     raise WhereError("Syntax error")
 
 
-def compile_where(text: str | None, fields=None):
+class Predicate:
+    """A compiled `where`: call it on a Xero-shaped dict. `mentions` holds the identifiers the text uses and
+    `tree` its parse tree (for `sql_filter`)."""
+
+    def __init__(self, tree: tuple, mentions: set[str]):
+        self.tree = tree
+        self.mentions = mentions
+
+    def __call__(self, rec: dict) -> Any:
+        try:
+            return _eval(self.tree, rec)
+        except WhereError as e:
+            raise XeroError(400, query_parse_error(str(e))) from e
+
+
+def compile_where(text: str | None, fields: set[str] | None = None) -> Predicate | None:
     """A predicate over Xero-shaped dicts, or None when there is no filter. Bad syntax -> 400."""
     if not text or not text.strip():
         return None
     try:
         tree = _Parser(text, fields).parse()
     except WhereError as e:
-        raise XeroError(400, query_parse_error(str(e)))
-
-    def predicate(rec):
-        try:
-            return _eval(tree, rec)
-        except WhereError as e:
-            raise XeroError(400, query_parse_error(str(e)))
-    predicate.mentions = {t[1] for t in _tokens(text) if t[0] == "id"}
-    predicate.tree = tree
-    return predicate
+        raise XeroError(400, query_parse_error(str(e))) from e
+    return Predicate(tree, {t[1] for t in _tokens(text) if t[0] == "id"})
 
 
-def sql_filter(pred, columns: dict) -> tuple[str, list] | None:
+def sql_filter(pred: Predicate | None, columns: dict) -> tuple[str, list] | None:
     """The exact SQL equivalent of a compiled `where`, or None when it has no simple one.
 
     Only an AND of `Field == literal` / `Field != literal` (either way round) on fields in `columns`

@@ -6,13 +6,14 @@ import json
 import re
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from flask import Response
 
 PROVIDER_NAME = "Socket (Xero sandbox)"
 NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def ms_date(ms: int) -> str:
@@ -54,8 +55,8 @@ def json_response(obj, status: int = 200, headers=None) -> Response:
 
 
 def envelope(now_ms: int, key: str, items: list, pagination: dict | None = None, warnings=None) -> dict:
-    body = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER_NAME,
-            "DateTimeUTC": f"/Date({int(now_ms)})/"}
+    body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": PROVIDER_NAME,
+                            "DateTimeUTC": f"/Date({int(now_ms)})/"}
     if pagination is not None:
         body["pagination"] = pagination
     if warnings:

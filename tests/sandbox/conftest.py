@@ -77,8 +77,7 @@ def spec_dir():
 
 @pytest.fixture(scope="session")
 def openapi_specs():
-    from openapi_core import OpenAPI
-    from openapi_core import Config
+    from openapi_core import Config, OpenAPI
     cfg = Config(spec_validator_cls=None)
     return {
         "accounting": OpenAPI.from_file_path(os.path.join(SPEC_DIR, "xero_accounting.yaml"), config=cfg),

@@ -20,7 +20,7 @@ ACTIVE = [r for r in CSV_ROWS if r["ContactStatus"] == "ACTIVE"]
 
 
 def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat()
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()
 
 
 def test_demo_contacts_keep_their_ids_and_fields(api):

@@ -79,7 +79,7 @@ def test_unitdp_4_keeps_four_places(api):
 def test_tax_type_defaults_from_the_account(api):
     lines = [{"Description": "Interest", "UnitAmount": 10, "AccountCode": "270"},
              {"Description": "Training", "UnitAmount": 10, "AccountCode": "230"}]
-    got = [l["TaxType"] for l in put(api, inv(lines))["Invoices"][0]["LineItems"]]
+    got = [line["TaxType"] for line in put(api, inv(lines))["Invoices"][0]["LineItems"]]
     assert got == ["NONE", "EXEMPTOUTPUT"]
 
 
@@ -96,8 +96,10 @@ def test_branding_theme_kept_or_rejected(api):
     ({"Contact": {"ContactID": KINGFISHER}},
      "The contact 'Kingfisher Hotels Ltd' is archived and cannot be used on this transaction."),
     ({"code": "999"}, "Account code '999' is not a valid code for this document."),
-    ({"code": "215"}, "Account code '215' has been archived, or deleted. Each line item must reference a valid account."),
-    ({"code": "225"}, "Account code '225' has been archived, or deleted. Each line item must reference a valid account."),
+    ({"code": "215"},
+     "Account code '215' has been archived, or deleted. Each line item must reference a valid account."),
+    ({"code": "225"},
+     "Account code '225' has been archived, or deleted. Each line item must reference a valid account."),
     ({"code": "400"}, "Account code '400' is not a valid code for this document."),
     ({"code": "090"}, "Account code '090' is not a valid code for this document."),
     ({"tax": "INPUT2"}, "The TaxType code 'INPUT2' does not exist or cannot be used for this type of transaction."),
@@ -157,7 +159,7 @@ def test_update_replaces_lines_and_keeps_line_ids(api):
         {"LineItemID": line_id, "Description": "Bookkeeping (revised)", "UnitAmount": 300, "AccountCode": "200"},
         {"Description": "Payroll", "UnitAmount": 50, "AccountCode": "220"}]})
     updated = body["Invoices"][0]
-    assert [l["Description"] for l in updated["LineItems"]] == ["Bookkeeping (revised)", "Payroll"]
+    assert [line["Description"] for line in updated["LineItems"]] == ["Bookkeeping (revised)", "Payroll"]
     assert updated["LineItems"][0]["LineItemID"] == line_id and updated["Total"] == 420.0
 
 
@@ -213,8 +215,8 @@ def test_listing_filters_and_line_items(sb, api):
     assert [i["InvoiceID"] for i in api("GET", "Invoices", params={"where": 'Status=="DRAFT"'})["Invoices"]] == \
         [a["InvoiceID"]]
     assert [i["InvoiceID"] for i in api("GET", "Invoices", params={
-        "where": 'Contact.ContactID==Guid("%s")' % ABBOTT})["Invoices"]] == [a["InvoiceID"]]
-    since = dt.datetime.fromtimestamp(before / 1000, dt.timezone.utc).isoformat()
+        "where": f'Contact.ContactID==Guid("{ABBOTT}")'})["Invoices"]] == [a["InvoiceID"]]
+    since = dt.datetime.fromtimestamp(before / 1000, dt.UTC).isoformat()
     assert len(api("GET", "Invoices", headers={"If-Modified-Since": since})["Invoices"]) == 2
     assert api("GET", "Invoices", headers={"If-Modified-Since": "2099-01-01T00:00:00"})["Invoices"] == []
     assert api("GET", "Invoices/INV-0002")["Invoices"][0]["InvoiceID"] == b["InvoiceID"]

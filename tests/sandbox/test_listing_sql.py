@@ -11,9 +11,9 @@ import datetime as dt
 
 import pytest
 
+from xero_sandbox import DEMO_TENANT_ID
 from xero_sandbox import contacts as contacts_mod
 from xero_sandbox import invoices as invoices_mod
-from xero_sandbox import DEMO_TENANT_ID
 
 GENERATED = 620  # 12 of them ARCHIVED by the generator (every 50th)
 ABBOTT = "f7488d45-ec18-5ff2-9156-b307b4f5f2a9"
@@ -115,8 +115,8 @@ def test_archived_pairs_are_ordered_by_contact_id(big):
 
 def test_if_modified_since_matches(sb, big):
     # generated contacts are 1 s apart from the seed time: half of them are at or after this instant
-    seed_ms = int(dt.datetime(2026, 1, 5, 9, tzinfo=dt.timezone.utc).timestamp() * 1000)
-    since = dt.datetime.fromtimestamp((seed_ms + GENERATED // 2 * 1000) / 1000, dt.timezone.utc)
+    seed_ms = int(dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC).timestamp() * 1000)
+    since = dt.datetime.fromtimestamp((seed_ms + GENERATED // 2 * 1000) / 1000, dt.UTC)
     headers = {"If-Modified-Since": since.strftime("%Y-%m-%dT%H:%M:%S")}
     for extra in ({}, {"includeArchived": "true"}):
         unpaged = _ids(big["call"](params=extra, headers=headers))
@@ -135,7 +135,7 @@ def test_if_modified_since_matches(sb, big):
 
 
 def _iso(ms):
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).isoformat()
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()
 
 
 def test_ids_and_simple_where_forms_match(big):
@@ -148,9 +148,9 @@ def test_ids_and_simple_where_forms_match(big):
         'ContactStatus == "archived"': 12 + 1,
         'ContactStatus!="ACTIVE"': 12 + 1,
         '"ACTIVE"==ContactStatus': GENERATED - 12 + 9 - 1 + 3,
-        'ContactID==Guid("%s")' % archived[2]["ContactID"].upper(): 0,  # archived: default filter
-        'ContactID==Guid("%s")' % big["made"][1]["ContactID"].upper(): 1,
-        'ContactStatus=="ACTIVE" AND ContactID!="%s"' % big["made"][0]["ContactID"]: GENERATED - 12 + 9 - 1 + 2,
+        f'ContactID==Guid("{archived[2]["ContactID"].upper()}")': 0,  # archived: default filter
+        f'ContactID==Guid("{big["made"][1]["ContactID"].upper()}")': 1,
+        f'ContactStatus=="ACTIVE" AND ContactID!="{big["made"][0]["ContactID"]}"': GENERATED - 12 + 9 - 1 + 2,
         'ContactStatus=="ACTIVE" && ContactStatus!="ARCHIVED"': GENERATED - 12 + 9 - 1 + 3,
         'ContactStatus==null': 0,
         'ContactStatus!=null': GENERATED + 9 + 3,
@@ -206,8 +206,8 @@ def test_invoices_listing_matches(sb, monkeypatch, validate):
                    {"IDs": ",".join(i["InvoiceID"] for i in first[:4])}, {"InvoiceNumbers": "INV-0002,A-001"},
                    {"createdByMyApp": "true", "page": 1, "pageSize": 3}, {"summaryOnly": "true", "page": 1},
                    {"where": 'Status=="DRAFT"', "page": 1, "pageSize": 2},
-                   {"where": 'Contact.ContactID==Guid("%s")' % ABBOTT.upper()},
-                   {"where": 'InvoiceID!="%s" AND Status!="DELETED"' % first[0]["InvoiceID"]}):
+                   {"where": f'Contact.ContactID==Guid("{ABBOTT.upper()}")'},
+                   {"where": f'InvoiceID!="{first[0]["InvoiceID"]}" AND Status!="DELETED"'}):
         call(params=params)
     changed = call(params={"page": 1}, headers={"If-Modified-Since": since})
     assert changed["pagination"]["itemCount"] == 4

@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from xero_sandbox import (DEMO_TENANT_ID, SECOND_TENANT_ID, SOCKET_THEME_ID, SPECIAL_PROJECTS_THEME_ID,
-                          STANDARD_THEME_ID)
+from xero_sandbox import DEMO_TENANT_ID, SECOND_TENANT_ID, SOCKET_THEME_ID, SPECIAL_PROJECTS_THEME_ID, STANDARD_THEME_ID
 
 MSDATE = re.compile(r"^/Date\(\d+\+0000\)/$")
 
