@@ -124,7 +124,7 @@ def drop_redis_keys(redis_url: str, prefix: str) -> int:
 
 def store_connection(app, sb, tenant_id: str) -> int:
     """A practice with a stored, encrypted connection to `tenant_id` made through the sandbox's consent."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import requests
 
@@ -145,7 +145,7 @@ def store_connection(app, sb, tenant_id: str) -> int:
             practice_id=practice.id, connection_id=row["id"], tenant_id=tenant_id, tenant_name=row["tenantName"],
             status="connected", access_token_encrypted=cipher.encrypt(tokens["access_token"]),
             refresh_token_encrypted=cipher.encrypt(tokens["refresh_token"]),
-            access_token_expires_at=datetime.now(timezone.utc) + timedelta(seconds=int(tokens["expires_in"])))
+            access_token_expires_at=datetime.now(dt.UTC) + timedelta(seconds=int(tokens["expires_in"])))
         db.session.add(connection)
         db.session.commit()
         return connection.id
@@ -211,14 +211,17 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
 def text_table(headers: list[str], rows: list[list]) -> str:
     cells = [headers] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths))  # noqa: E731
+
+    def fmt(r):
+        return "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
+
     return "\n".join([fmt(cells[0]), fmt(["-" * w for w in widths])] + [fmt(r) for r in cells[1:]])
 
 
 def write_section(name: str, title: str, body: str) -> None:
     """Replace this script's section of bench/RESULTS.md (between its markers), keeping the others."""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (f"{begin}\n## {title}\n\n"
                f"Command: `{command_line()}`  \nDate: {now}  \nMachine: {machine()}\n\n{body.strip()}\n{end}")
     header = ("# Benchmark results\n\nWritten by the scripts in `bench/` (each replaces only its own section). "

@@ -106,7 +106,7 @@ def generate_practice(size: int, rng: random.Random) -> tuple[int, int]:
     ids = dict(db.session.execute(db.select(Client.code, Client.id).filter_by(practice_id=pid)).all())
 
     engagement_rows, completions = [], []
-    for code, client_id in ids.items():
+    for client_id in ids.values():
         for service in rng.sample(services, rng.choice((2, 3, 3, 3, 4))):
             method = service.billing_method
             start = month(-rng.randrange(0, 22)) + timedelta(days=rng.randrange(0, 27))

@@ -20,12 +20,13 @@ ensure_venv() {
     echo "==> Creating virtualenv in .venv"
     "$(find_python)" -m venv "$VENV"
   fi
-  # Reinstall only when pyproject.toml changed since the last install.
-  local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  # Install exactly what the lock file pins (hashes checked), then Socket itself without resolving again.
+  # Reinstall only when pyproject.toml or the lock changed since the last install.
+  local stamp="$VENV/.installed-$(cat pyproject.toml requirements/dev.txt | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ]; then
-    echo "==> Installing Socket and its dependencies into .venv"
-    "$VENV/bin/pip" install --quiet --upgrade pip
-    "$VENV/bin/pip" install --quiet -e '.[test]'
+    echo "==> Installing Socket and its locked dependencies (requirements/dev.txt) into .venv"
+    "$VENV/bin/pip" install --quiet --require-hashes -r requirements/dev.txt
+    "$VENV/bin/pip" install --quiet --no-deps -e .
     rm -f "$VENV"/.installed-* && touch "$stamp"
   fi
 }
