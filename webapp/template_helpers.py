@@ -1,12 +1,27 @@
-"""Jinja filters: money, dates in the practice's time zone, labels."""
+"""Jinja filters and globals: money, dates in the practice's time zone, labels, HTML attributes, the model enums."""
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_login import current_user
+from markupsafe import Markup, escape
 
-from webapp.models.pricing import BILLING_METHOD_LABELS, BillingMethod
+from webapp.models import (
+    BillingMethod,
+    ClientStatus,
+    ConnectionStatus,
+    InvoiceStatus,
+    PrimaryCRM,
+    Role,
+    SyncStatus,
+    XeroPostStatus,
+)
+from webapp.models.pricing import BILLING_METHOD_LABELS
+
+# Templates compare stored statuses with these (`run.status == SyncStatus.RUNNING.value`), never with literals.
+MODEL_ENUMS = (BillingMethod, ClientStatus, ConnectionStatus, InvoiceStatus, PrimaryCRM, Role, SyncStatus,
+               XeroPostStatus)
 
 
 def format_money(value) -> str:
@@ -36,8 +51,21 @@ def billing_method_label(value: str) -> str:
     return BILLING_METHOD_LABELS[BillingMethod(value)]
 
 
+def html_attrs(attrs: dict | None) -> Markup:
+    """` name="value"` for each attribute, in the order given: True gives a bare attribute (`disabled`),
+    False and None leave it out. Unlike Jinja's xmlattr, `disabled=False` really means "not disabled"."""
+    parts = []
+    for name, value in (attrs or {}).items():
+        if value is None or value is False:
+            continue
+        parts.append(f" {escape(name)}" if value is True else f' {escape(name)}="{escape(value)}"')
+    return Markup("".join(parts))
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["local_datetime"] = format_local_datetime
     app.jinja_env.filters["billing_method"] = billing_method_label
-    app.jinja_env.globals["BillingMethod"] = BillingMethod
+    app.jinja_env.filters["html_attrs"] = html_attrs
+    for model_enum in MODEL_ENUMS:
+        app.jinja_env.globals[model_enum.__name__] = model_enum

@@ -4,8 +4,8 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from webapp.forms import PriceField, strip_whitespace
 from webapp.services import clients as client_service
-from webapp.pricing.forms import PriceField
 
 CONSOLIDATION_CHOICES = [SelectChoice("", "Use practice setting"), SelectChoice("one", "One line"),
                          SelectChoice("per_service", "One line per service")]
@@ -17,25 +17,21 @@ def consolidation_choice(value: bool | None) -> str:
     return {None: "", True: "one", False: "per_service"}[value]
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
 class ClientForm(FlaskForm):
     """Create/edit a client. `practice_id` and `client_id` let the code check look for duplicates."""
 
     name = StringField("Name", validators=[DataRequired("Enter the client's name."), Length(max=200)],
-                       filters=[_strip])
+                       filters=[strip_whitespace])
     code = StringField("Client code", validators=[DataRequired("Enter a client code."), Length(max=32)],
-                       filters=[_strip], description="Unique in your practice, e.g. ABB01.")
-    email = StringField("Email", validators=[Optional(), Length(max=254)], filters=[_strip])
-    phone = StringField("Phone", validators=[Optional(), Length(max=50)], filters=[_strip])
-    address_line = StringField("Postal address", validators=[Optional(), Length(max=200)], filters=[_strip])
-    city = StringField("Town or city", validators=[Optional(), Length(max=100)], filters=[_strip])
-    postcode = StringField("Postcode", validators=[Optional(), Length(max=16)], filters=[_strip])
-    company_number = StringField("Company registration number", validators=[Optional()], filters=[_strip],
+                       filters=[strip_whitespace], description="Unique in your practice, e.g. ABB01.")
+    email = StringField("Email", validators=[Optional(), Length(max=254)], filters=[strip_whitespace])
+    phone = StringField("Phone", validators=[Optional(), Length(max=50)], filters=[strip_whitespace])
+    address_line = StringField("Postal address", validators=[Optional(), Length(max=200)], filters=[strip_whitespace])
+    city = StringField("Town or city", validators=[Optional(), Length(max=100)], filters=[strip_whitespace])
+    postcode = StringField("Postcode", validators=[Optional(), Length(max=16)], filters=[strip_whitespace])
+    company_number = StringField("Company registration number", validators=[Optional()], filters=[strip_whitespace],
                                  description="8 characters, e.g. 01234567 or SC123456.")
-    vat_number = StringField("VAT number", validators=[Optional()], filters=[_strip],
+    vat_number = StringField("VAT number", validators=[Optional()], filters=[strip_whitespace],
                              description="GB and 9 digits, e.g. GB 123 4567 89.")
     consolidate_recurring = SelectField("Invoice lines for recurring work", choices=CONSOLIDATION_CHOICES,
                                         default="")
