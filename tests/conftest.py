@@ -7,27 +7,32 @@ Set TEST_DATABASE_URL to point elsewhere (e.g. `sqlite://` for a quick run witho
 import os
 import re
 import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from tests.factories import make_practice
+from tests.helpers import login
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import BillingSettings, Practice, Role, User
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RUN_ID = uuid.uuid4().hex[:10]
-PASSWORD = "correct horse battery"
 
 
-def _create_database() -> tuple[str, callable]:
+def _create_database(name: str, kind: str | None = None) -> tuple[str, Callable[[], None]]:
+    """An empty database called `name` on the test server, or a SQLite file when TEST_DATABASE_URL (or `kind`)
+    says sqlite; returns its URL and a function that drops it."""
     base_url = os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)
-    if base_url.startswith("sqlite"):
-        path = f"/tmp/socket-test-{RUN_ID}.sqlite"
+    if (kind or base_url).startswith("sqlite"):
+        path = f"/tmp/{name}.sqlite"
         return f"sqlite:///{path}", lambda: os.path.exists(path) and os.remove(path)
     url = sa.engine.make_url(base_url)
-    name = f"socket_test_{RUN_ID}"
+    if not url.drivername.startswith("postgresql"):
+        pytest.skip("no PostgreSQL server configured")
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -42,7 +47,7 @@ def _create_database() -> tuple[str, callable]:
 
 @pytest.fixture(scope="session")
 def app():
-    database_url, drop_database = _create_database()
+    database_url, drop_database = _create_database(f"socket_test_{RUN_ID}")
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -121,33 +126,6 @@ def client(app):
     return app.test_client()
 
 
-def make_practice(name="Acme Accountants", email=None, role=Role.OWNER, **practice_fields) -> User:
-    """A practice with Billing Settings and one user; returns the user."""
-    practice = Practice(name=name, **practice_fields)
-    db.session.add(practice)
-    db.session.flush()
-    db.session.add(BillingSettings(practice_id=practice.id))
-    user = User(practice_id=practice.id, email=email or f"{uuid.uuid4().hex[:8]}@example.com", name="Test User",
-                role=role.value)
-    user.set_password(PASSWORD)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def add_user(practice_id: int, role=Role.STAFF) -> User:
-    user = User(practice_id=practice_id, email=f"{uuid.uuid4().hex[:8]}@example.com", name="Another", role=role.value)
-    user.set_password(PASSWORD)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def login(client, user) -> None:
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
 @pytest.fixture
 def owner(app_ctx):
     return make_practice()
@@ -163,3 +141,37 @@ def auth_client(client, owner):
     """A client signed in as the owner of a fresh practice."""
     login(client, owner)
     return client
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_database(request):
+    """The URL of an empty database of each kind, for running the migrations by hand (dropped afterwards)."""
+    url, drop = _create_database(f"socket_migration_{uuid.uuid4().hex[:10]}", kind=request.param)
+    yield url
+    drop()
+
+
+@pytest.fixture
+def count_statements(app_ctx):
+    """`with count_statements() as statements:` lists every SQL statement sent to the database inside the block.
+
+    The session is expired first, so what the block reads comes from the database, not from objects the test
+    already loaded (pass expire=False to keep them).
+    """
+
+    @contextmanager
+    def counting(expire=True):
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        if expire:
+            db.session.expire_all()
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+
+    return counting

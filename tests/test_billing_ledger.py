@@ -1,13 +1,14 @@
 """The ledger of billed charges: every charge invoiced exactly once — catch-up, refusals, the unique key."""
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from tests.test_billing_plan import HTMX, add_client, add_service, approve_form, complete, engage, invoices_of
+from tests.factories import make_client, make_completion, make_engagement, make_service, make_theme
+from tests.helpers import HTMX, approve_form, invoices_of, plan_descriptions
 from webapp.extensions import db
 from webapp.models import (
     BilledCharge,
@@ -18,22 +19,16 @@ from webapp.models import (
     EngagementCompletion,
     Invoice,
     InvoiceLine,
-    XeroBrandingTheme,
 )
 from webapp.services.billing_approval import Outcome, approve_plan
 from webapp.services.billing_plan import build_plan
 
 SEP, OCT, NOV, DEC = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
-IN_JANUARY = datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc)  # every month used here has started
+IN_JANUARY = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)  # every month used here has started
 
 
 def approve(practice_id, period, user_id=None, **kwargs):
     return approve_plan(practice_id, period, user_id, now=kwargs.pop("now", IN_JANUARY), **kwargs)
-
-
-def descriptions(practice_id, period, code):
-    rows = {row.client.code: row for row in build_plan(practice_id, period).rows}
-    return [line.description for line in rows[code].preview.lines] if code in rows else []
 
 
 def ledger_keys(practice_id):
@@ -46,27 +41,24 @@ def ledger_keys(practice_id):
 def practice(owner):
     """One steady monthly client, so every month has something to approve."""
     pid = owner.practice_id
-    books = add_service(pid, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
-    engage(add_client(pid, "Steady Ltd", "STE01"), books, start=date(2026, 1, 1))
-    db.session.commit()
+    books = make_service(pid, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
+    make_engagement(make_client(pid, "Steady Ltd", "STE01"), books, start=date(2026, 1, 1))
     return pid
 
 
 # --- completions recorded after their month was approved ---------------------------------------
 
 def test_completion_in_an_approved_month_is_billed_next_month_exactly_once(practice):
-    formation = add_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
-    work = engage(add_client(practice, "Late Ltd", "LAT01"), formation, start=date(2026, 10, 1))
-    db.session.commit()
+    formation = make_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
+    work = make_engagement(make_client(practice, "Late Ltd", "LAT01"), formation, start=date(2026, 10, 1))
     assert approve(practice, OCT).outcome is Outcome.APPROVED
-    completion = complete(work, date(2026, 10, 20))  # recorded after October was approved
-    db.session.commit()
+    completion = make_completion(work, date(2026, 10, 20))  # recorded after October was approved
 
     october = build_plan(practice, OCT)
     assert [(late.client.code, [i.charge_key for i in late.items]) for late in october.late] == [
         ("LAT01", [f"c{completion.id}"])]
     assert october.next_open_period == NOV
-    assert descriptions(practice, NOV, "LAT01") == ["Company Formation — completed October 2026 (catch-up)"]
+    assert plan_descriptions(practice, NOV, "LAT01") == ["Company Formation — completed October 2026 (catch-up)"]
 
     assert approve(practice, NOV).outcome is Outcome.APPROVED
     late_invoice = [i for i in invoices_of(practice) if i.client.code == "LAT01"]
@@ -83,13 +75,11 @@ def test_completion_in_an_approved_month_is_billed_next_month_exactly_once(pract
 
 
 def test_approved_month_page_says_late_charges_go_to_the_next_open_month(auth_client, practice):
-    formation = add_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
-    work = engage(add_client(practice, "Late Ltd", "LAT01"), formation, start=date(2026, 10, 1))
-    db.session.commit()
+    formation = make_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
+    work = make_engagement(make_client(practice, "Late Ltd", "LAT01"), formation, start=date(2026, 10, 1))
     approve(practice, OCT)
     approve(practice, NOV)
-    complete(work, date(2026, 10, 20))
-    db.session.commit()
+    make_completion(work, date(2026, 10, 20))
     body = auth_client.get("/billing/plan?month=2026-10").get_data(as_text=True)
     late = re.search(r'<section id="plan-late">(.*?)</section>', body, re.S).group(1)
     assert "Not yet invoiced" in late and "recorded after October 2026 was approved" in late
@@ -105,10 +95,9 @@ def test_approved_month_page_says_late_charges_go_to_the_next_open_month(auth_cl
 def test_back_dated_monthly_engagement_is_caught_up_in_the_next_plan(auth_client, practice):
     approve(practice, SEP)
     approve(practice, OCT)
-    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
-    engage(add_client(practice, "Backdated Ltd", "BAC01"), payroll, start=date(2026, 9, 1))
-    db.session.commit()
-    assert descriptions(practice, NOV, "BAC01") == [
+    payroll = make_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    make_engagement(make_client(practice, "Backdated Ltd", "BAC01"), payroll, start=date(2026, 9, 1))
+    assert plan_descriptions(practice, NOV, "BAC01") == [
         "Payroll — September 2026 (catch-up)", "Payroll — October 2026 (catch-up)", "Payroll — November 2026"]
     plan = build_plan(practice, NOV)
     assert plan.catch_up_count == 2 and plan.totals.this_month == Decimal("610.00")
@@ -118,59 +107,55 @@ def test_back_dated_monthly_engagement_is_caught_up_in_the_next_plan(auth_client
     approve(practice, NOV)
     invoice = next(i for i in invoices_of(practice) if i.client.code == "BAC01")
     assert invoice.total == Decimal("360.00")
-    assert descriptions(practice, DEC, "BAC01") == ["Payroll — December 2026"]
+    assert plan_descriptions(practice, DEC, "BAC01") == ["Payroll — December 2026"]
 
 
 def test_no_catch_up_before_the_first_approved_month(practice):
     approve(practice, OCT)  # the practice's first month in Socket
-    vat = add_service(practice, "VAT Returns", BillingMethod.QUARTERLY_ADVANCE, "300.00")
-    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
-    client = add_client(practice, "Old Ltd", "OLD01")
-    engage(client, payroll, start=date(2025, 6, 1))
-    engage(client, vat, start=date(2025, 7, 1))  # due Jul, Oct, Jan, Apr, Jul, Oct 2026 ...
-    db.session.commit()
-    assert descriptions(practice, NOV, "OLD01") == [
+    vat = make_service(practice, "VAT Returns", BillingMethod.QUARTERLY_ADVANCE, "300.00")
+    payroll = make_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    client = make_client(practice, "Old Ltd", "OLD01")
+    make_engagement(client, payroll, start=date(2025, 6, 1))
+    make_engagement(client, vat, start=date(2025, 7, 1))  # due Jul, Oct, Jan, Apr, Jul, Oct 2026 ...
+    assert plan_descriptions(practice, NOV, "OLD01") == [
         "Payroll — October 2026 (catch-up)", "VAT Returns — October 2026 – December 2026 (catch-up)",
         "Payroll — November 2026"]
 
 
 def test_a_completion_before_the_first_approved_month_is_caught_up_once(practice):
-    accounts = add_service(practice, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "900.00")
-    work = engage(add_client(practice, "Golive Ltd", "GOL01"), accounts, start=date(2026, 1, 1))
-    completion = complete(work, date(2026, 8, 30))  # finished before the practice's first month in Socket
-    db.session.commit()
+    accounts = make_service(practice, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "900.00")
+    work = make_engagement(make_client(practice, "Golive Ltd", "GOL01"), accounts, start=date(2026, 1, 1))
+    completion = make_completion(work, date(2026, 8, 30))  # finished before the practice's first month in Socket
     assert approve(practice, OCT).outcome is Outcome.APPROVED  # August stays history
-    assert descriptions(practice, NOV, "GOL01") == ["Annual Accounts — completed August 2026 (catch-up)"]
+    assert plan_descriptions(practice, NOV, "GOL01") == ["Annual Accounts — completed August 2026 (catch-up)"]
     assert approve(practice, NOV).outcome is Outcome.APPROVED
     assert f"c{completion.id}" in ledger_keys(practice)
-    assert descriptions(practice, DEC, "GOL01") == []
+    assert plan_descriptions(practice, DEC, "GOL01") == []
 
 
 def test_a_completion_recorded_later_but_dated_before_go_live_is_billed_in_the_next_open_month(practice):
     assert approve(practice, OCT).outcome is Outcome.APPROVED  # the practice's first month in Socket
-    accounts = add_service(practice, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "900.00")
-    work = engage(add_client(practice, "Golive Ltd", "GOL01"), accounts, start=date(2026, 1, 1))
-    completion = complete(work, date(2026, 8, 30))
-    db.session.commit()
-    assert descriptions(practice, NOV, "GOL01") == ["Annual Accounts — completed August 2026 (catch-up)"]
+    accounts = make_service(practice, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "900.00")
+    work = make_engagement(make_client(practice, "Golive Ltd", "GOL01"), accounts, start=date(2026, 1, 1))
+    completion = make_completion(work, date(2026, 8, 30))
+    assert plan_descriptions(practice, NOV, "GOL01") == ["Annual Accounts — completed August 2026 (catch-up)"]
     assert build_plan(practice, NOV).catch_up_count == 1
     assert approve(practice, NOV).outcome is Outcome.APPROVED
     assert f"c{completion.id}" in ledger_keys(practice)
-    assert descriptions(practice, DEC, "GOL01") == []
+    assert plan_descriptions(practice, DEC, "GOL01") == []
 
 
 def test_an_annual_fee_due_before_go_live_is_not_billed_but_the_plan_says_so(auth_client, practice):
     assert approve(practice, OCT).outcome is Outcome.APPROVED
-    retainer = add_service(practice, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
-    engage(add_client(practice, "Backdated Ltd", "BAC01"), retainer, start=date(2026, 9, 1))
-    db.session.commit()
-    assert descriptions(practice, NOV, "BAC01") == []
+    retainer = make_service(practice, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    make_engagement(make_client(practice, "Backdated Ltd", "BAC01"), retainer, start=date(2026, 9, 1))
+    assert plan_descriptions(practice, NOV, "BAC01") == []
     note = ("Annual Retainer for Backdated Ltd fell due in September 2026, before Socket's first approved "
             "month: not billed by Socket")
     assert build_plan(practice, NOV).before_socket == [note]
     assert note.replace("'", "&#39;") in auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
     assert build_plan(practice, date(2027, 9, 1)).before_socket == []  # the next year is billed as usual
-    assert descriptions(practice, date(2027, 9, 1), "BAC01") == ["Annual Retainer — September 2027 – August 2028"]
+    assert plan_descriptions(practice, date(2027, 9, 1), "BAC01") == ["Annual Retainer — September 2027 – August 2028"]
 
 
 def test_a_run_from_before_the_ledger_counts_as_billed_in_full(practice, owner):
@@ -188,7 +173,7 @@ def test_a_run_from_before_the_ledger_counts_as_billed_in_full(practice, owner):
     [row] = build_plan(practice, OCT).rows
     assert (row.client.code, row.amount, [i.service_name for i in row.items]) == (
         "STE01", Decimal("250.00"), ["Monthly Bookkeeping"])
-    assert descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026"]
+    assert plan_descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026"]
     assert build_plan(practice, OCT).late == []
 
 
@@ -197,7 +182,7 @@ def test_later_month_lists_earlier_months_still_awaiting_approval(auth_client, p
     plan = build_plan(practice, NOV)
     assert plan.awaiting_periods == [OCT]
     # October is not approved, so its charges are not caught up in November: October bills them.
-    assert descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026"]
+    assert plan_descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026"]
     body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
     awaiting = re.search(r'<p id="plan-awaiting".*?</p>', body, re.S).group(0)
     assert 'href="/billing/plan?month=2026-10">October 2026</a>' in awaiting
@@ -213,9 +198,8 @@ def scope_of(practice_id, period):
 
 
 def test_approval_records_every_active_client_as_its_scope(practice):
-    idle = add_client(practice, "Idle Ltd", "IDL01")  # active, nothing due: still in scope
-    gone = add_client(practice, "Gone Ltd", "GON01", status="archived")
-    db.session.commit()
+    idle = make_client(practice, "Idle Ltd", "IDL01")  # active, nothing due: still in scope
+    gone = make_client(practice, "Gone Ltd", "GON01", status="archived")
     approve(practice, NOV)
     steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
     assert scope_of(practice, NOV) == {steady.id, idle.id}
@@ -223,27 +207,25 @@ def test_approval_records_every_active_client_as_its_scope(practice):
 
 
 def test_no_catch_up_for_a_month_the_client_was_archived_in(practice):
-    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
-    paused = add_client(practice, "Paused Ltd", "PAU01")
-    engage(paused, payroll, start=date(2026, 1, 1))
-    db.session.commit()
+    payroll = make_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    paused = make_client(practice, "Paused Ltd", "PAU01")
+    make_engagement(paused, payroll, start=date(2026, 1, 1))
     approve(practice, SEP)
     paused.status = "archived"
     db.session.commit()
     approve(practice, OCT)  # Paused Ltd was archived all October
     paused.status = "active"
     db.session.commit()
-    assert descriptions(practice, NOV, "PAU01") == ["Payroll — November 2026"]
+    assert plan_descriptions(practice, NOV, "PAU01") == ["Payroll — November 2026"]
     assert build_plan(practice, OCT).late == []
 
 
 def test_back_dated_work_for_a_client_in_scope_is_still_caught_up(practice):
     approve(practice, OCT)
     steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
-    engage(steady, add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 10, 1))
-    db.session.commit()
+    make_engagement(steady, make_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 10, 1))
     assert [late.client.code for late in build_plan(practice, OCT).late] == ["STE01"]
-    assert "Payroll — October 2026 (catch-up)" in descriptions(practice, NOV, "STE01")
+    assert "Payroll — October 2026 (catch-up)" in plan_descriptions(practice, NOV, "STE01")
 
 
 def test_a_run_without_a_recorded_scope_is_never_caught_up(practice):
@@ -251,22 +233,21 @@ def test_a_run_without_a_recorded_scope_is_never_caught_up(practice):
     approve(practice, OCT)
     db.session.execute(db.delete(BillingRunClient))
     steady = db.session.execute(db.select(Client).filter_by(code="STE01")).scalar_one()
-    engage(steady, add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 10, 1))
+    make_engagement(steady, make_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 10, 1))
     db.session.commit()
     assert build_plan(practice, OCT).late == []
-    assert descriptions(practice, NOV, "STE01") == ["Monthly Bookkeeping — November 2026", "Payroll — November 2026"]
+    assert plan_descriptions(practice, NOV, "STE01") == [
+        "Monthly Bookkeeping — November 2026", "Payroll — November 2026"]
 
 
 # --- on-completion work ---------------------------------------------------------------------------
 
 def test_quarterly_on_completion_is_billed_once_per_completion(practice):
-    accounts = add_service(practice, "Management Accounts", BillingMethod.QUARTERLY_COMPLETION, "450.00")
-    work = engage(add_client(practice, "Quarterly Ltd", "QUA01"), accounts, start=date(2026, 7, 1))
-    first = complete(work, date(2026, 9, 10))
-    db.session.commit()
+    accounts = make_service(practice, "Management Accounts", BillingMethod.QUARTERLY_COMPLETION, "450.00")
+    work = make_engagement(make_client(practice, "Quarterly Ltd", "QUA01"), accounts, start=date(2026, 7, 1))
+    first = make_completion(work, date(2026, 9, 10))
     approve(practice, SEP)
-    second = complete(work, date(2026, 10, 5))
-    db.session.commit()
+    second = make_completion(work, date(2026, 10, 5))
     approve(practice, OCT)
     approve(practice, NOV)
     billed = [i for i in invoices_of(practice) if i.client.code == "QUA01"]
@@ -277,7 +258,7 @@ def test_quarterly_on_completion_is_billed_once_per_completion(practice):
 # --- refusals ---------------------------------------------------------------------------------------
 
 def test_a_month_that_has_not_started_cannot_be_approved(practice):
-    in_november = datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc)  # already 1 Dec in Auckland
+    in_november = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # already 1 Dec in Auckland
     result = approve(practice, DEC, now=in_november)
     assert result.outcome is Outcome.FUTURE_MONTH
     assert invoices_of(practice) == [] and db.session.execute(sa.select(sa.func.count(BillingRun.id))).scalar() == 0
@@ -296,9 +277,8 @@ def test_future_month_is_refused_by_the_page(auth_client, practice):
 
 def test_a_plan_that_changed_since_it_was_shown_is_refused(auth_client, practice):
     seen = approve_form(practice, "2026-11")
-    engage(add_client(practice, "Sneaky Ltd", "SNE01"),
-           add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 11, 1))
-    db.session.commit()
+    make_engagement(make_client(practice, "Sneaky Ltd", "SNE01"),
+           make_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00"), start=date(2026, 11, 1))
     response = auth_client.post("/billing/plan/approve", data=seen, headers=HTMX)
     assert response.status_code == 409
     body = response.get_data(as_text=True)
@@ -330,10 +310,9 @@ def test_approve_without_a_fingerprint_is_refused(auth_client, practice):
 def test_a_completion_undone_during_approval_refuses_it_as_a_changed_plan(auth_client, practice, monkeypatch):
     from webapp.services import billing_approval
 
-    formation = add_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
-    completion = complete(engage(add_client(practice, "Aardvark Ltd", "AAR01"), formation,
+    formation = make_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
+    completion = make_completion(make_engagement(make_client(practice, "Aardvark Ltd", "AAR01"), formation,
                                  start=date(2026, 11, 1)), date(2026, 11, 10))
-    db.session.commit()
     completion_id, form = completion.id, approve_form(practice)
     real_build_plan = billing_approval.build_plan
 
@@ -353,11 +332,11 @@ def test_a_completion_undone_during_approval_refuses_it_as_a_changed_plan(auth_c
 
 
 def test_approval_records_each_charge_with_its_invoice_and_line(practice):
-    payroll = add_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
-    client = add_client(practice, "Two Ltd", "TWO01", consolidate_recurring=True)
-    first = engage(client, payroll, start=date(2026, 1, 1))
-    second = engage(client, add_service(practice, "Extra", BillingMethod.MONTHLY, "10.00"), start=date(2026, 1, 1))
-    db.session.commit()
+    payroll = make_service(practice, "Payroll", BillingMethod.MONTHLY, "120.00")
+    client = make_client(practice, "Two Ltd", "TWO01", consolidate_recurring=True)
+    first = make_engagement(client, payroll, start=date(2026, 1, 1))
+    extra = make_service(practice, "Extra", BillingMethod.MONTHLY, "10.00")
+    second = make_engagement(client, extra, start=date(2026, 1, 1))
     approve(practice, NOV)
     invoice = next(i for i in invoices_of(practice) if i.client.code == "TWO01")
     rows = db.session.execute(
@@ -383,100 +362,74 @@ def test_same_key_in_another_practice_is_allowed(practice, other_owner):
     # Keys are unique per practice (ids are global anyway, but the constraint must not span practices).
     approve(practice, NOV)
     billed = db.session.execute(db.select(BilledCharge)).scalar_one()
-    rival_books = add_service(other_owner.practice_id, "Books", BillingMethod.MONTHLY)
-    engage(add_client(other_owner.practice_id, "Rival Client"), rival_books)
-    db.session.commit()
+    rival_books = make_service(other_owner.practice_id, "Books", BillingMethod.MONTHLY)
+    make_engagement(make_client(other_owner.practice_id, "Rival Client"), rival_books)
     approve(other_owner.practice_id, NOV)
     rival = db.session.execute(db.select(BilledCharge).filter_by(practice_id=other_owner.practice_id)).scalar_one()
     rival.charge_key = billed.charge_key
-    db.session.commit()
+    db.session.commit()  # the unique key does not refuse it
+    db.session.expire_all()
+    both = db.session.execute(db.select(BilledCharge.practice_id).filter_by(charge_key=billed.charge_key)).scalars()
+    assert sorted(both) == sorted([practice, other_owner.practice_id])
 
 
 # --- quality ----------------------------------------------------------------------------------------
 
-def test_building_a_plan_takes_the_same_number_of_queries_for_more_clients(practice):
+def test_building_a_plan_takes_the_same_number_of_queries_for_more_clients(practice, count_statements):
     pid = practice
-    db.session.add(XeroBrandingTheme(practice_id=pid, branding_theme_id="t-std", name="Standard"))
-    books = add_service(pid, "Books", BillingMethod.MONTHLY)
-    db.session.commit()
-
-    def count_queries():
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        db.session.expire_all()
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            build_plan(pid, NOV)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
-
-    few = count_queries()
+    make_theme(pid, "t-std", "Standard")
+    books = make_service(pid, "Books", BillingMethod.MONTHLY)
+    with count_statements() as few:
+        build_plan(pid, NOV)
     for n in range(6):
-        engage(add_client(pid, f"More {n}", f"MOR{n}"), books)
-    db.session.commit()
-    assert count_queries() == few
+        make_engagement(make_client(pid, f"More {n}", f"MOR{n}"), books)
+    with count_statements() as more:
+        assert len(build_plan(pid, NOV).rows) == 7
+    assert len(more) == len(few)
 
 
-def test_approving_takes_the_same_number_of_statements_for_more_invoices(practice, other_owner):
+def test_approving_takes_the_same_number_of_statements_for_more_invoices(practice, other_owner, count_statements):
     """Approval holds the practice lock: invoices, lines and ledger rows go in a few bulk statements."""
     other = other_owner.practice_id
-    books = add_service(other, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
-    payroll = add_service(other, "Payroll", BillingMethod.MONTHLY, "120.00")
-    formation = add_service(other, "Company Formation", BillingMethod.ONCE, "150.00", account_code="260")
+    books = make_service(other, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
+    payroll = make_service(other, "Payroll", BillingMethod.MONTHLY, "120.00")
+    formation = make_service(other, "Company Formation", BillingMethod.ONCE, "150.00", account_code="260")
     for n in range(7):
-        client = add_client(other, f"Client {n}", f"CLI{n}")
-        engage(client, books, start=date(2026, 1, 1))
-        engage(client, payroll, start=date(2026, 1, 1))
+        client = make_client(other, f"Client {n}", f"CLI{n}")
+        make_engagement(client, books, start=date(2026, 1, 1))
+        make_engagement(client, payroll, start=date(2026, 1, 1))
         if n in (2, 5):  # ledger rows with and without a completion, lines with and without an account code
-            engage(client, formation, start=date(2026, 11, 1), completed_on=date(2026, 11, 3))
-    db.session.commit()
+            make_engagement(client, formation, start=date(2026, 11, 1), completed_on=date(2026, 11, 3))
 
-    def count_statements(practice_id):
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        db.session.expire_all()
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            assert approve(practice_id, NOV).outcome is Outcome.APPROVED
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
-
-    assert count_statements(other) == count_statements(practice)
+    with count_statements() as seven_invoices:
+        assert approve(other, NOV).outcome is Outcome.APPROVED
+    with count_statements() as one_invoice:
+        assert approve(practice, NOV).outcome is Outcome.APPROVED
+    assert len(seven_invoices) == len(one_invoice)
     assert len(ledger_keys(other)) == 16 and len(invoices_of(other)) == 7
     assert all(charge.invoice_line_id is not None for charge in db.session.execute(
         db.select(BilledCharge).filter_by(practice_id=other)).scalars())
 
 
-def test_an_approved_month_takes_the_same_number_of_queries_for_more_invoices(practice):
-    def count_queries(period):
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        db.session.expire_all()
-        sa.event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            build_plan(practice, period)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", listener)
-        return len(statements)
-
+def test_an_approved_month_takes_the_same_number_of_queries_for_more_invoices(practice, count_statements):
     approve(practice, OCT)
     approve(practice, NOV)
-    few = count_queries(NOV)
-    books = add_service(practice, "Books", BillingMethod.MONTHLY)
-    formation = add_service(practice, "Formation", BillingMethod.ONCE)
+    with count_statements() as few:
+        build_plan(practice, NOV)
+    books = make_service(practice, "Books", BillingMethod.MONTHLY)
+    formation = make_service(practice, "Formation", BillingMethod.ONCE)
     for n in range(6):
-        client = add_client(practice, f"More {n}", f"MOR{n}")
-        engage(client, books, start=date(2026, 11, 1))
-        complete(engage(client, formation, start=date(2026, 11, 1)), date(2026, 11, 2))
-    db.session.commit()
+        client = make_client(practice, f"More {n}", f"MOR{n}")
+        make_engagement(client, books, start=date(2026, 11, 1))
+        make_completion(make_engagement(client, formation, start=date(2026, 11, 1)), date(2026, 11, 2))
     approve(practice, DEC)
     assert len(build_plan(practice, DEC).rows) == 7
-    assert count_queries(DEC) == few
+    with count_statements() as more:
+        build_plan(practice, DEC)
+    assert len(more) == len(few)
 
 
-def test_invoice_list_orders_numbers_by_length_then_value(auth_client, practice, owner):
+def test_invoice_list_orders_numbers_by_length_then_value(auth_client, practice):
     approve(practice, NOV)
     invoice = invoices_of(practice)[0]
     other = Invoice(practice_id=practice, client_id=invoice.client_id, number="SKT-1000000", issue_date=NOV,
@@ -491,34 +444,6 @@ def test_invoice_list_orders_numbers_by_length_then_value(auth_client, practice,
 # --- the migration --------------------------------------------------------------------------------
 
 BEFORE, LEDGER = "cd5a8dc30b32", "9c74bcb6e285"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def scratch_database(request):
-    """An empty database of each kind for running the migrations by hand."""
-    import os
-    import uuid
-
-    if request.param == "sqlite":
-        path = f"/tmp/socket-migration-{uuid.uuid4().hex[:10]}.sqlite"
-        yield f"sqlite:///{path}"
-        if os.path.exists(path):
-            os.remove(path)
-        return
-    from tests.conftest import DEFAULT_SERVER_URL
-
-    base = os.environ.get("TEST_DATABASE_URL", DEFAULT_SERVER_URL)
-    if not base.startswith("postgresql"):
-        pytest.skip("no PostgreSQL server configured")
-    url = sa.engine.make_url(base)
-    name = f"socket_migration_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_migration_moves_completed_on_into_completions_and_back(scratch_database):

@@ -1,109 +1,61 @@
 """The Billing Plan: cadence per client, change against last month, previews, approving once, invoices."""
 import re
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from tests.conftest import add_user, login, make_practice
-from webapp.extensions import db
-from webapp.models import (
-    BillingMethod,
-    BillingRun,
-    BillingSettings,
-    Client,
-    Engagement,
-    EngagementCompletion,
-    Invoice,
-    PricingMenu,
-    Role,
-    Service,
-    XeroBrandingTheme,
+from tests.factories import (
+    make_account,
+    make_client,
+    make_connection,
+    make_engagement,
+    make_practice,
+    make_service,
+    make_theme,
+    make_user,
 )
+from tests.helpers import HTMX, approve_form, invoices_of, login
+from webapp.clock import this_month
+from webapp.extensions import db
+from webapp.models import BillingMethod, BillingRun, BillingSettings, Role
 from webapp.services.billing_approval import Outcome, approve_plan
-from webapp.services.billing_plan import Change, build_plan, current_period
+from webapp.services.billing_plan import Change, build_plan
 
 NOV = date(2026, 11, 1)
 OCT = date(2026, 10, 1)
-HTMX = {"HX-Request": "true"}
-LONG_AGO = date(2025, 1, 1)
 
 
-# --- building a practice's book ----------------------------------------------------------------------
-
-def add_service(practice_id, name, method, price="100.00", account_code=None, tax_type=None, position=0):
-    menu = db.session.execute(db.select(PricingMenu).filter_by(practice_id=practice_id)).scalars().first()
-    if menu is None:
-        menu = PricingMenu(practice_id=practice_id, name="Menu", is_active=True)
-        db.session.add(menu)
-        db.session.flush()
-    service = Service(practice_id=practice_id, pricing_menu_id=menu.id, name=name, billing_method=method.value,
-                      price=Decimal(price), account_code=account_code, tax_type=tax_type, position=position)
-    db.session.add(service)
-    db.session.flush()
-    return service
-
-
-def add_client(practice_id, name, code=None, **fields):
-    client = Client(practice_id=practice_id, name=name, code=code or name[:3].upper() + "01", **fields)
-    db.session.add(client)
-    db.session.flush()
-    return client
-
-
-def engage(client, service, price=None, start=LONG_AGO, end=None, completed_on=None):
-    engagement = Engagement(practice_id=client.practice_id, client_id=client.id, service_id=service.id,
-                            price=Decimal(price) if price else service.price, start_date=start, end_date=end)
-    db.session.add(engagement)
-    db.session.flush()
-    if completed_on is not None:
-        complete(engagement, completed_on)
-    return engagement
-
-
-def complete(engagement, completed_on):
-    completion = EngagementCompletion(practice_id=engagement.practice_id, engagement_id=engagement.id,
-                                      completed_on=completed_on)
-    db.session.add(completion)
-    db.session.flush()
-    db.session.refresh(engagement)
-    return completion
-
+# --- a practice's book ---------------------------------------------------------------------------------
 
 @pytest.fixture
 def book(owner):
     """A practice whose November shows every change type against October."""
     pid = owner.practice_id
     s = {
-        "books": add_service(pid, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00", position=0),
-        "payroll": add_service(pid, "Payroll", BillingMethod.MONTHLY, "120.00", account_code="210", position=1),
-        "vat": add_service(pid, "VAT Returns", BillingMethod.QUARTERLY_ADVANCE, "300.00", position=2),
-        "accounts": add_service(pid, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "1200.00", position=3),
-        "formation": add_service(pid, "Company Formation", BillingMethod.ONCE, "150.00", position=4),
+        "books": make_service(pid, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00", position=0),
+        "payroll": make_service(pid, "Payroll", BillingMethod.MONTHLY, "120.00", account_code="210", position=1),
+        "vat": make_service(pid, "VAT Returns", BillingMethod.QUARTERLY_ADVANCE, "300.00", position=2),
+        "accounts": make_service(pid, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "1200.00", position=3),
+        "formation": make_service(pid, "Company Formation", BillingMethod.ONCE, "150.00", position=4),
     }
-    steady = add_client(pid, "Steady Ltd", "STE01")
-    engage(steady, s["books"])
-    grower = add_client(pid, "Grower Ltd", "GRO01")
-    engage(grower, s["books"])
-    engage(grower, s["vat"], start=date(2026, 11, 10))
-    engage(grower, s["formation"], start=date(2026, 11, 1), completed_on=date(2026, 11, 20))
-    shrinker = add_client(pid, "Shrinker Ltd", "SHR01")
-    engage(shrinker, s["books"])
-    engage(shrinker, s["payroll"], end=date(2026, 10, 31))
-    newcomer = add_client(pid, "Newcomer Ltd", "NEW01")
-    engage(newcomer, s["books"], price="199.99", start=date(2026, 11, 15))
-    leaver = add_client(pid, "Leaver Ltd", "LEA01")
-    engage(leaver, s["books"], end=date(2026, 10, 31))
-    finisher = add_client(pid, "Finisher Ltd", "FIN01")  # on-completion work completed in October only
-    engage(finisher, s["accounts"], completed_on=date(2026, 10, 5))
-    archived = add_client(pid, "Archived Ltd", "ARC01", status="archived")
-    engage(archived, s["books"])
-    idle = add_client(pid, "Idle Ltd", "IDL01")
-    engage(idle, s["accounts"])  # never completed: never billed
-    db.session.commit()
-    return {"services": s, "steady": steady, "grower": grower, "shrinker": shrinker, "newcomer": newcomer,
-            "leaver": leaver, "finisher": finisher, "archived": archived, "practice_id": pid}
+    steady = make_client(pid, "Steady Ltd", "STE01")
+    make_engagement(steady, s["books"])
+    grower = make_client(pid, "Grower Ltd", "GRO01")
+    make_engagement(grower, s["books"])
+    make_engagement(grower, s["vat"], start=date(2026, 11, 10))
+    make_engagement(grower, s["formation"], start=date(2026, 11, 1), completed_on=date(2026, 11, 20))
+    shrinker = make_client(pid, "Shrinker Ltd", "SHR01")
+    make_engagement(shrinker, s["books"])
+    make_engagement(shrinker, s["payroll"], end=date(2026, 10, 31))
+    make_engagement(make_client(pid, "Newcomer Ltd", "NEW01"), s["books"], price="199.99", start=date(2026, 11, 15))
+    make_engagement(make_client(pid, "Leaver Ltd", "LEA01"), s["books"], end=date(2026, 10, 31))
+    # On-completion work completed in October only.
+    make_engagement(make_client(pid, "Finisher Ltd", "FIN01"), s["accounts"], completed_on=date(2026, 10, 5))
+    make_engagement(make_client(pid, "Archived Ltd", "ARC01", status="archived"), s["books"])
+    make_engagement(make_client(pid, "Idle Ltd", "IDL01"), s["accounts"])  # never completed: never billed
+    return {"services": s, "steady": steady, "grower": grower, "shrinker": shrinker, "practice_id": pid}
 
 
 def rows_by_code(plan):
@@ -147,9 +99,8 @@ def test_archived_clients_and_unbilled_work_are_left_out(book):
 
 
 def test_plan_is_scoped_to_its_practice(book, other_owner):
-    rival = add_client(other_owner.practice_id, "Rival Client")
-    engage(rival, add_service(other_owner.practice_id, "Rival Books", BillingMethod.MONTHLY))
-    db.session.commit()
+    rival = make_client(other_owner.practice_id, "Rival Client")
+    make_engagement(rival, make_service(other_owner.practice_id, "Rival Books", BillingMethod.MONTHLY))
     assert "RIV01" not in rows_by_code(build_plan(book["practice_id"], NOV))
     assert list(rows_by_code(build_plan(other_owner.practice_id, NOV))) == ["RIV01"]
 
@@ -158,7 +109,8 @@ def test_billing_cycles_are_not_changes_in_agreed_work(book):
     # December: the VAT quarter is not due, bookkeeping is; formation was one-off in November.
     rows = rows_by_code(build_plan(book["practice_id"], date(2026, 12, 1)))
     assert rows["GRO01"].change is Change.UNCHANGED and rows["GRO01"].amount == Decimal("250.00")
-    assert rows["GRO01"].notes == ("VAT Returns not due this month", "Company Formation billed last month on completion")
+    assert rows["GRO01"].notes == (
+        "VAT Returns not due this month", "Company Formation billed last month on completion")
     rows = rows_by_code(build_plan(book["practice_id"], date(2027, 2, 1)))
     assert rows["GRO01"].change is Change.UNCHANGED and rows["GRO01"].amount == Decimal("550.00")
     assert rows["GRO01"].notes == ("VAT Returns due this quarter",)
@@ -168,7 +120,7 @@ def test_a_new_engagement_at_a_new_price_for_the_same_service_is_re_priced(book)
     steady = book["steady"]
     old = steady.engagements[0]
     old.end_date = date(2026, 10, 31)
-    engage(steady, book["services"]["books"], price="275.00", start=date(2026, 11, 1))
+    make_engagement(steady, book["services"]["books"], price="275.00", start=date(2026, 11, 1))
     db.session.commit()
     row = rows_by_code(build_plan(book["practice_id"], NOV))["STE01"]
     assert (row.change, row.details) == (Change.REPRICED, ("Monthly Bookkeeping re-priced £250.00 → £275.00",))
@@ -177,8 +129,8 @@ def test_a_new_engagement_at_a_new_price_for_the_same_service_is_re_priced(book)
 
 def test_current_period_is_the_month_in_the_practices_time_zone():
     # 23:30 UTC on 30 September is already 1 October in London (BST).
-    assert current_period("Europe/London", datetime(2026, 9, 30, 23, 30, tzinfo=timezone.utc)) == OCT
-    assert current_period("UTC", datetime(2026, 9, 30, 23, 30, tzinfo=timezone.utc)) == date(2026, 9, 1)
+    assert this_month("Europe/London", datetime(2026, 9, 30, 23, 30, tzinfo=UTC)) == OCT
+    assert this_month("UTC", datetime(2026, 9, 30, 23, 30, tzinfo=UTC)) == date(2026, 9, 1)
 
 
 def test_demo_plan_shows_every_change_type(app_ctx):
@@ -260,8 +212,7 @@ def test_consolidation_groups_by_per_service_account_code(book):
 def test_template_is_the_clients_else_the_practices_else_xeros_default(book):
     pid = book["practice_id"]
     for theme_id, name, order in (("t-std", "Standard", 0), ("t-prac", "Practice brand", 1), ("t-cli", "Client", 2)):
-        db.session.add(XeroBrandingTheme(practice_id=pid, branding_theme_id=theme_id, name=name, sort_order=order))
-    db.session.commit()
+        make_theme(pid, theme_id, name, order)
     rows = rows_by_code(build_plan(pid, NOV))
     assert rows["STE01"].preview.template_name == "Standard"
     db.session.get(BillingSettings, pid).default_branding_theme_id = "t-prac"
@@ -276,11 +227,10 @@ def test_template_is_the_clients_else_the_practices_else_xeros_default(book):
 # --- VAT ---------------------------------------------------------------------------------------------
 
 def connect_xero(practice_id, rates=(("OUTPUT2", "20% (VAT on Income)", "20.0000"),)):
-    from webapp.models import XeroAccount, XeroConnection, XeroTaxRate
+    from webapp.models import XeroTaxRate
 
-    db.session.add(XeroConnection(practice_id=practice_id, tenant_id=f"t-{practice_id}"))
-    db.session.add(XeroAccount(practice_id=practice_id, account_id=f"a-{practice_id}", code="200", name="Sales",
-                               status="ACTIVE", tax_type="OUTPUT2"))
+    make_connection(practice_id, tenant_id=f"t-{practice_id}")
+    make_account(practice_id, "200", "Sales", tax_type="OUTPUT2")
     for tax_type, name, rate in rates:
         db.session.add(XeroTaxRate(practice_id=practice_id, tax_type=tax_type, name=name, status="ACTIVE",
                                    effective_rate=rate))
@@ -331,19 +281,6 @@ def test_plan_total_vat_when_every_rate_is_known(book):
 
 
 # --- approving ---------------------------------------------------------------------------------------
-
-def approve_form(practice_id, month="2026-11"):
-    """What the plan page's approve form posts: the month and the fingerprint of the plan shown."""
-    from webapp.services.billing_plan import parse_period
-
-    return {"month": month, "fingerprint": build_plan(practice_id, parse_period(month)).fingerprint}
-
-
-def invoices_of(practice_id):
-    db.session.expire_all()
-    return db.session.execute(
-        db.select(Invoice).filter_by(practice_id=practice_id).order_by(Invoice.number)).scalars().all()
-
 
 def test_approving_raises_one_invoice_per_billed_client_copied_from_the_preview(book, owner):
     plan = build_plan(book["practice_id"], NOV)
@@ -416,9 +353,8 @@ def test_numbers_continue_per_practice_across_months(book, owner, other_owner):
     approve_plan(book["practice_id"], NOV, owner.id)
     numbers = [i.number for i in invoices_of(book["practice_id"])]
     assert numbers == [f"SKT-{n:06d}" for n in range(1, 10)]  # 5 in October, 4 in November
-    rival = add_client(other_owner.practice_id, "Rival Client")
-    engage(rival, add_service(other_owner.practice_id, "Rival Books", BillingMethod.MONTHLY))
-    db.session.commit()
+    rival = make_client(other_owner.practice_id, "Rival Client")
+    make_engagement(rival, make_service(other_owner.practice_id, "Rival Books", BillingMethod.MONTHLY))
     approve_plan(other_owner.practice_id, NOV, other_owner.id)
     assert [i.number for i in invoices_of(other_owner.practice_id)] == ["SKT-000001"]
 
@@ -430,7 +366,7 @@ def test_approving_an_empty_month_raises_nothing_and_records_no_run(owner):
 
 
 def test_invoice_uses_the_client_theme_override(book, owner):
-    db.session.add(XeroBrandingTheme(practice_id=book["practice_id"], branding_theme_id="t-std", name="Standard"))
+    make_theme(book["practice_id"], "t-std", "Standard")
     book["steady"].branding_theme_id = "t-client"
     db.session.commit()
     approve_plan(book["practice_id"], NOV, owner.id)
@@ -447,7 +383,7 @@ def test_approved_month_keeps_showing_its_invoices_whatever_changes_afterwards(b
     # After approval: a client is archived, another's price changes, a new client starts this month.
     book["steady"].status = "archived"
     book["grower"].engagements[0].price = Decimal("999.00")
-    engage(add_client(book["practice_id"], "Latecomer Ltd", "LAT01"), book["services"]["books"],
+    make_engagement(make_client(book["practice_id"], "Latecomer Ltd", "LAT01"), book["services"]["books"],
            start=date(2026, 11, 20))
     db.session.commit()
     plan = build_plan(book["practice_id"], NOV)
@@ -495,9 +431,9 @@ def test_plan_page_redirects_anonymous_users(client):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_plan_page_shows_the_current_month_by_default(auth_client, owner):
+def test_plan_page_shows_the_current_month_by_default(auth_client):
     body = auth_client.get("/billing/plan").get_data(as_text=True)
-    assert f"Billing Plan · {current_period('Europe/London'):%B %Y}" in body
+    assert f"Billing Plan · {this_month('Europe/London'):%B %Y}" in body
     assert '<div id="xero-warnings">' in body
     assert "Nothing to invoice" in body and "Approve plan" not in body
 
@@ -561,12 +497,15 @@ def test_htmx_approval_returns_the_plan_fragment_approved(auth_client, book):
     assert response.status_code == 200
     assert "<html" not in body and '<section id="billing-plan">' in body
     assert re.search(r'<p id="plan-status">\s*<span class="tick">Approved</span>', body)
+    assert len(invoices_of(book["practice_id"])) == 4
+    assert db.session.execute(db.select(BillingRun.period)).scalars().all() == [NOV]
 
 
 def test_approving_an_empty_month_from_the_page_says_so(auth_client, owner):
     response = auth_client.post("/billing/plan/approve", data=approve_form(owner.practice_id), headers=HTMX)
     assert response.status_code == 422
     assert "There is nothing to invoice for November 2026" in response.get_data(as_text=True)
+    assert db.session.execute(db.select(db.func.count(BillingRun.id))).scalar_one() == 0
 
 
 def test_approve_refuses_a_bad_month(auth_client, book):
@@ -581,7 +520,7 @@ def test_approve_without_csrf_token_is_refused(auth_client, book):
 
 
 def test_staff_may_approve(client, book, owner):
-    login(client, add_user(owner.practice_id, Role.STAFF))
+    login(client, make_user(owner.practice_id, Role.STAFF))
     assert client.post("/billing/plan/approve", data=approve_form(book["practice_id"])).status_code == 303
     assert len(invoices_of(book["practice_id"])) == 4
 
@@ -597,11 +536,10 @@ def test_invoice_list_and_detail(auth_client, book, owner):
     assert f"Invoice {invoice.number}" in body and invoice.client.name.replace("&", "&amp;") in body
 
 
-def test_invoice_routes_are_scoped_to_the_practice(auth_client, owner):
+def test_invoice_routes_are_scoped_to_the_practice(auth_client):
     rival = make_practice(name="Rival & Co")
-    client = add_client(rival.practice_id, "Rival Client")
-    engage(client, add_service(rival.practice_id, "Rival Books", BillingMethod.MONTHLY))
-    db.session.commit()
+    client = make_client(rival.practice_id, "Rival Client")
+    make_engagement(client, make_service(rival.practice_id, "Rival Books", BillingMethod.MONTHLY))
     approve_plan(rival.practice_id, NOV, rival.id)
     rival_invoice = invoices_of(rival.practice_id)[0]
     assert auth_client.get(f"/billing/invoices/{rival_invoice.id}").status_code == 404

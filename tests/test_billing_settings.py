@@ -3,28 +3,24 @@ import re
 
 import pytest
 
-from tests.conftest import add_user, login
+from tests.factories import make_connection, make_theme, make_user
+from tests.helpers import HTMX, fresh, login
 from webapp.extensions import db
-from webapp.models import BillingSettings, ConnectionStatus, Role, XeroBrandingTheme, XeroConnection
+from webapp.models import BillingSettings, Role, XeroBrandingTheme
 
 URL = "/settings/billing"
-HTMX = {"HX-Request": "true"}
 VALID = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
          "payment_terms_days": "30", "xero_post_status": "AUTHORISED"}
 
 
 def settings_of(user) -> BillingSettings:
-    db.session.expire_all()
-    return db.session.get(BillingSettings, user.practice_id)
+    return fresh(BillingSettings, user.practice_id)
 
 
 def connect_xero(practice_id, themes=(("t-standard", "Standard", 0), ("t-special", "Special projects", 1))):
-    db.session.add(XeroConnection(practice_id=practice_id, tenant_id=f"tenant-{practice_id}", tenant_name="Demo Org",
-                                  status=ConnectionStatus.CONNECTED.value))
+    make_connection(practice_id, tenant_id=f"tenant-{practice_id}", tenant_name="Demo Org")
     for theme_id, name, sort_order in themes:
-        db.session.add(XeroBrandingTheme(practice_id=practice_id, branding_theme_id=theme_id, name=name,
-                                         sort_order=sort_order))
-    db.session.commit()
+        make_theme(practice_id, theme_id, name, sort_order)
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -33,7 +29,7 @@ def test_anonymous_is_sent_to_login(client):
     assert "/login" in response.headers["Location"]
 
 
-def test_page_renders_the_stored_settings_for_the_owner(auth_client, owner):
+def test_page_renders_the_stored_settings_for_the_owner(auth_client):
     response = auth_client.get(URL)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -79,14 +75,14 @@ def test_draft_is_stored_as_draft(auth_client, owner):
 
 
 def test_admin_may_change_settings(client, owner):
-    admin = add_user(owner.practice_id, Role.ADMIN)
+    admin = make_user(owner.practice_id, Role.ADMIN)
     login(client, admin)
     assert client.post(URL, data=VALID).status_code == 200
     assert settings_of(owner).invoice_day == 15
 
 
 def test_staff_sees_settings_read_only_and_cannot_change_them(client, owner):
-    staff = add_user(owner.practice_id, Role.STAFF)
+    staff = make_user(owner.practice_id, Role.STAFF)
     login(client, staff)
     page = client.get(URL).get_data(as_text=True)
     assert "<fieldset disabled>" in page
@@ -117,9 +113,12 @@ def test_bad_input_is_refused_beside_the_field_and_nothing_is_saved(auth_client,
     assert (stored.invoice_day, stored.payment_terms_days, stored.xero_post_status) == (1, 14, "DRAFT")
 
 
-def test_rejected_input_is_kept_in_the_form(auth_client):
-    body = auth_client.post(URL, data={**VALID, "invoice_day": "31"}).get_data(as_text=True)
-    assert 'value="31"' in body and 'value="30"' in body
+def test_rejected_input_is_kept_in_the_form(auth_client, owner):
+    response = auth_client.post(URL, data={**VALID, "invoice_day": "31"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="31"' in body and 'value="30"' in body
+    stored = settings_of(owner)
+    assert (stored.invoice_day, stored.payment_terms_days) == (1, 14)  # the whole form is refused
 
 
 def test_save_without_csrf_token_is_refused(auth_client, owner):
@@ -171,6 +170,8 @@ def test_another_practices_theme_is_refused(auth_client, owner, other_owner):
     connect_xero(other_owner.practice_id, themes=(("t-rival", "Rival", 0),))
     connect_xero(owner.practice_id)
     assert auth_client.post(URL, data={**VALID, "branding_theme_id": "t-rival"}).status_code == 422
+    stored = settings_of(owner)
+    assert (stored.default_branding_theme_id, stored.invoice_day) == (None, 1)
 
 
 def test_a_stored_theme_deleted_in_xero_shows_the_warning(auth_client, owner):

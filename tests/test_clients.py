@@ -6,39 +6,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import add_user, login
+from tests.factories import make_client, make_engagement, make_service, make_theme, make_user
+from tests.helpers import HTMX, login
 from webapp.extensions import db
-from webapp.models import (
-    BillingSettings,
-    Client,
-    Engagement,
-    PricingMenu,
-    Role,
-    Service,
-    XeroBrandingTheme,
-)
+from webapp.models import BillingSettings, Client, Engagement, Role
 from webapp.services import clients as client_service
-
-HTMX = {"HX-Request": "true"}
-
-
-def _client(practice_id, code="ABB01", name="Abbott & Sons Ltd", **fields):
-    client = Client(practice_id=practice_id, code=code, name=name, **fields)
-    db.session.add(client)
-    db.session.commit()
-    return client
-
-
-def _service(practice_id, name="Monthly Bookkeeping", price="250.00", method="monthly", menu=None):
-    if menu is None:
-        menu = PricingMenu(practice_id=practice_id, name=f"Menu {name}", is_active=True)
-        db.session.add(menu)
-        db.session.flush()
-    service = Service(practice_id=practice_id, pricing_menu_id=menu.id, name=name, billing_method=method,
-                      price=Decimal(price))
-    db.session.add(service)
-    db.session.commit()
-    return service
 
 
 def _field_html(body: str, name: str) -> str:
@@ -106,7 +78,7 @@ def test_email_is_normalised_without_dns_and_bad_ones_refused():
 # --- access -------------------------------------------------------------------------------------
 
 def test_pages_render_for_a_signed_in_user(auth_client, owner):
-    client = _client(owner.practice_id)
+    client = make_client(owner.practice_id)
     for url in ("/clients/", "/clients/new", f"/clients/{client.id}"):
         response = auth_client.get(url)
         assert response.status_code == 200, url
@@ -114,7 +86,7 @@ def test_pages_render_for_a_signed_in_user(auth_client, owner):
 
 
 def test_anonymous_users_are_sent_to_login(client, owner):
-    existing = _client(owner.practice_id)
+    existing = make_client(owner.practice_id)
     for url in ("/clients/", "/clients/new", f"/clients/{existing.id}", f"/clients/{existing.id}/engagements/new"):
         response = client.get(url)
         assert response.status_code == 302
@@ -122,12 +94,9 @@ def test_anonymous_users_are_sent_to_login(client, owner):
 
 
 def test_another_practices_ids_are_404_on_every_client_route(auth_client, other_owner):
-    theirs = _client(other_owner.practice_id, code="RIV01", name="Rival client")
-    service = _service(other_owner.practice_id)
-    engagement = Engagement(practice_id=other_owner.practice_id, client_id=theirs.id, service_id=service.id,
-                            price=Decimal("1.00"), start_date=date(2026, 1, 1))
-    db.session.add(engagement)
-    db.session.commit()
+    theirs = make_client(other_owner.practice_id, code="RIV01", name="Rival client")
+    service = make_service(other_owner.practice_id)
+    engagement = make_engagement(theirs, service, price="1.00", start=date(2026, 1, 1))
     c, e = theirs.id, engagement.id
     gets = [f"/clients/{c}", f"/clients/{c}/engagements", f"/clients/{c}/engagements/new",
             f"/clients/{c}/engagements/{e}/edit"]
@@ -142,17 +111,19 @@ def test_another_practices_ids_are_404_on_every_client_route(auth_client, other_
 
 
 def test_engagement_of_another_client_in_the_same_practice_is_404(auth_client, owner):
-    first = _client(owner.practice_id, code="A1", name="First")
-    second = _client(owner.practice_id, code="B1", name="Second")
-    service = _service(owner.practice_id)
+    first = make_client(owner.practice_id, code="A1", name="First")
+    second = make_client(owner.practice_id, code="B1", name="Second")
+    service = make_service(owner.practice_id)
     engagement = client_service.save_engagement(first, service, None, date(2026, 1, 1))
     assert auth_client.get(f"/clients/{second.id}/engagements/{engagement.id}/edit").status_code == 404
     assert auth_client.post(f"/clients/{second.id}/engagements/{engagement.id}/end",
                             data={"end_date": "2026-03-31"}).status_code == 404
+    db.session.refresh(engagement)
+    assert engagement.end_date is None
 
 
 def test_staff_may_manage_clients(client, owner):
-    staff = add_user(owner.practice_id, Role.STAFF)
+    staff = make_user(owner.practice_id, Role.STAFF)
     login(client, staff)
     response = client.post("/clients/new", data=VALID_FORM)
     assert response.status_code == 303
@@ -162,7 +133,7 @@ def test_staff_may_manage_clients(client, owner):
 def test_post_without_csrf_token_is_refused(auth_client, owner):
     response = auth_client.post("/clients/new", data=VALID_FORM, csrf=False)
     assert response.status_code == 400
-    existing = _client(owner.practice_id)
+    existing = make_client(owner.practice_id)
     assert auth_client.post(f"/clients/{existing.id}/archive", headers=HTMX, csrf=False).status_code == 400
     assert db.session.execute(sa.select(sa.func.count(Client.id))).scalar_one() == 1
     db.session.refresh(existing)
@@ -172,9 +143,9 @@ def test_post_without_csrf_token_is_refused(auth_client, owner):
 # --- list, search, paging -----------------------------------------------------------------------
 
 def test_search_matches_name_code_and_email(auth_client, owner):
-    _client(owner.practice_id, code="ABB01", name="Abbott & Sons Ltd", email="office@abbott.co.uk")
-    _client(owner.practice_id, code="BAK01", name="Baker Street Dental", email="reception@bakerst.co.uk")
-    _client(owner.practice_id, code="CAR01", name="Carter and Price LLP", email="partners@carterprice.co.uk")
+    make_client(owner.practice_id, code="ABB01", name="Abbott & Sons Ltd", email="office@abbott.co.uk")
+    make_client(owner.practice_id, code="BAK01", name="Baker Street Dental", email="reception@bakerst.co.uk")
+    make_client(owner.practice_id, code="CAR01", name="Carter and Price LLP", email="partners@carterprice.co.uk")
     for query, expected in (("baker", "BAK01"), ("car0", "CAR01"), ("abbott.co", "ABB01")):
         body = auth_client.get(f"/clients/?q={query}").get_data(as_text=True)
         codes = set(re.findall(r"<td>([A-Z]{3}\d\d)</td>", body))
@@ -184,13 +155,13 @@ def test_search_matches_name_code_and_email(auth_client, owner):
 
 
 def test_search_treats_like_wildcards_literally(auth_client, owner):
-    _client(owner.practice_id, code="ABB01", name="Abbott")
+    make_client(owner.practice_id, code="ABB01", name="Abbott")
     body = auth_client.get("/clients/?q=%25").get_data(as_text=True)
     assert "No clients match" in body
 
 
 def test_htmx_search_gets_the_table_fragment_and_full_requests_the_page(auth_client, owner):
-    _client(owner.practice_id, code="ABB01", name="Abbott & Sons Ltd")
+    make_client(owner.practice_id, code="ABB01", name="Abbott & Sons Ltd")
     fragment = auth_client.get("/clients/?q=abb", headers=HTMX)
     page = auth_client.get("/clients/?q=abb")
     assert fragment.status_code == page.status_code == 200
@@ -209,8 +180,8 @@ def test_search_box_is_a_live_htmx_search(auth_client):
 def test_paging_keeps_the_query(app, auth_client, owner, monkeypatch):
     monkeypatch.setitem(app.config, "CLIENTS_PER_PAGE", 2)
     for number in range(5):
-        _client(owner.practice_id, code=f"PAG0{number}", name=f"Paged client {number}")
-    _client(owner.practice_id, code="OTH01", name="Other")
+        make_client(owner.practice_id, code=f"PAG0{number}", name=f"Paged client {number}")
+    make_client(owner.practice_id, code="OTH01", name="Other")
     first = auth_client.get("/clients/?q=paged").get_data(as_text=True)
     assert "Paged client 0" in first and "Paged client 2" not in first
     assert "/clients/?q=paged&amp;page=2" in first and "/clients/?q=paged&amp;page=3" in first
@@ -221,8 +192,8 @@ def test_paging_keeps_the_query(app, auth_client, owner, monkeypatch):
 
 
 def test_archived_clients_are_hidden_unless_asked_for(auth_client, owner):
-    _client(owner.practice_id, code="ACT01", name="Active One")
-    _client(owner.practice_id, code="ARC01", name="Archived One", status="archived")
+    make_client(owner.practice_id, code="ACT01", name="Active One")
+    make_client(owner.practice_id, code="ARC01", name="Archived One", status="archived")
     default = auth_client.get("/clients/").get_data(as_text=True)
     assert "Active One" in default and "Archived One" not in default
     both = auth_client.get("/clients/?archived=1").get_data(as_text=True)
@@ -230,14 +201,14 @@ def test_archived_clients_are_hidden_unless_asked_for(auth_client, owner):
 
 
 def test_other_practices_clients_never_listed(auth_client, other_owner):
-    _client(other_owner.practice_id, code="RIV01", name="Rival client")
+    make_client(other_owner.practice_id, code="RIV01", name="Rival client")
     assert "Rival client" not in auth_client.get("/clients/?archived=1").get_data(as_text=True)
 
 
 # --- archive ------------------------------------------------------------------------------------
 
 def test_archive_with_htmx_swaps_the_row_in_place(auth_client, owner):
-    client = _client(owner.practice_id)
+    client = make_client(owner.practice_id)
     response = auth_client.post(f"/clients/{client.id}/archive", headers=HTMX)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -254,11 +225,15 @@ def test_archive_with_htmx_swaps_the_row_in_place(auth_client, owner):
 
 
 def test_archive_without_javascript_redirects_back(auth_client, owner):
-    client = _client(owner.practice_id)
+    client = make_client(owner.practice_id)
     response = auth_client.post(f"/clients/{client.id}/archive", data={"next": f"/clients/{client.id}"})
     assert response.status_code == 303 and response.headers["Location"] == f"/clients/{client.id}"
+    db.session.refresh(client)
+    assert client.status == "archived"
     response = auth_client.post(f"/clients/{client.id}/unarchive", data={"next": "https://evil.example/"})
-    assert response.headers["Location"] == "/clients/"
+    assert response.status_code == 303 and response.headers["Location"] == "/clients/"
+    db.session.refresh(client)
+    assert client.status == "active"
 
 
 # --- create and edit ----------------------------------------------------------------------------
@@ -292,16 +267,19 @@ def test_invalid_fields_are_refused_with_input_kept_and_message_by_the_field(aut
 
 
 def test_duplicate_client_code_is_refused_on_the_code_field(auth_client, owner, other_owner):
-    _client(owner.practice_id, code="CAR01", name="Existing")
-    _client(other_owner.practice_id, code="DUP01", name="Theirs")  # codes are unique per practice only
+    make_client(owner.practice_id, code="CAR01", name="Existing")
+    make_client(other_owner.practice_id, code="DUP01", name="Theirs")  # codes are unique per practice only
     response = auth_client.post("/clients/new", data=VALID_FORM)
     assert response.status_code == 422
     assert "already has the code CAR01" in _field_html(response.get_data(as_text=True), "code")
     assert auth_client.post("/clients/new", data=dict(VALID_FORM, code="dup01")).status_code == 303
+    ours = db.session.execute(sa.select(Client.code, Client.name).filter_by(practice_id=owner.practice_id)
+                              .order_by(Client.code)).all()
+    assert ours == [("CAR01", "Existing"), ("DUP01", "Carter and Price LLP")]
 
 
 def test_duplicate_code_lost_in_a_race_is_reported_on_the_field(auth_client, owner, monkeypatch):
-    _client(owner.practice_id, code="CAR01", name="Existing")
+    make_client(owner.practice_id, code="CAR01", name="Existing")
     # Both the form and the service checked before the other request committed: the unique index decides.
     monkeypatch.setattr(client_service, "code_taken", lambda *args, **kwargs: False)
     response = auth_client.post("/clients/new", data=VALID_FORM)
@@ -311,7 +289,7 @@ def test_duplicate_code_lost_in_a_race_is_reported_on_the_field(auth_client, own
 
 
 def test_edit_client_keeps_its_own_code_and_saves_overrides(auth_client, owner):
-    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    client = make_client(owner.practice_id, code="CAR01", name="Carter")
     data = dict(VALID_FORM, name="Carter & Price LLP", consolidate_recurring="one",
                 consolidate_one_off="per_service")
     response = auth_client.post(f"/clients/{client.id}", data=data)
@@ -324,8 +302,8 @@ def test_edit_client_keeps_its_own_code_and_saves_overrides(auth_client, owner):
 
 
 def test_edit_to_another_clients_code_is_refused(auth_client, owner):
-    _client(owner.practice_id, code="TAKEN", name="Other")
-    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    make_client(owner.practice_id, code="TAKEN", name="Other")
+    client = make_client(owner.practice_id, code="CAR01", name="Carter")
     response = auth_client.post(f"/clients/{client.id}", data=dict(VALID_FORM, code="taken"))
     assert response.status_code == 422
     assert 'value="TAKEN"' in _field_html(response.get_data(as_text=True), "code")
@@ -334,7 +312,7 @@ def test_edit_to_another_clients_code_is_refused(auth_client, owner):
 
 
 def test_inline_validation_returns_the_field_fragment(auth_client, owner):
-    _client(owner.practice_id, code="CAR01", name="Carter")
+    make_client(owner.practice_id, code="CAR01", name="Carter")
     response = auth_client.post("/clients/validate/code", data={"code": "car01"}, headers=HTMX)
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" not in body
@@ -347,7 +325,7 @@ def test_inline_validation_returns_the_field_fragment(auth_client, owner):
 
 
 def test_inline_code_check_on_the_edit_form_ignores_the_client_itself(auth_client, owner):
-    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    client = make_client(owner.practice_id, code="CAR01", name="Carter")
     response = auth_client.post(f"/clients/{client.id}/validate/code", data={"code": "CAR01"}, headers=HTMX)
     assert response.status_code == 200 and "field-error" not in response.get_data(as_text=True)
 
@@ -359,56 +337,53 @@ def test_form_fields_validate_themselves_on_change(auth_client):
 
 # --- invoice template override ------------------------------------------------------------------
 
-def _theme(practice_id, theme_id, name, sort_order=0, present=True):
-    db.session.add(XeroBrandingTheme(practice_id=practice_id, branding_theme_id=theme_id, name=name,
-                                     sort_order=sort_order, present_in_xero=present))
-    db.session.commit()
-
-
 def test_template_select_only_when_themes_are_synced(auth_client, owner):
     assert 'name="branding_theme_id"' not in auth_client.get("/clients/new").get_data(as_text=True)
-    _theme(owner.practice_id, "t-standard", "Standard")
-    _theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
+    make_theme(owner.practice_id, "t-standard", "Standard")
+    make_theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
     body = auth_client.get("/clients/new").get_data(as_text=True)
     assert 'name="branding_theme_id"' in body
     assert "Use practice default (Standard)" in body and "Special projects" in body
 
 
 def test_template_override_saved_and_unknown_theme_refused(auth_client, owner):
-    _theme(owner.practice_id, "t-standard", "Standard")
-    _theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
-    client = _client(owner.practice_id, code="CAR01", name="Carter")
+    make_theme(owner.practice_id, "t-standard", "Standard")
+    make_theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
+    client = make_client(owner.practice_id, code="CAR01", name="Carter")
     assert auth_client.post(f"/clients/{client.id}",
                             data=dict(VALID_FORM, branding_theme_id="t-special")).status_code == 303
     db.session.refresh(client)
     assert client.branding_theme_id == "t-special"
     response = auth_client.post(f"/clients/{client.id}", data=dict(VALID_FORM, branding_theme_id="made-up"))
-    assert response.status_code == 422 and "Choose one of your Xero invoice templates" in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Choose one of your Xero invoice templates" in response.get_data(as_text=True)
     db.session.refresh(client)
     assert client.branding_theme_id == "t-special"
 
 
 def test_deleted_template_shows_the_warning(auth_client, owner):
-    _theme(owner.practice_id, "t-standard", "Standard")
-    _theme(owner.practice_id, "t-gone", "Old letterhead", present=False)
-    client = _client(owner.practice_id, code="CAR01", name="Carter", branding_theme_id="t-gone")
+    make_theme(owner.practice_id, "t-standard", "Standard")
+    make_theme(owner.practice_id, "t-gone", "Old letterhead", present_in_xero=False)
+    client = make_client(owner.practice_id, code="CAR01", name="Carter", branding_theme_id="t-gone")
     body = auth_client.get(f"/clients/{client.id}").get_data(as_text=True)
     assert "was deleted in Xero" in body and "Old letterhead (deleted in Xero)" in body
     # Saving other details does not force a new template choice.
     assert auth_client.post(f"/clients/{client.id}",
                             data=dict(VALID_FORM, branding_theme_id="t-gone")).status_code == 303
+    db.session.refresh(client)
+    assert (client.name, client.branding_theme_id) == ("Carter and Price LLP", "t-gone")
 
 
 def test_template_kept_when_themes_are_not_offered(auth_client, owner):
-    client = _client(owner.practice_id, code="CAR01", name="Carter", branding_theme_id="t-kept")
+    client = make_client(owner.practice_id, code="CAR01", name="Carter", branding_theme_id="t-kept")
     assert auth_client.post(f"/clients/{client.id}", data=VALID_FORM).status_code == 303
     db.session.refresh(client)
     assert client.branding_theme_id == "t-kept"
 
 
 def test_practice_default_template_named_from_billing_settings(auth_client, owner):
-    _theme(owner.practice_id, "t-standard", "Standard")
-    _theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
+    make_theme(owner.practice_id, "t-standard", "Standard")
+    make_theme(owner.practice_id, "t-special", "Special projects", sort_order=1)
     db.session.get(BillingSettings, owner.practice_id).default_branding_theme_id = "t-special"
     db.session.commit()
     assert "Use practice default (Special projects)" in auth_client.get("/clients/new").get_data(as_text=True)
@@ -417,8 +392,8 @@ def test_practice_default_template_named_from_billing_settings(auth_client, owne
 # --- engagements --------------------------------------------------------------------------------
 
 def test_client_page_lists_engagements(auth_client, owner):
-    client = _client(owner.practice_id)
-    service = _service(owner.practice_id, name="VAT Returns", price="300.00", method="quarterly_advance")
+    client = make_client(owner.practice_id)
+    service = make_service(owner.practice_id, name="VAT Returns", price="300.00", method="quarterly_advance")
     client_service.save_engagement(client, service, Decimal("275.50"), date(2026, 1, 1), date(2026, 12, 31))
     body = auth_client.get(f"/clients/{client.id}").get_data(as_text=True)
     section = body[body.index('<section id="engagements">'):]
@@ -426,8 +401,8 @@ def test_client_page_lists_engagements(auth_client, owner):
 
 
 def test_add_engagement_defaults_to_the_service_price(auth_client, owner):
-    client = _client(owner.practice_id)
-    service = _service(owner.practice_id, price="250.00")
+    client = make_client(owner.practice_id)
+    service = make_service(owner.practice_id, price="250.00")
     response = auth_client.post(f"/clients/{client.id}/engagements", headers=HTMX,
                                 data={"service_id": service.id, "price": "", "start_date": "2026-04-01"})
     body = response.get_data(as_text=True)
@@ -438,8 +413,8 @@ def test_add_engagement_defaults_to_the_service_price(auth_client, owner):
 
 
 def test_add_engagement_with_agreed_price_without_javascript(auth_client, owner):
-    client = _client(owner.practice_id)
-    service = _service(owner.practice_id)
+    client = make_client(owner.practice_id)
+    service = make_service(owner.practice_id)
     response = auth_client.post(f"/clients/{client.id}/engagements",
                                 data={"service_id": service.id, "price": "199.99", "start_date": "2026-04-01"})
     assert response.status_code == 303
@@ -448,39 +423,41 @@ def test_add_engagement_with_agreed_price_without_javascript(auth_client, owner)
 
 @pytest.mark.parametrize("price", ["12.345", "-1", "abc", "0", "1e3"])
 def test_bad_engagement_prices_are_refused_by_the_field(auth_client, owner, price):
-    client = _client(owner.practice_id)
-    service = _service(owner.practice_id)
+    client = make_client(owner.practice_id)
+    service = make_service(owner.practice_id)
     response = auth_client.post(f"/clients/{client.id}/engagements", headers=HTMX,
                                 data={"service_id": service.id, "price": price, "start_date": "2026-04-01"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    label = re.search(r'<label for="price">(.*?)</label>', body, re.S).group(1)
+    label = re.search(r'<label for="price">(.*?)</div>', body, re.S).group(1)
     assert f'value="{price}"' in label and 'class="field-error"' in label
     assert db.session.execute(sa.select(sa.func.count(Engagement.id))).scalar_one() == 0
 
 
 def test_engagement_service_must_be_the_practices_own(auth_client, owner, other_owner):
-    client = _client(owner.practice_id)
-    _service(owner.practice_id)
-    theirs = _service(other_owner.practice_id, name="Their service")
+    client = make_client(owner.practice_id)
+    make_service(owner.practice_id)
+    theirs = make_service(other_owner.practice_id, name="Their service")
     response = auth_client.post(f"/clients/{client.id}/engagements",
                                 data={"service_id": theirs.id, "start_date": "2026-04-01"})
     assert response.status_code == 422 and "Choose one of your practice" in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count(Engagement.id))).scalar_one() == 0
     assert "Their service" not in auth_client.get(f"/clients/{client.id}/engagements/new").get_data(as_text=True)
 
 
 def test_engagement_end_before_start_is_refused(auth_client, owner):
-    client = _client(owner.practice_id)
-    service = _service(owner.practice_id)
+    client = make_client(owner.practice_id)
+    service = make_service(owner.practice_id)
     response = auth_client.post(f"/clients/{client.id}/engagements", data={
         "service_id": service.id, "start_date": "2026-04-01", "end_date": "2026-03-01"})
     assert response.status_code == 422 and "cannot be before the start date" in response.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count(Engagement.id))).scalar_one() == 0
 
 
 def test_edit_engagement(auth_client, owner):
-    client = _client(owner.practice_id)
-    service = _service(owner.practice_id)
-    other = _service(owner.practice_id, name="Payroll", price="120.00", menu=service.pricing_menu)
+    client = make_client(owner.practice_id)
+    service = make_service(owner.practice_id)
+    other = make_service(owner.practice_id, name="Payroll", price="120.00", menu=service.pricing_menu)
     engagement = client_service.save_engagement(client, service, None, date(2026, 1, 1))
     form = auth_client.get(f"/clients/{client.id}/engagements/{engagement.id}/edit", headers=HTMX)
     assert form.status_code == 200 and 'value="250.00"' in form.get_data(as_text=True)
@@ -493,8 +470,8 @@ def test_edit_engagement(auth_client, owner):
 
 
 def test_end_engagement(auth_client, owner):
-    client = _client(owner.practice_id)
-    service = _service(owner.practice_id)
+    client = make_client(owner.practice_id)
+    service = make_service(owner.practice_id)
     engagement = client_service.save_engagement(client, service, None, date(2026, 1, 1))
     refused = auth_client.post(f"/clients/{client.id}/engagements/{engagement.id}/end", headers=HTMX,
                                data={"end_date": "2025-12-31"})
@@ -507,8 +484,8 @@ def test_end_engagement(auth_client, owner):
 
 
 def test_new_engagement_form_full_page_and_fragment(auth_client, owner):
-    client = _client(owner.practice_id)
-    _service(owner.practice_id)
+    client = make_client(owner.practice_id)
+    make_service(owner.practice_id)
     page = auth_client.get(f"/clients/{client.id}/engagements/new")
     fragment = auth_client.get(f"/clients/{client.id}/engagements/new", headers=HTMX)
     assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)

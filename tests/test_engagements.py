@@ -1,22 +1,21 @@
 """Marking one-off and on-completion engagements complete: dates, once per period, undo, and billing."""
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from tests.test_billing_plan import add_client, add_service, engage, invoices_of
+from tests.factories import make_client, make_engagement, make_service
+from tests.helpers import HTMX, invoices_of, plan_descriptions
+from webapp import clock
+from webapp.clock import local_today
 from webapp.extensions import db
 from webapp.models import BillingMethod, EngagementCompletion, Practice
-from webapp.services import billing_cadence
 from webapp.services import clients as client_service
 from webapp.services import engagements as engagement_service
 from webapp.services.billing_approval import approve_plan
-from webapp.services.billing_cadence import local_today
 from webapp.services.billing_plan import build_plan
-
-HTMX = {"HX-Request": "true"}
 
 
 def completions():
@@ -29,18 +28,16 @@ def completions():
 def work(owner):
     """A client with one-off, quarterly-on-completion, annual-on-completion and monthly engagements."""
     pid = owner.practice_id
-    client = add_client(pid, "Busy Ltd", "BUS01")
-    engagements = {
-        "once": engage(client, add_service(pid, "Company Formation", BillingMethod.ONCE, "150.00"),
-                       start=date(2026, 1, 1)),
-        "quarterly": engage(client, add_service(pid, "Management Accounts", BillingMethod.QUARTERLY_COMPLETION,
-                                                "450.00"), start=date(2026, 1, 15)),
-        "annual": engage(client, add_service(pid, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "1200.00"),
-                         start=date(2025, 4, 1)),
-        "monthly": engage(client, add_service(pid, "Bookkeeping", BillingMethod.MONTHLY, "250.00"),
-                          start=date(2026, 1, 1)),
+    client = make_client(pid, "Busy Ltd", "BUS01")
+    services = {
+        "once": make_service(pid, "Company Formation", BillingMethod.ONCE, "150.00"),
+        "quarterly": make_service(pid, "Management Accounts", BillingMethod.QUARTERLY_COMPLETION, "450.00"),
+        "annual": make_service(pid, "Annual Accounts", BillingMethod.ANNUAL_COMPLETION, "1200.00"),
+        "monthly": make_service(pid, "Bookkeeping", BillingMethod.MONTHLY, "250.00"),
     }
-    db.session.commit()
+    starts = {"once": date(2026, 1, 1), "quarterly": date(2026, 1, 15), "annual": date(2025, 4, 1),
+              "monthly": date(2026, 1, 1)}
+    engagements = {name: make_engagement(client, service, start=starts[name]) for name, service in services.items()}
     return {"client": client, **engagements}
 
 
@@ -80,7 +77,7 @@ def test_one_off_work_can_be_completed_once(auth_client, work):
     again = auth_client.post(complete_url(work, "once"), data={"completed_on": "2026-11-02"}, headers=HTMX)
     assert again.status_code == 422
     body = again.get_data(as_text=True)
-    error = re.search(r'<small class="field-error" role="alert">(.*?)</small>', body).group(1)
+    error = re.search(r'<small id="[^"]*-error" class="field-error" role="alert">(.*?)</small>', body).group(1)
     assert error == "This one-off work was already marked complete on 20 Oct 2026."
     assert 'value="2026-11-02"' in body  # the user's input is kept
     assert len(completions()) == 1
@@ -103,6 +100,7 @@ def test_annual_on_completion_once_per_year_since_the_start(auth_client, work):
     same = auth_client.post(url, data={"completed_on": "2026-03-31"}, headers=HTMX)
     assert same.status_code == 422 and "The year April 2025 – March 2026" in same.get_data(as_text=True)
     assert auth_client.post(url, data={"completed_on": "2026-04-01"}, headers=HTMX).status_code == 200
+    assert [c.completed_on for c in completions()] == [date(2025, 12, 1), date(2026, 4, 1)]
 
 
 def test_a_completion_date_in_the_future_is_refused(auth_client, work, owner):
@@ -175,7 +173,7 @@ def test_completion_is_billed_in_its_month(auth_client, work, owner):
 # --- the practice's own today ---------------------------------------------------------------------
 
 def test_local_today_is_the_practices_date_not_the_servers():
-    noon_utc = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    noon_utc = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     assert local_today("Pacific/Kiritimati", noon_utc) == date(2026, 11, 25)  # UTC+14
     assert local_today("Europe/London", noon_utc) == date(2026, 11, 24)
 
@@ -183,13 +181,13 @@ def test_local_today_is_the_practices_date_not_the_servers():
 class _FakeDateTime(datetime):
     @classmethod
     def now(cls, tz=None):
-        return datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc).astimezone(tz)
+        return datetime(2026, 11, 24, 12, 0, tzinfo=UTC).astimezone(tz)
 
 
 def test_engagement_dates_default_to_the_practices_today(auth_client, work, owner, monkeypatch):
     db.session.get(Practice, owner.practice_id).time_zone = "Pacific/Kiritimati"
     db.session.commit()
-    monkeypatch.setattr(billing_cadence, "datetime", _FakeDateTime)
+    monkeypatch.setattr(clock, "datetime", _FakeDateTime)
     new_form = auth_client.get(f"/clients/{work['client'].id}/engagements/new", headers=HTMX).get_data(as_text=True)
     assert re.search(r'name="start_date"[^>]*value="2026-11-25"', new_form)
     assert 'name="completed_on" max="2026-11-25"' in new_form
@@ -215,7 +213,7 @@ def test_ending_an_engagement_asks_for_confirmation_first(auth_client, work):
 
 # --- an invoiced engagement's service and start date are fixed ------------------------------------
 
-IN_DECEMBER = datetime(2026, 12, 15, 12, tzinfo=timezone.utc)
+IN_DECEMBER = datetime(2026, 12, 15, 12, tzinfo=UTC)
 
 
 def _approve(practice_id, period):
@@ -224,17 +222,11 @@ def _approve(practice_id, period):
     return result
 
 
-def _billed_descriptions(practice_id, period, code):
-    rows = {row.client.code: row for row in build_plan(practice_id, period).rows}
-    return [line.description for line in rows[code].preview.lines] if code in rows else []
-
-
 def test_moving_an_invoiced_annual_fee_start_date_is_refused_so_it_is_not_billed_again(owner):
     pid = owner.practice_id
-    annual = add_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
-    client = add_client(pid, "Annual Ltd", "ANN01")
-    engagement = engage(client, annual, start=date(2026, 9, 1))
-    db.session.commit()
+    annual = make_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    client = make_client(pid, "Annual Ltd", "ANN01")
+    engagement = make_engagement(client, annual, start=date(2026, 9, 1))
     _approve(pid, date(2026, 9, 1))
     with pytest.raises(client_service.EngagementLocked) as refused:
         client_service.save_engagement(client, annual, Decimal("1200.00"), date(2026, 10, 1), None,
@@ -243,22 +235,21 @@ def test_moving_an_invoiced_annual_fee_start_date_is_refused_so_it_is_not_billed
     assert str(refused.value) == client_service.INVOICED_ENGAGEMENT_LOCKED
     db.session.refresh(engagement)
     assert engagement.start_date == date(2026, 9, 1)
-    assert _billed_descriptions(pid, date(2026, 10, 1), "ANN01") == []
+    assert plan_descriptions(pid, date(2026, 10, 1), "ANN01") == []
 
 
 def test_switching_an_invoiced_quarterly_fee_to_another_service_is_refused(owner):
     pid = owner.practice_id
-    quarterly = add_service(pid, "VAT Quarterly", BillingMethod.QUARTERLY_ADVANCE, "300.00")
-    monthly = add_service(pid, "VAT Monthly", BillingMethod.MONTHLY, "100.00")
-    client = add_client(pid, "Switch Ltd", "SWI01")
-    engagement = engage(client, quarterly, start=date(2026, 10, 1))
-    db.session.commit()
+    quarterly = make_service(pid, "VAT Quarterly", BillingMethod.QUARTERLY_ADVANCE, "300.00")
+    monthly = make_service(pid, "VAT Monthly", BillingMethod.MONTHLY, "100.00")
+    client = make_client(pid, "Switch Ltd", "SWI01")
+    engagement = make_engagement(client, quarterly, start=date(2026, 10, 1))
     _approve(pid, date(2026, 10, 1))
     with pytest.raises(client_service.EngagementLocked) as refused:
         client_service.save_engagement(client, monthly, Decimal("100.00"), date(2026, 10, 1), None,
                                        engagement=engagement)
     assert refused.value.fields == ["service_id"]
-    assert _billed_descriptions(pid, date(2026, 11, 1), "SWI01") == []
+    assert plan_descriptions(pid, date(2026, 11, 1), "SWI01") == []
 
 
 def test_an_invoiced_completion_fixes_the_start_date_its_quarters_count_from(work, owner):
@@ -270,21 +261,22 @@ def test_an_invoiced_completion_fixes_the_start_date_its_quarters_count_from(wor
     with pytest.raises(client_service.EngagementLocked):
         client_service.save_engagement(work["client"], quarterly.service, None, date(2026, 2, 1), None,
                                        engagement=quarterly)
+    db.session.refresh(quarterly)
+    assert quarterly.start_date == date(2026, 1, 15)
 
 
 def test_the_edit_form_says_why_beside_the_start_date_and_keeps_the_input(auth_client, owner):
     pid = owner.practice_id
-    annual = add_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
-    client = add_client(pid, "Annual Ltd", "ANN01")
-    engagement = engage(client, annual, start=date(2026, 9, 1))
-    db.session.commit()
+    annual = make_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    client = make_client(pid, "Annual Ltd", "ANN01")
+    engagement = make_engagement(client, annual, start=date(2026, 9, 1))
     _approve(pid, date(2026, 9, 1))
     url = f"/clients/{client.id}/engagements/{engagement.id}"
     response = auth_client.post(url, headers=HTMX, data={
         "service_id": annual.id, "price": "1200.00", "start_date": "2026-10-01"})
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    start_label = re.search(r'<label for="start_date">.*?</label>', body, re.S).group(0)
+    start_label = re.search(r'<label for="start_date">.*?</div>', body, re.S).group(0)
     assert 'value="2026-10-01"' in start_label
     assert ("Already invoiced: end this engagement and add a new one to change its service or start date."
             in start_label)
@@ -294,10 +286,9 @@ def test_the_edit_form_says_why_beside_the_start_date_and_keeps_the_input(auth_c
 
 def test_an_invoiced_engagements_price_and_end_date_stay_editable(auth_client, owner):
     pid = owner.practice_id
-    annual = add_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
-    client = add_client(pid, "Annual Ltd", "ANN01")
-    engagement = engage(client, annual, start=date(2026, 9, 1))
-    db.session.commit()
+    annual = make_service(pid, "Annual Retainer", BillingMethod.ANNUAL_ADVANCE, "1200.00")
+    client = make_client(pid, "Annual Ltd", "ANN01")
+    engagement = make_engagement(client, annual, start=date(2026, 9, 1))
     _approve(pid, date(2026, 9, 1))
     response = auth_client.post(f"/clients/{client.id}/engagements/{engagement.id}", headers=HTMX, data={
         "service_id": annual.id, "price": "1300.00", "start_date": "2026-09-01", "end_date": "2028-08-31"})
@@ -305,7 +296,7 @@ def test_an_invoiced_engagements_price_and_end_date_stay_editable(auth_client, o
     db.session.expire_all()
     saved = db.session.get(type(engagement), engagement.id)
     assert (saved.price, saved.end_date) == (Decimal("1300.00"), date(2028, 8, 31))
-    assert _billed_descriptions(pid, date(2027, 9, 1), "ANN01") == [
+    assert plan_descriptions(pid, date(2027, 9, 1), "ANN01") == [
         "Annual Retainer — September 2027 – August 2028"]
 
 

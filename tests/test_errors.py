@@ -1,8 +1,9 @@
 """Errors: a page for a browser, an alert in place for htmx, never a 500 for odd input."""
 import pytest
 
-from tests.conftest import add_user, login
-from webapp.models import Role
+from tests.factories import make_user
+from tests.helpers import fresh, login
+from webapp.models import BillingSettings, Role
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/settings/billing?tab=1"}
 
@@ -25,7 +26,7 @@ def test_a_nul_byte_in_input_is_refused_with_a_clear_400(client, owner, method, 
 
 
 def test_htmx_errors_land_in_the_alert_region_not_in_the_target(client, owner):
-    staff = add_user(owner.practice_id, Role.STAFF)
+    staff = make_user(owner.practice_id, Role.STAFF)
     login(client, staff)
     response = client.post("/settings/billing", data={"invoice_day": "3"}, headers=HTMX)
     assert response.status_code == 403
@@ -34,21 +35,24 @@ def test_htmx_errors_land_in_the_alert_region_not_in_the_target(client, owner):
     assert response.headers["HX-Retarget"] == "#htmx-alerts"
     assert response.headers["HX-Reswap"] == "innerHTML"
     assert "HX-Request" in response.headers["Vary"]
+    assert fresh(BillingSettings, owner.practice_id).invoice_day == 1
 
 
 def test_a_browser_gets_the_error_page(client, owner):
-    login(client, add_user(owner.practice_id, Role.STAFF))
+    login(client, make_user(owner.practice_id, Role.STAFF))
     response = client.post("/settings/billing", data={"invoice_day": "3"})
     assert response.status_code == 403
     assert "<html" in response.get_data(as_text=True) and "HX-Retarget" not in response.headers
+    assert fresh(BillingSettings, owner.practice_id).invoice_day == 1
 
 
-def test_a_stale_csrf_token_on_an_htmx_request_shows_an_alert(auth_client):
+def test_a_stale_csrf_token_on_an_htmx_request_shows_an_alert(auth_client, owner):
     response = auth_client.post("/settings/billing", data={"invoice_day": "3"},
                                 headers={**HTMX, "X-CSRFToken": "stale"})
     assert response.status_code == 400
     assert "session expired" in response.get_data(as_text=True)
     assert response.headers["HX-Retarget"] == "#htmx-alerts"
+    assert fresh(BillingSettings, owner.practice_id).invoice_day == 1
 
 
 def test_a_signed_out_htmx_request_sends_the_whole_page_to_sign_in(client):

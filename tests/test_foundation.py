@@ -1,5 +1,5 @@
 """App-wide behaviour: the demo seed, time zones, money formatting, the htmx switch, page access."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -42,8 +42,8 @@ def test_money_is_formatted_from_decimal_pence_exact():
 
 
 @pytest.mark.parametrize("stored, shown", [
-    (datetime(2026, 7, 1, 1, 30, tzinfo=timezone.utc), "1 Jul 2026, 02:30 BST"),
-    (datetime(2026, 12, 1, 1, 30, tzinfo=timezone.utc), "1 Dec 2026, 01:30 GMT"),
+    (datetime(2026, 7, 1, 1, 30, tzinfo=UTC), "1 Jul 2026, 02:30 BST"),
+    (datetime(2026, 12, 1, 1, 30, tzinfo=UTC), "1 Dec 2026, 01:30 GMT"),
 ])
 def test_times_are_stored_utc_and_shown_in_the_practice_time_zone(stored, shown):
     assert format_local_datetime(stored, "Europe/London") == shown

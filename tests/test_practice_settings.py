@@ -1,18 +1,16 @@
 """Practice Settings > Practice: name, time zone and primary CRM."""
-from tests.conftest import add_user, login
-from webapp.extensions import db
+from tests.factories import make_user
+from tests.helpers import HTMX, fresh, login
 from webapp.models import Practice, Role
 
-HTMX = {"HX-Request": "true"}
 VALID = {"name": "Hartley & Webb LLP", "time_zone": "Europe/Dublin", "primary_crm": "xero"}
 
 
 def practice_of(user) -> Practice:
-    db.session.expire_all()
-    return db.session.get(Practice, user.practice_id)
+    return fresh(Practice, user.practice_id)
 
 
-def test_the_tab_shows_the_practice_with_london_first(auth_client, owner):
+def test_the_tab_shows_the_practice_with_london_first(auth_client):
     body = auth_client.get("/settings/practice").get_data(as_text=True)
     assert 'value="Acme Accountants"' in body
     assert body.index('value="Europe/London"') < body.index('value="Africa/Abidjan"')
@@ -42,7 +40,7 @@ def test_bad_input_is_refused_beside_the_field_and_nothing_saved(auth_client, ow
 
 
 def test_staff_see_the_details_read_only_and_cannot_change_them(client, owner):
-    staff = add_user(owner.practice_id, Role.STAFF)
+    staff = make_user(owner.practice_id, Role.STAFF)
     login(client, staff)
     page = client.get("/settings/practice").get_data(as_text=True)
     assert "<fieldset disabled>" in page and "Only the practice's owner or an admin" in page
@@ -51,7 +49,7 @@ def test_staff_see_the_details_read_only_and_cannot_change_them(client, owner):
 
 
 def test_admin_may_change_them(client, owner):
-    admin = add_user(owner.practice_id, Role.ADMIN)
+    admin = make_user(owner.practice_id, Role.ADMIN)
     login(client, admin)
     assert client.post("/settings/practice", data=VALID).status_code == 200
     assert practice_of(owner).time_zone == "Europe/Dublin"

@@ -1,62 +1,39 @@
 """Services & Pricing: prices, menus (one active), services, and per-service account codes."""
 import re
+from datetime import date
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import add_user, login
-from webapp.extensions import db
-from webapp.models import (
-    BillingSettings,
-    Client,
-    ConnectionStatus,
-    Engagement,
-    PricingMenu,
-    Role,
-    Service,
-    XeroAccount,
-    XeroConnection,
+from tests.factories import (
+    make_account,
+    make_client,
+    make_connection,
+    make_engagement,
+    make_menu,
+    make_service,
+    make_user,
 )
+from tests.helpers import HTMX, login
+from webapp.extensions import db
+from webapp.models import BillingSettings, ConnectionStatus, PricingMenu, Role, Service
 from webapp.services import pricing as pricing_service
-
-HTMX = {"HX-Request": "true"}
-
-
-def _menu(practice_id, name="2026/27 Pricing", active=True):
-    menu = PricingMenu(practice_id=practice_id, name=name, is_active=active)
-    db.session.add(menu)
-    db.session.commit()
-    return menu
-
-
-def _service(menu, name="Monthly Bookkeeping", method="monthly", price="250.00", account_code=None):
-    service = Service(practice_id=menu.practice_id, pricing_menu_id=menu.id, name=name, billing_method=method,
-                      price=Decimal(price), account_code=account_code)
-    db.session.add(service)
-    db.session.commit()
-    return service
-
-
-def _account(practice_id, code, name, status="ACTIVE", account_class="REVENUE", type_="REVENUE"):
-    db.session.add(XeroAccount(practice_id=practice_id, account_id=f"acc-{code}", code=code, name=name,
-                               status=status, account_class=account_class, type=type_))
-    db.session.commit()
 
 
 def _synced_xero(practice_id):
     """What a sync leaves behind: revenue accounts (and others that must not be offered)."""
-    _account(practice_id, "200", "Sales")
-    _account(practice_id, "260", "Other Revenue", type_="OTHERINCOME")
-    _account(practice_id, "210", "Consulting", status="ARCHIVED")
-    _account(practice_id, "400", "Advertising", account_class="EXPENSE", type_="EXPENSE")
+    make_account(practice_id, "200", "Sales")
+    make_account(practice_id, "260", "Other Revenue", type="OTHERINCOME")
+    make_account(practice_id, "210", "Consulting", status="ARCHIVED")
+    make_account(practice_id, "400", "Advertising", account_class="EXPENSE", type="EXPENSE")
 
 
 # --- prices -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("typed, price", [
-    ("250", Decimal("250.00")), ("99.5", Decimal("99.50")), ("0.01", Decimal("0.01")), (" 1,200.00 ", Decimal("1200.00")),
-    ("£75", Decimal("75.00")), (Decimal("12.30"), Decimal("12.30")),
+    ("250", Decimal("250.00")), ("99.5", Decimal("99.50")), ("0.01", Decimal("0.01")),
+    (" 1,200.00 ", Decimal("1200.00")), ("£75", Decimal("75.00")), (Decimal("12.30"), Decimal("12.30")),
 ])
 def test_good_prices_parse_to_pence_exact_decimals(typed, price):
     parsed = pricing_service.parse_price(typed)
@@ -76,8 +53,8 @@ def test_bad_prices_are_refused_with_a_reason(typed, message):
 # --- access -------------------------------------------------------------------------------------
 
 def test_pages_render_for_a_signed_in_user(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     for url in ("/pricing/", f"/pricing/menus/{menu.id}", f"/pricing/menus/{menu.id}/rename",
                 f"/pricing/services/{service.id}/edit", f"/pricing/menus/{menu.id}/billing-settings"):
         response = auth_client.get(url)
@@ -90,16 +67,16 @@ def test_empty_practice_page_invites_a_first_menu(auth_client):
 
 
 def test_anonymous_users_are_sent_to_login(client, owner):
-    menu = _menu(owner.practice_id)
+    menu = make_menu(owner.practice_id)
     for url in ("/pricing/", f"/pricing/menus/{menu.id}", f"/pricing/menus/{menu.id}/billing-settings"):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_another_practices_ids_are_404_on_every_pricing_route(auth_client, other_owner):
-    menu = _menu(other_owner.practice_id, name="Theirs", active=False)
-    service = _service(menu)
-    _account(other_owner.practice_id, "200", "Sales")
+    menu = make_menu(other_owner.practice_id, name="Theirs", active=False)
+    service = make_service(menu=menu)
+    make_account(other_owner.practice_id, "200", "Sales")
     m, s = menu.id, service.id
     gets = [f"/pricing/menus/{m}", f"/pricing/menus/{m}/rename", f"/pricing/menus/{m}/billing-settings",
             f"/pricing/services/{s}", f"/pricing/services/{s}/edit"]
@@ -117,16 +94,19 @@ def test_another_practices_ids_are_404_on_every_pricing_route(auth_client, other
 
 
 def test_staff_may_manage_pricing(client, owner):
-    login(client, add_user(owner.practice_id, Role.STAFF))
+    login(client, make_user(owner.practice_id, Role.STAFF))
     assert client.post("/pricing/menus", data={"name": "Staff menu"}).status_code == 303
     menu = db.session.execute(sa.select(PricingMenu)).scalar_one()
+    assert (menu.name, menu.practice_id) == ("Staff menu", owner.practice_id)
     assert client.post(f"/pricing/menus/{menu.id}/services",
                        data={"name": "Payroll", "billing_method": "monthly", "price": "120"}).status_code == 303
+    service = db.session.execute(sa.select(Service)).scalar_one()
+    assert (service.pricing_menu_id, service.name, service.price) == (menu.id, "Payroll", Decimal("120.00"))
 
 
 def test_post_without_csrf_token_is_refused(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     _synced_xero(owner.practice_id)
     assert auth_client.post("/pricing/menus", data={"name": "No token"}, csrf=False).status_code == 400
     response = auth_client.post(f"/pricing/services/{service.id}/account-code", data={"account_code": "200"},
@@ -139,7 +119,7 @@ def test_post_without_csrf_token_is_refused(auth_client, owner):
 
 # --- menus --------------------------------------------------------------------------------------
 
-def test_first_menu_becomes_active_and_later_ones_do_not(auth_client, owner):
+def test_first_menu_becomes_active_and_later_ones_do_not(auth_client):
     auth_client.post("/pricing/menus", data={"name": "2026/27 Pricing"})
     auth_client.post("/pricing/menus", data={"name": "2027/28 Draft"})
     menus = {m.name: m.is_active for m in db.session.execute(sa.select(PricingMenu)).scalars()}
@@ -151,22 +131,24 @@ def test_create_menu_with_htmx_returns_the_body_with_the_new_menu(auth_client, o
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body and body.strip().startswith('<div id="pricing-body"')
     assert "<h2>2026/27 Pricing" in body and "HX-Request" in response.headers["Vary"]
+    menu = db.session.execute(sa.select(PricingMenu)).scalar_one()
+    assert (menu.practice_id, menu.name, menu.is_active) == (owner.practice_id, "2026/27 Pricing", True)
 
 
 @pytest.mark.parametrize("name, message", [("", "Enter a name"), ("2026/27 pricing", "already have a menu")])
 def test_bad_menu_names_are_refused_by_the_field(auth_client, owner, name, message):
-    _menu(owner.practice_id, "2026/27 Pricing")
+    make_menu(owner.practice_id, "2026/27 Pricing")
     response = auth_client.post("/pricing/menus", data={"name": name}, headers=HTMX)
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    label = re.search(r'<label for="new-menu-name">(.*?)</label>', body, re.S).group(1)
+    label = re.search(r'<label for="new-menu-name">(.*?)</div>', body, re.S).group(1)
     assert message in label and f'value="{name}"' in label
     assert db.session.execute(sa.select(sa.func.count(PricingMenu.id))).scalar_one() == 1
 
 
 def test_rename_menu(auth_client, owner):
-    menu = _menu(owner.practice_id, "Old name")
-    _menu(owner.practice_id, "Taken", active=False)
+    menu = make_menu(owner.practice_id, "Old name")
+    make_menu(owner.practice_id, "Taken", active=False)
     form = auth_client.get(f"/pricing/menus/{menu.id}/rename", headers=HTMX).get_data(as_text=True)
     assert 'id="rename-menu-name"' in form and 'value="Old name"' in form
     refused = auth_client.post(f"/pricing/menus/{menu.id}/rename", data={"name": "taken"}, headers=HTMX)
@@ -178,9 +160,9 @@ def test_rename_menu(auth_client, owner):
 
 
 def test_activating_a_menu_deactivates_the_others(auth_client, owner, other_owner):
-    current = _menu(owner.practice_id, "Current")
-    older = _menu(owner.practice_id, "Older", active=False)
-    theirs = _menu(other_owner.practice_id, "Theirs")
+    current = make_menu(owner.practice_id, "Current")
+    older = make_menu(owner.practice_id, "Older", active=False)
+    theirs = make_menu(other_owner.practice_id, "Theirs")
     response = auth_client.post(f"/pricing/menus/{older.id}/activate", headers=HTMX)
     assert response.status_code == 200 and "is now the Active Pricing Menu" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -190,24 +172,26 @@ def test_activating_a_menu_deactivates_the_others(auth_client, owner, other_owne
 
 
 def test_activate_without_javascript_redirects_to_the_menu(auth_client, owner):
-    _menu(owner.practice_id, "Current")
-    older = _menu(owner.practice_id, "Older", active=False)
+    current = make_menu(owner.practice_id, "Current")
+    older = make_menu(owner.practice_id, "Older", active=False)
     response = auth_client.post(f"/pricing/menus/{older.id}/activate")
     assert response.status_code == 303 and response.headers["Location"] == f"/pricing/menus/{older.id}"
+    db.session.expire_all()
+    assert (current.is_active, older.is_active) == (False, True)
 
 
 def test_index_shows_the_active_menu(auth_client, owner):
-    _menu(owner.practice_id, "Aardvark", active=False)
-    _menu(owner.practice_id, "The active one")
+    make_menu(owner.practice_id, "Aardvark", active=False)
+    make_menu(owner.practice_id, "The active one")
     assert "<h2>The active one" in auth_client.get("/pricing/").get_data(as_text=True)
 
 
 # --- services -----------------------------------------------------------------------------------
 
 def test_services_table_shows_each_service(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    _service(menu, "Monthly Bookkeeping", "monthly", "250.00")
-    _service(menu, "Company Formation", "once", "150.00")
+    menu = make_menu(owner.practice_id)
+    make_service(name="Monthly Bookkeeping", method="monthly", price="250.00", menu=menu)
+    make_service(name="Company Formation", method="once", price="150.00", menu=menu)
     body = auth_client.get(f"/pricing/menus/{menu.id}").get_data(as_text=True)
     rows = re.findall(r'<tr id="service-\d+">(.*?)</tr>', body, re.S)
     assert len(rows) == 2
@@ -216,7 +200,7 @@ def test_services_table_shows_each_service(auth_client, owner):
 
 
 def test_billing_method_select_offers_all_six_methods(auth_client, owner):
-    menu = _menu(owner.practice_id)
+    menu = make_menu(owner.practice_id)
     body = auth_client.get(f"/pricing/menus/{menu.id}").get_data(as_text=True)
     for label in ("Monthly", "Quarterly in advance", "Quarterly on completion", "Annual in advance",
                   "Annual on completion", "Once (one-off)"):
@@ -224,7 +208,7 @@ def test_billing_method_select_offers_all_six_methods(auth_client, owner):
 
 
 def test_add_service_with_htmx_returns_the_section(auth_client, owner):
-    menu = _menu(owner.practice_id)
+    menu = make_menu(owner.practice_id)
     response = auth_client.post(f"/pricing/menus/{menu.id}/services", headers=HTMX, data={
         "name": "VAT Returns", "description": "Quarterly MTD return", "billing_method": "quarterly_advance",
         "price": "300"})
@@ -241,19 +225,19 @@ def test_add_service_with_htmx_returns_the_section(auth_client, owner):
     ("", "Enter a price"),
 ])
 def test_bad_service_prices_are_refused_by_the_field(auth_client, owner, price, message):
-    menu = _menu(owner.practice_id)
+    menu = make_menu(owner.practice_id)
     response = auth_client.post(f"/pricing/menus/{menu.id}/services", headers=HTMX, data={
         "name": "VAT Returns", "billing_method": "monthly", "price": price})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    label = re.search(r'<label for="new-service-price">(.*?)</label>', body, re.S).group(1)
+    label = re.search(r'<label for="new-service-price">(.*?)</div>', body, re.S).group(1)
     assert message in label and f'value="{price}"' in label
     assert 'value="VAT Returns"' in body
     assert db.session.execute(sa.select(sa.func.count(Service.id))).scalar_one() == 0
 
 
 def test_unknown_billing_method_is_refused(auth_client, owner):
-    menu = _menu(owner.practice_id)
+    menu = make_menu(owner.practice_id)
     response = auth_client.post(f"/pricing/menus/{menu.id}/services",
                                 data={"name": "X", "billing_method": "fortnightly", "price": "1"})
     assert response.status_code == 422
@@ -261,8 +245,8 @@ def test_unknown_billing_method_is_refused(auth_client, owner):
 
 
 def test_edit_service_inline(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     form = auth_client.get(f"/pricing/services/{service.id}/edit", headers=HTMX)
     assert form.status_code == 200 and 'value="250.00"' in form.get_data(as_text=True)
     refused = auth_client.post(f"/pricing/services/{service.id}", headers=HTMX,
@@ -283,24 +267,17 @@ def test_edit_service_inline(auth_client, owner):
 
 
 def test_delete_service(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     response = auth_client.post(f"/pricing/services/{service.id}/delete", headers=HTMX)
     assert response.status_code == 200 and response.get_data(as_text=True) == ""
     assert db.session.execute(sa.select(sa.func.count(Service.id))).scalar_one() == 0
 
 
 def test_service_with_engagements_cannot_be_deleted(auth_client, owner):
-    from datetime import date
-
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
-    client = Client(practice_id=owner.practice_id, code="ABB01", name="Abbott")
-    db.session.add(client)
-    db.session.flush()
-    db.session.add(Engagement(practice_id=owner.practice_id, client_id=client.id, service_id=service.id,
-                              price=Decimal("250"), start_date=date(2026, 1, 1)))
-    db.session.commit()
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
+    make_engagement(make_client(owner.practice_id, "Abbott"), service, price="250", start=date(2026, 1, 1))
     response = auth_client.post(f"/pricing/services/{service.id}/delete", headers=HTMX)
     assert response.status_code == 409 and "cannot be deleted" in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(Service.id))).scalar_one() == 1
@@ -309,8 +286,8 @@ def test_service_with_engagements_cannot_be_deleted(auth_client, owner):
 # --- Billing & Engagement Letter Settings --------------------------------------------------------
 
 def test_kebab_menu_only_on_the_active_menu(auth_client, owner):
-    active = _menu(owner.practice_id, "Active")
-    inactive = _menu(owner.practice_id, "Inactive", active=False)
+    active = make_menu(owner.practice_id, "Active")
+    inactive = make_menu(owner.practice_id, "Inactive", active=False)
     body = auth_client.get(f"/pricing/menus/{active.id}").get_data(as_text=True)
     assert 'aria-label="Pricing menu actions"' in body
     assert ">Billing &amp; Engagement Letter Settings</a>" in body
@@ -321,8 +298,8 @@ def test_kebab_menu_only_on_the_active_menu(auth_client, owner):
 
 
 def test_dialog_is_a_fragment_for_htmx_and_a_page_otherwise(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    _service(menu)
+    menu = make_menu(owner.practice_id)
+    make_service(menu=menu)
     fragment = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX)
     page = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings")
     assert fragment.get_data(as_text=True).strip().startswith('<article id="billing-settings-content">')
@@ -336,8 +313,8 @@ def _dialog_rows(body: str) -> dict[int, str]:
 
 
 def test_dialog_without_xero_shows_use_default_disabled_with_a_hint(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     row = _dialog_rows(body)[service.id]
     assert "Monthly Bookkeeping" in row and "Monthly" in row and "£250.00" in row
@@ -348,13 +325,13 @@ def test_dialog_without_xero_shows_use_default_disabled_with_a_hint(auth_client,
 
 def test_dialog_offers_active_revenue_accounts_and_the_default_per_method(auth_client, owner):
     _synced_xero(owner.practice_id)
-    _account(owner.practice_id, "250", "Fees - one-off")
+    make_account(owner.practice_id, "250", "Fees - one-off")
     settings = db.session.get(BillingSettings, owner.practice_id)
     settings.recurring_account_code, settings.one_off_account_code = "200", "250"
     db.session.commit()
-    menu = _menu(owner.practice_id)
-    monthly = _service(menu, "Monthly Bookkeeping", "monthly")
-    once = _service(menu, "Company Formation", "once", "150.00")
+    menu = make_menu(owner.practice_id)
+    monthly = make_service(name="Monthly Bookkeeping", method="monthly", menu=menu)
+    once = make_service(name="Company Formation", method="once", price="150.00", menu=menu)
     body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     rows = _dialog_rows(body)
     assert "disabled" not in rows[monthly.id] and "Connect Xero" not in body
@@ -365,8 +342,8 @@ def test_dialog_offers_active_revenue_accounts_and_the_default_per_method(auth_c
 
 def test_saving_an_account_code_confirms_in_place(auth_client, owner):
     _synced_xero(owner.practice_id)
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     response = auth_client.post(f"/pricing/services/{service.id}/account-code", data={"account_code": "260"},
                                 headers=HTMX)
     body = response.get_data(as_text=True)
@@ -384,8 +361,8 @@ def test_saving_an_account_code_confirms_in_place(auth_client, owner):
 @pytest.mark.parametrize("code", ["210", "400", "999"])
 def test_account_codes_not_in_the_active_revenue_list_are_refused(auth_client, owner, code):
     _synced_xero(owner.practice_id)
-    menu = _menu(owner.practice_id)
-    service = _service(menu, account_code="200")
+    menu = make_menu(owner.practice_id)
+    service = make_service(account_code="200", menu=menu)
     response = auth_client.post(f"/pricing/services/{service.id}/account-code", data={"account_code": code},
                                 headers=HTMX)
     body = response.get_data(as_text=True)
@@ -397,8 +374,8 @@ def test_account_codes_not_in_the_active_revenue_list_are_refused(auth_client, o
 
 
 def test_account_code_refused_when_xero_has_no_synced_accounts(auth_client, owner):
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     response = auth_client.post(f"/pricing/services/{service.id}/account-code", data={"account_code": "200"})
     assert response.status_code == 422 and "not an active sales account" in response.get_data(as_text=True)
     db.session.refresh(service)
@@ -407,10 +384,9 @@ def test_account_code_refused_when_xero_has_no_synced_accounts(auth_client, owne
 
 def test_disconnected_xero_disables_the_choice(auth_client, owner):
     _synced_xero(owner.practice_id)
-    db.session.add(XeroConnection(practice_id=owner.practice_id, status=ConnectionStatus.DISCONNECTED.value))
-    db.session.commit()
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    make_connection(owner.practice_id, status=ConnectionStatus.DISCONNECTED.value)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     assert "disabled" in _dialog_rows(body)[service.id] and "Connect Xero in Practice Settings" in body
     assert auth_client.post(f"/pricing/services/{service.id}/account-code",
@@ -419,10 +395,9 @@ def test_disconnected_xero_disables_the_choice(auth_client, owner):
 
 def test_a_code_chosen_before_disconnecting_is_still_shown_as_in_use(auth_client, owner):
     _synced_xero(owner.practice_id)
-    menu = _menu(owner.practice_id)
-    service = _service(menu, account_code="260")
-    db.session.add(XeroConnection(practice_id=owner.practice_id, status=ConnectionStatus.DISCONNECTED.value))
-    db.session.commit()
+    menu = make_menu(owner.practice_id)
+    service = make_service(account_code="260", menu=menu)
+    make_connection(owner.practice_id, status=ConnectionStatus.DISCONNECTED.value)
     body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     row = _dialog_rows(body)[service.id]
     assert '<option value="260" selected>260 — Other Revenue (kept while Xero is not connected)</option>' in row
@@ -431,9 +406,9 @@ def test_a_code_chosen_before_disconnecting_is_still_shown_as_in_use(auth_client
 
 def test_staff_see_account_codes_but_only_owner_or_admin_change_them(client, owner):
     _synced_xero(owner.practice_id)
-    menu = _menu(owner.practice_id)
-    service = _service(menu, account_code="200")
-    login(client, add_user(owner.practice_id, Role.STAFF))
+    menu = make_menu(owner.practice_id)
+    service = make_service(account_code="200", menu=menu)
+    login(client, make_user(owner.practice_id, Role.STAFF))
     body = client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     assert "disabled" in _dialog_rows(body)[service.id]
     assert "Only the practice's owner or an admin can change account codes" in body
@@ -445,10 +420,10 @@ def test_staff_see_account_codes_but_only_owner_or_admin_change_them(client, own
 
 def test_stored_code_archived_in_xero_shows_the_warning(auth_client, owner):
     _synced_xero(owner.practice_id)
-    menu = _menu(owner.practice_id)
-    service = _service(menu, account_code="210")  # chosen before it was archived in Xero
-    fine = _service(menu, "Payroll", account_code="200")
-    gone = _service(menu, "VAT Returns", account_code="299")  # deleted in Xero: no longer synced at all
+    menu = make_menu(owner.practice_id)
+    service = make_service(account_code="210", menu=menu)  # chosen before it was archived in Xero
+    fine = make_service(name="Payroll", account_code="200", menu=menu)
+    gone = make_service(name="VAT Returns", account_code="299", menu=menu)  # deleted in Xero: no longer synced at all
     body = auth_client.get(f"/pricing/menus/{menu.id}/billing-settings", headers=HTMX).get_data(as_text=True)
     rows = _dialog_rows(body)
     assert "was archived in Xero" in rows[service.id] and 'aria-invalid="true"' in rows[service.id]
@@ -460,11 +435,15 @@ def test_stored_code_archived_in_xero_shows_the_warning(auth_client, owner):
 
 def test_account_code_without_javascript_redirects_back_to_the_settings(auth_client, owner):
     _synced_xero(owner.practice_id)
-    menu = _menu(owner.practice_id)
-    service = _service(menu)
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu)
     response = auth_client.post(f"/pricing/services/{service.id}/account-code", data={"account_code": "200"})
     assert response.status_code == 303
     assert response.headers["Location"] == f"/pricing/menus/{menu.id}/billing-settings"
+    db.session.refresh(service)
+    assert service.account_code == "200"
     refused = auth_client.post(f"/pricing/services/{service.id}/account-code", data={"account_code": "400"})
     assert refused.status_code == 422 and "<html" in refused.get_data(as_text=True)
     assert "not an active sales account" in refused.get_data(as_text=True)
+    db.session.refresh(service)
+    assert service.account_code == "200"

@@ -6,9 +6,11 @@ its id is known below) without anyone remembering to add it.
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from tests.conftest import login, make_practice
+from tests.factories import make_client, make_practice
+from tests.helpers import login, route_methods, route_path
 from webapp.extensions import db
 from webapp.models import Client, Engagement, EngagementCompletion, Invoice, PricingMenu, Service
 from webapp.services.billing_approval import approve_plan
@@ -41,6 +43,14 @@ def foreign_ids(app_ctx):
             for name, model in ID_MODELS.items()}
 
 
+def rows_of(practice_id) -> dict[str, list]:
+    """Every row of the practice's that a route with an id could change, as plain values."""
+    db.session.expire_all()
+    return {model.__tablename__: db.session.execute(
+        sa.select(model.__table__).filter_by(practice_id=practice_id).order_by(model.id)).all()
+        for model in ID_MODELS.values()}
+
+
 def test_every_route_with_an_id_is_known_here(app):
     unknown = {arg for _, args in routes_with_ids(app) for arg in args} - set(ID_MODELS)
     assert not unknown, f"add these ids to ID_MODELS so their routes are checked: {unknown}"
@@ -48,25 +58,28 @@ def test_every_route_with_an_id_is_known_here(app):
 
 def test_another_practices_ids_are_404_on_every_route_and_method(app, client, foreign_ids):
     login(client, make_practice(name="Intruder & Co"))
+    practice_id = db.session.get(Client, foreign_ids["client_id"]).practice_id
+    before = rows_of(practice_id)
     checked = 0
-    for rule, args in routes_with_ids(app):
-        values = {arg: foreign_ids[arg] for arg in args}
-        values.update({name: "name" for name in rule.arguments if name not in values})
-        path = rule.build(values, append_unknown=False)[1]
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+    for rule, _ in routes_with_ids(app):
+        path = route_path(rule, foreign_ids)
+        for method in route_methods(rule):
             response = client.open(path, method=method, data={"name": "x", "price": "1.00"})
             assert response.status_code == 404, f"{method} {path} answered {response.status_code}"
             checked += 1
     assert checked >= 20
+    assert rows_of(practice_id) == before  # and nothing of theirs changed
 
 
-def test_an_own_client_with_another_practices_engagement_is_404(app, client, foreign_ids):
+def test_an_own_client_with_another_practices_engagement_is_404(client, foreign_ids):
     user = make_practice(name="Mixed & Co")
-    own_client = Client(practice_id=user.practice_id, code="OWN01", name="Own Client Ltd")
-    db.session.add(own_client)
-    db.session.commit()
+    own_client = make_client(user.practice_id, "Own Client Ltd", "OWN01")
+    engagement = db.session.get(Engagement, foreign_ids["engagement_id"])
+    before = (engagement.price, engagement.end_date)
     login(client, user)
     base = f"/clients/{own_client.id}/engagements/{foreign_ids['engagement_id']}"
     assert client.get(f"{base}/edit").status_code == 404
     assert client.post(base, data={"price": "1.00"}).status_code == 404
     assert client.post(f"{base}/end", data={"end_date": "2026-12-31"}).status_code == 404
+    db.session.refresh(engagement)
+    assert (engagement.price, engagement.end_date) == before

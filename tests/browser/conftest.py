@@ -1,9 +1,11 @@
 """Browser tests: the app served over real HTTP in a thread, driven by Playwright in Debian's chromium."""
 import os
+import re
 
 import pytest
 
 from tests.live_servers import serve
+from webapp.services.demo_seed import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts")
@@ -52,3 +54,24 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def demo(app_ctx):
+    """The demo practice, as `bin/dev` seeds it."""
+    seed_demo()
+
+
+@pytest.fixture
+def sign_in(page, live_server, demo):
+    """Call it to sign the demo owner in on `page` (the test may look at the signed-out page first)."""
+    from playwright.sync_api import expect
+
+    def sign_in_demo_owner():
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Email").fill(DEMO_EMAIL)
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/billing/plan"))
+
+    return sign_in_demo_owner

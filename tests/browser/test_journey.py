@@ -4,28 +4,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from webapp.services.demo_seed import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
-
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def demo(app_ctx):
-    seed_demo()
-
-
-def sign_in(page, live_server):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(DEMO_EMAIL)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/billing/plan"))
-
-
-def test_sign_in_visit_every_page_and_approve_the_plan(page, live_server, demo):
+def test_sign_in_visit_every_page_and_approve_the_plan(page, live_server, sign_in):
     page.goto(f"{live_server}/billing/plan")
     expect(page).to_have_url(re.compile(r"/login"))
-    sign_in(page, live_server)
+    sign_in()
 
     for link, heading in (("Clients", "Clients"), ("Services & Pricing", "Services & Pricing"),
                           ("Practice Settings", "Practice Settings")):
@@ -64,14 +49,14 @@ def run_queued_jobs(app):
     """Run what the web process queued, as the RQ worker would (in this thread, to the end of the queue)."""
     from rq import SimpleWorker
 
-    from jobs.queue import get_queue
+    from webapp.queue import get_queue
 
     queue = get_queue(app.config)
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
-def test_connect_xero_pick_the_company_and_choose_account_codes(page, live_server, demo, sandbox, app):
-    sign_in(page, live_server)
+def test_connect_xero_pick_the_company_and_choose_account_codes(page, live_server, sign_in, sandbox, app):
+    sign_in()
     page.get_by_role("link", name="Practice Settings", exact=True).click()
     page.get_by_role("link", name="Integrations").click()
     page.get_by_role("button", name="Connect with Xero").click()

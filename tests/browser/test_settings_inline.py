@@ -2,15 +2,14 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journey import demo, sign_in  # noqa: F401  (fixture and helper)
 from webapp.extensions import db
 from webapp.models import BillingSettings
 
 pytestmark = pytest.mark.browser
 
 
-def test_each_control_saves_itself_and_keeps_what_is_typed_elsewhere(page, live_server, demo, app):  # noqa: F811
-    sign_in(page, live_server)
+def test_each_control_saves_itself_and_keeps_what_is_typed_elsewhere(page, live_server, sign_in, app):
+    sign_in()
     page.goto(f"{live_server}/settings/billing")
 
     page.locator("#invoice_day").fill("40")

@@ -7,21 +7,21 @@ tokens against the sandbox's rotating refresh tokens, including two processes at
 """
 import multiprocessing
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import pytest
 import requests
 
-from tests.conftest import PASSWORD, make_practice
+from tests.factories import PASSWORD, make_connection, make_practice
 from tests.live_servers import XERO_KEYS, sandbox_for, serve
 from webapp.extensions import db
 from webapp.models import SyncRun, XeroAccount, XeroConnection
 from webapp.xero.crypto import TokenCipher
 
-sandbox_testing = pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
-from xero_sandbox.constants import DEMO_TENANT_ID, SECOND_TENANT_ID  # noqa: E402
+pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
+from xero_sandbox.constants import DEMO_TENANT_ID, SECOND_TENANT_ID
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +99,7 @@ def press_connect(browser, socket_url) -> requests.Response:
     return consent
 
 
-def test_connect_choosing_between_two_organisations(app, app_ctx, socket_and_sandbox):
+def test_connect_choosing_between_two_organisations(app_ctx, socket_and_sandbox):
     socket_url, sandbox = socket_and_sandbox
     owner = make_practice()
     browser = sign_in(socket_url, owner)
@@ -135,7 +135,7 @@ def test_connect_choosing_between_two_organisations(app, app_ctx, socket_and_san
     assert 'name="recurring_account_code"' in page and "200 — Sales" in page
 
 
-def test_cancel_on_xeros_page_comes_back_with_a_message(app, app_ctx, socket_and_sandbox):
+def test_cancel_on_xeros_page_comes_back_with_a_message(app_ctx, socket_and_sandbox):
     socket_url, sandbox = socket_and_sandbox
     browser = sign_in(socket_url, make_practice())
     consent = press_connect(browser, socket_url)
@@ -151,21 +151,14 @@ def _connections(state: dict) -> list[dict]:
 
 
 # -- refreshing against the sandbox's rotating refresh tokens ----------------------------------------------------
-def store_connection(app, sandbox, practice_id, scope: str | None = None) -> XeroConnection:
+def store_connection(sandbox, practice_id, scope: str | None = None) -> XeroConnection:
     """A stored connection to the demo organisation, made with the sandbox's consent shortcut."""
     tokens = sandbox.connect(tenants=(DEMO_TENANT_ID,), **({"scope": scope} if scope else {}))
     listing = requests.get(f"{sandbox.url}/connections", timeout=10,
                            headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
-    cipher = TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"])
-    connection = XeroConnection(
-        practice_id=practice_id, connection_id=listing[0]["id"], tenant_id=DEMO_TENANT_ID,
-        tenant_name=listing[0]["tenantName"], status="connected",
-        access_token_encrypted=cipher.encrypt(tokens["access_token"]),
-        refresh_token_encrypted=cipher.encrypt(tokens["refresh_token"]),
-        access_token_expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
-    db.session.add(connection)
-    db.session.commit()
-    return connection
+    return make_connection(practice_id, access=tokens["access_token"], refresh=tokens["refresh_token"],
+                           expires_in=timedelta(seconds=-1), tenant_id=DEMO_TENANT_ID,
+                           connection_id=listing[0]["id"], tenant_name=listing[0]["tenantName"])
 
 
 def _refresh_in_a_process(config: dict, connection_id: int, role: str, ready, go, results) -> None:
@@ -186,13 +179,13 @@ def _refresh_in_a_process(config: dict, connection_id: int, role: str, ready, go
         try:
             organisation = client.get("Organisation")["Organisations"][0]["Name"]
             results.put((role, "ok", manager.refreshes, organisation))
-        except Exception as exc:  # noqa: BLE001 — reported to the parent
+        except Exception as exc:  # any failure is reported to the parent
             results.put((role, "error", manager.refreshes, repr(exc)))
 
 
 def test_web_and_worker_refreshing_at_once_keep_one_valid_token_set(app, app_ctx, socket_and_sandbox):
     _, sandbox = socket_and_sandbox
-    connection = store_connection(app, sandbox, make_practice().practice_id)
+    connection = store_connection(sandbox, make_practice().practice_id)
     sandbox.expire_tokens()
     config = {key: app.config[key] for key in (
         "TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RQ_QUEUE", "REDIS_KEY_PREFIX",
@@ -229,7 +222,7 @@ def test_a_lost_refresh_response_is_retried_within_the_grace_window(app, app_ctx
     from webapp.xero.token_store import TokenManager
 
     _, sandbox = socket_and_sandbox
-    connection = store_connection(app, sandbox, make_practice().practice_id)
+    connection = store_connection(sandbox, make_practice().practice_id)
     sandbox.faults(lose_response=1, on="identity")
     token = TokenManager(XeroSettings.from_config(app.config), sleep=lambda s: None).access_token(connection.id)
     assert sandbox.api("GET", "Organisation", token).status_code == 200
@@ -241,7 +234,7 @@ def test_a_connection_revoked_in_xero_needs_reconnecting(app, app_ctx, socket_an
     from webapp.xero import XeroAuthError, XeroClient, XeroSettings
 
     _, sandbox = socket_and_sandbox
-    connection = store_connection(app, sandbox, make_practice().practice_id)
+    connection = store_connection(sandbox, make_practice().practice_id)
     client = XeroClient.for_connection(connection, XeroSettings.from_config(app.config), sleep=lambda s: None)
     client.get("Organisation")
     sandbox.revoke(connection.connection_id)
@@ -256,7 +249,7 @@ def test_a_missing_scope_is_reported_without_flipping_the_connection(app, app_ct
     from webapp.xero import XeroClient, XeroScopeError, XeroSettings
 
     _, sandbox = socket_and_sandbox
-    connection = store_connection(app, sandbox, make_practice().practice_id,
+    connection = store_connection(sandbox, make_practice().practice_id,
                                   scope="offline_access accounting.settings.read")
     client = XeroClient.for_connection(connection, XeroSettings.from_config(app.config), sleep=lambda s: None)
     assert client.get("Organisation")["Organisations"]
@@ -271,7 +264,7 @@ def test_a_tenant_no_longer_connected_needs_reconnecting(app, app_ctx, socket_an
     from webapp.xero import XeroAuthError, XeroClient, XeroSettings
 
     _, sandbox = socket_and_sandbox
-    connection = store_connection(app, sandbox, make_practice().practice_id)
+    connection = store_connection(sandbox, make_practice().practice_id)
     client = XeroClient(XeroSettings.from_config(app.config), connection.id, SECOND_TENANT_ID, sleep=lambda s: None)
     with pytest.raises(XeroAuthError, match="AuthenticationUnsuccessful"):
         client.get("Organisation")

@@ -1,11 +1,12 @@
 """The API client: tenant header, pacing, retries, 429, typed errors, needs-reconnect, paging, call counts."""
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import requests
 
-from tests.xero.conftest import TENANT_ID, make_connection, stored_tokens, token_body
+from tests.factories import TENANT_ID
+from tests.xero.helpers import stored_tokens, token_body
 from webapp.xero.client import XeroClient
 from webapp.xero.errors import (
     XeroAuthError,
@@ -16,11 +17,6 @@ from webapp.xero.errors import (
     XeroUnavailable,
     XeroValidationError,
 )
-
-
-@pytest.fixture
-def connection(app, app_ctx):
-    return make_connection(app)
 
 
 @pytest.fixture
@@ -130,14 +126,14 @@ def test_403_tenant_not_connected_marks_the_connection_needs_reconnect(app, sett
                json={"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"})
     with pytest.raises(XeroAuthError):
         client.get("Accounts")
-    _, _, row = stored_tokens(app, connection.id)
+    _, _, row = stored_tokens(connection.id)
     assert row.status == "needs_reconnect"
     assert "AuthenticationUnsuccessful" in row.last_error
 
 
 def _reconnect_while_in_flight(app, connection_id, status=403):
     """A Xero answer that arrives after the user reconnected (new grant) while the call was in flight."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy.orm import Session
 
@@ -151,7 +147,7 @@ def _reconnect_while_in_flight(app, connection_id, status=403):
         with Session(db.engine) as session:
             row = session.get(XeroConnection, connection_id)
             store_token_set(row, TokenSet("brand-new-access", "brand-new-refresh",
-                                          datetime.now(timezone.utc) + timedelta(minutes=30)),
+                                          datetime.now(UTC) + timedelta(minutes=30)),
                             TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"]))
             row.status = "connected"
             row.last_error = None
@@ -166,7 +162,7 @@ def test_a_stale_403_after_the_user_reconnected_leaves_the_new_connection_alone(
     mocked.add_callback("GET", url(settings, "Accounts"), callback=_reconnect_while_in_flight(app, connection.id))
     with pytest.raises(XeroAuthError):
         client.get("Accounts")
-    access, refresh, row = stored_tokens(app, connection.id)
+    access, refresh, row = stored_tokens(connection.id)
     assert (access, refresh, row.status, row.last_error) == ("brand-new-access", "brand-new-refresh", "connected",
                                                              None)
     assert "not marked needs-reconnect" in caplog.text
@@ -181,7 +177,7 @@ def test_a_stale_401_after_our_refresh_and_a_reconnect_leaves_the_connection_alo
                         callback=_reconnect_while_in_flight(app, connection.id, status=401))
     with pytest.raises(XeroAuthError):
         client.get("Accounts")
-    access, _, row = stored_tokens(app, connection.id)
+    access, _, row = stored_tokens(connection.id)
     assert (access, row.status) == ("brand-new-access", "connected")
 
 
@@ -195,7 +191,7 @@ def test_a_missing_scope_is_a_configuration_error_that_leaves_the_connection_alo
     assert not isinstance(raised.value, XeroAuthError)
     assert client.calls == 1  # no refresh-and-retry: a new token has the same scopes
     assert not any(call.request.url == settings.token_url for call in mocked.calls)
-    row = stored_tokens(app, connection.id)[2]
+    row = stored_tokens(connection.id)[2]
     assert (row.status, row.last_error) == ("connected", None)
 
 
@@ -204,7 +200,7 @@ def test_another_403_is_refused_without_flipping_the_connection(app, settings, c
                                                                          "Detail": "Subscription lacks feature"})
     with pytest.raises(XeroForbidden):
         client.get("Reports/ProfitAndLoss")
-    assert stored_tokens(app, connection.id)[2].status == "connected"
+    assert stored_tokens(connection.id)[2].status == "connected"
 
 
 def test_401_refreshes_once_then_succeeds(app, settings, client, connection, mocked):
@@ -213,7 +209,7 @@ def test_401_refreshes_once_then_succeeds(app, settings, client, connection, moc
     mocked.get(url(settings, "Accounts"), json={"Accounts": []})
     assert client.get("Accounts") == {"Accounts": []}
     assert mocked.calls[2].request.headers["Authorization"] == "Bearer access-2"
-    assert stored_tokens(app, connection.id)[2].status == "connected"
+    assert stored_tokens(connection.id)[2].status == "connected"
 
 
 def test_401_after_a_refresh_marks_needs_reconnect(app, settings, client, connection, mocked):
@@ -221,7 +217,7 @@ def test_401_after_a_refresh_marks_needs_reconnect(app, settings, client, connec
     mocked.post(settings.token_url, json=token_body("access-2", "refresh-2"))
     with pytest.raises(XeroAuthError):
         client.get("Accounts")
-    assert stored_tokens(app, connection.id)[2].status == "needs_reconnect"
+    assert stored_tokens(connection.id)[2].status == "needs_reconnect"
 
 
 def test_validation_error_carries_per_element_messages(settings, client, mocked):

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -7,19 +7,19 @@ from webapp.xero.dates import format_xero_date, parse_xero_date, parse_xero_date
 
 def test_dotnet_date_with_offset_is_utc_milliseconds():
     assert parse_xero_datetime("/Date(1573755038314+0000)/") == datetime(2019, 11, 14, 18, 10, 38, 314000,
-                                                                          tzinfo=timezone.utc)
+                                                                          tzinfo=UTC)
 
 
 def test_dotnet_date_without_offset():
-    assert parse_xero_datetime("/Date(0)/") == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert parse_xero_datetime("/Date(0)/") == datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def test_iso_without_zone_is_read_as_utc():
-    assert parse_xero_datetime("2024-03-31T00:00:00") == datetime(2024, 3, 31, tzinfo=timezone.utc)
+    assert parse_xero_datetime("2024-03-31T00:00:00") == datetime(2024, 3, 31, tzinfo=UTC)
 
 
 def test_iso_with_offset_is_converted_to_utc():
-    assert parse_xero_datetime("2024-06-01T10:00:00+01:00") == datetime(2024, 6, 1, 9, tzinfo=timezone.utc)
+    assert parse_xero_datetime("2024-06-01T10:00:00+01:00") == datetime(2024, 6, 1, 9, tzinfo=UTC)
 
 
 def test_date_fields_in_both_formats():

@@ -1,26 +1,22 @@
 """Default account codes for recurring and one-off sales: ACTIVE revenue codes only, saved inline."""
 import pytest
 
-from tests.xero.conftest import make_connection
+from tests.factories import make_account, make_connection
+from tests.helpers import HTMX
 from webapp.extensions import db
-from webapp.models import BillingSettings, XeroAccount
+from webapp.models import BillingSettings
 
-HTMX = {"HX-Request": "true"}
 URL = "/settings/integrations/account-codes"
 
 
 @pytest.fixture
-def synced(app, owner):
-    make_connection(app, practice_id=owner.practice_id)
-    for account_id, code, name, type_, class_, status in [
-        ("a200", "200", "Sales", "REVENUE", "REVENUE", "ACTIVE"),
-        ("a260", "260", "Other Revenue", "OTHERINCOME", "REVENUE", "ACTIVE"),
-        ("a210", "210", "Old Sales", "SALES", "REVENUE", "ARCHIVED"),
-        ("a400", "400", "Advertising", "EXPENSE", "EXPENSE", "ACTIVE"),
-    ]:
-        db.session.add(XeroAccount(practice_id=owner.practice_id, account_id=account_id, code=code, name=name,
-                                   type=type_, account_class=class_, status=status))
-    db.session.commit()
+def synced(owner):
+    """A connected practice whose sync brought two active revenue accounts, an archived one and an expense."""
+    make_connection(practice_id=owner.practice_id)
+    make_account(owner.practice_id, "200", "Sales")
+    make_account(owner.practice_id, "260", "Other Revenue", type="OTHERINCOME")
+    make_account(owner.practice_id, "210", "Old Sales", type="SALES", status="ARCHIVED")
+    make_account(owner.practice_id, "400", "Advertising", type="EXPENSE", account_class="EXPENSE")
     return owner.practice_id
 
 
@@ -69,10 +65,11 @@ def test_without_htmx_a_refused_code_re_renders_the_page_with_the_error_beside_t
     block = body[body.index('id="one_off_account_code-field"'):]
     block = block[:block.index('id="recurring_account_code-field"') if 'id="recurring_account_code-field"' in block
                   else len(block)]
-    assert 'id="one_off_account_code-message"' in block
+    assert 'id="one_off_account_code-error"' in block
     assert "Account code 999 is not an active sales account" in block
     assert '<option value="999" selected>' in block  # the user's choice is kept
     assert body.count("is not an active sales account") == 1  # beside the select, not (also) a flash
+    assert stored(synced) == (None, None)
 
 
 def test_the_account_codes_fragment_url_gives_a_normal_get_the_whole_page(auth_client, synced):
@@ -100,14 +97,14 @@ def test_clearing_a_default_is_allowed(auth_client, synced):
 
 def test_an_unknown_field_is_a_bad_request(auth_client, synced):
     assert auth_client.post(URL, data={"something": "200"}, headers=HTMX).status_code == 400
+    assert stored(synced) == (None, None)
 
 
-def test_other_practices_codes_are_not_offered(app, auth_client, synced, other_owner):
-    db.session.add(XeroAccount(practice_id=other_owner.practice_id, account_id="x1", code="201", name="Rival Sales",
-                               type="REVENUE", account_class="REVENUE", status="ACTIVE"))
-    db.session.commit()
+def test_other_practices_codes_are_not_offered(auth_client, synced, other_owner):
+    make_account(other_owner.practice_id, "201", "Rival Sales")
     assert "Rival Sales" not in auth_client.get("/settings/integrations").get_data(as_text=True)
     assert auth_client.post(URL, data={"recurring_account_code": "201"}, headers=HTMX).status_code == 422
+    assert stored(synced) == (None, None)
 
 
 def test_a_default_not_chosen_yet_is_pointed_out_until_it_is(auth_client, synced):

@@ -3,8 +3,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.conftest import add_user, login, make_practice
-from tests.xero.conftest import TENANT_ID, fake_jwt, make_connection, stored_tokens, token_body
+from tests.factories import TENANT_ID, make_account, make_connection, make_practice, make_user
+from tests.helpers import login
+from tests.xero.helpers import fake_jwt, stored_tokens, token_body
 from webapp.extensions import db
 from webapp.models import Role, SyncRun, XeroAccount, XeroConnection
 
@@ -57,7 +58,7 @@ def test_one_organisation_is_connected_and_the_first_sync_queued(app, auth_clien
     response = auth_client.get(f"{CALLBACK}?code=abc&state={state}")
     assert response.status_code == 303 and response.headers["Location"] == "/settings/integrations"
     assert "authEventId=evt-42" in mocked.calls[1].request.url
-    access, refresh, row = stored_tokens(app, connections(owner.practice_id)[0].id)
+    access, refresh, row = stored_tokens(connections(owner.practice_id)[0].id)
     assert (row.tenant_id, row.connection_id, row.status) == (TENANT_ID, "conn-a", "connected")
     assert (access, refresh) == (ACCESS, "refresh-1")
     assert row.connected_by_id == owner.id
@@ -106,7 +107,7 @@ def test_the_choice_expires_with_the_session_key(auth_client):
     assert "That choice has expired" in response.get_data(as_text=True)
 
 
-def test_forged_state_is_refused_and_nothing_changes(auth_client, settings, mocked):
+def test_forged_state_is_refused_and_nothing_changes(auth_client, mocked):
     start_connect(auth_client)
     response = auth_client.get(f"{CALLBACK}?code=abc&state=forged", follow_redirects=True)
     assert "could not verify" in response.get_data(as_text=True)
@@ -119,7 +120,7 @@ def test_a_callback_without_a_started_sign_in_is_refused(auth_client, mocked):
     assert len(mocked.calls) == 0
 
 
-def test_a_replayed_callback_is_refused(auth_client, owner, settings, mocked):
+def test_a_replayed_callback_is_refused(auth_client, settings, mocked):
     state = start_connect(auth_client)
     mock_grant(mocked, settings, [ORG_A])
     auth_client.get(f"{CALLBACK}?code=abc&state={state}")
@@ -153,7 +154,7 @@ def test_an_error_from_the_token_endpoint_is_refused(auth_client, settings, mock
 
 def test_a_tenant_connected_to_another_practice_is_refused(app, auth_client, owner, settings, mocked):
     rival = make_practice(name="Rival & Co")
-    make_connection(app, practice_id=rival.practice_id, tenant_id=TENANT_ID)
+    make_connection(practice_id=rival.practice_id, tenant_id=TENANT_ID)
     state = start_connect(auth_client)
     mock_grant(mocked, settings, [ORG_A])
     response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
@@ -171,8 +172,8 @@ def test_a_tenant_connected_to_another_practice_is_refused(app, auth_client, own
     ("get", "/settings/integrations/xero/select"),
 ])
 def test_staff_cannot_connect_disconnect_or_change(app, client, owner, method, url, mocked):
-    make_connection(app, practice_id=owner.practice_id)
-    login(client, add_user(owner.practice_id, Role.STAFF))
+    make_connection(practice_id=owner.practice_id)
+    login(client, make_user(owner.practice_id, Role.STAFF))
     response = getattr(client, method)(url, data={"confirm": "yes", "recurring_account_code": "200"})
     assert response.status_code == 403
     assert len(mocked.calls) == 0
@@ -180,18 +181,16 @@ def test_staff_cannot_connect_disconnect_or_change(app, client, owner, method, u
 
 
 def test_staff_see_the_page_read_only(app, client, owner):
-    make_connection(app, practice_id=owner.practice_id)
-    login(client, add_user(owner.practice_id, Role.STAFF))
+    make_connection(practice_id=owner.practice_id)
+    login(client, make_user(owner.practice_id, Role.STAFF))
     page = client.get("/settings/integrations").get_data(as_text=True)
     assert "Connected to Xero" in page
     assert "Yes, disconnect" not in page and "Sync now" not in page
 
 
 def test_disconnect_removes_the_connection_revokes_and_keeps_data(app, auth_client, owner, settings, mocked):
-    connection = make_connection(app, practice_id=owner.practice_id)
-    db.session.add(XeroAccount(practice_id=owner.practice_id, account_id="a1", code="200", name="Sales",
-                               type="REVENUE", account_class="REVENUE", status="ACTIVE"))
-    db.session.commit()
+    connection = make_connection(practice_id=owner.practice_id)
+    make_account(owner.practice_id, "200", "Sales")
     mocked.delete(f"{settings.connections_url}/{connection.connection_id}", status=204)
     mocked.post(settings.revocation_url, status=200)
     response = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
@@ -200,7 +199,7 @@ def test_disconnect_removes_the_connection_revokes_and_keeps_data(app, auth_clie
     assert "Disconnected from Xero" in body and "kept the data it synced" in body
     assert [call.request.method for call in mocked.calls] == ["DELETE", "POST"]
     assert parse_qs(mocked.calls[1].request.body)["token"] == ["old-refresh"]
-    access, refresh, row = stored_tokens(app, connection.id)
+    access, refresh, row = stored_tokens(connection.id)
     assert (row.status, access, refresh) == ("disconnected", None, None)
     assert row.disconnected_at is not None
     assert db.session.execute(db.select(XeroAccount)).scalar_one().code == "200"
@@ -209,26 +208,26 @@ def test_disconnect_removes_the_connection_revokes_and_keeps_data(app, auth_clie
 
 def test_disconnect_when_xero_is_unreachable_still_disconnects_and_says_so(app, auth_client, owner, settings,
                                                                            mocked):
-    connection = make_connection(app, practice_id=owner.practice_id)
+    connection = make_connection(practice_id=owner.practice_id)
     mocked.delete(f"{settings.connections_url}/{connection.connection_id}", status=401, json={})
     mocked.post(settings.revocation_url, status=400)
     body = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
                             follow_redirects=True).get_data(as_text=True)
     assert "Connected apps" in body
-    assert stored_tokens(app, connection.id)[2].status == "disconnected"
+    assert stored_tokens(connection.id)[2].status == "disconnected"
 
 
 def test_disconnect_needs_confirmation(app, auth_client, owner, mocked):
-    connection = make_connection(app, practice_id=owner.practice_id)
+    connection = make_connection(practice_id=owner.practice_id)
     body = auth_client.post("/settings/integrations/xero/disconnect", data={},
                             follow_redirects=True).get_data(as_text=True)
     assert "Confirm that you want to disconnect" in body
-    assert stored_tokens(app, connection.id)[2].status == "connected"
+    assert stored_tokens(connection.id)[2].status == "connected"
     assert len(mocked.calls) == 0
 
 
 def test_needs_reconnect_shows_a_banner_on_every_page(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id, status="needs_reconnect")
+    make_connection(practice_id=owner.practice_id, status="needs_reconnect")
     for url in ("/billing/plan", "/settings/integrations"):
         body = auth_client.get(url).get_data(as_text=True)
         assert 'id="xero-reconnect-banner"' in body
@@ -236,7 +235,7 @@ def test_needs_reconnect_shows_a_banner_on_every_page(app, auth_client, owner):
 
 
 def test_no_banner_when_connected(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     assert "xero-reconnect-banner" not in auth_client.get("/billing/plan").get_data(as_text=True)
 
 
@@ -246,7 +245,7 @@ def test_a_race_to_the_same_organisation_is_refused_by_the_unique_index(app, aut
     from webapp.services import xero_connection
 
     rival = make_practice(name="Rival & Co")
-    make_connection(app, practice_id=rival.practice_id, tenant_id=TENANT_ID)
+    make_connection(practice_id=rival.practice_id, tenant_id=TENANT_ID)
     # The rival's write lands after our read: the check sees nothing, the database still refuses.
     monkeypatch.setattr(xero_connection, "tenant_connected_elsewhere", lambda practice_id, tenant_id: False)
     state = start_connect(auth_client)
@@ -259,7 +258,7 @@ def test_a_race_to_the_same_organisation_is_refused_by_the_unique_index(app, aut
 
 def test_a_disconnected_connection_does_not_block_another_practice(app, auth_client, owner, settings, mocked):
     rival = make_practice(name="Rival & Co")
-    make_connection(app, practice_id=rival.practice_id, tenant_id=TENANT_ID, status="disconnected")
+    make_connection(practice_id=rival.practice_id, tenant_id=TENANT_ID, status="disconnected")
     state = start_connect(auth_client)
     mock_grant(mocked, settings, [ORG_A])
     auth_client.get(f"{CALLBACK}?code=abc&state={state}")
@@ -267,7 +266,7 @@ def test_a_disconnected_connection_does_not_block_another_practice(app, auth_cli
 
 
 def test_switching_organisation_removes_and_revokes_the_old_grant(app, auth_client, owner, settings, mocked):
-    old_connection_id = make_connection(app, practice_id=owner.practice_id, refresh="old-refresh").connection_id
+    old_connection_id = make_connection(practice_id=owner.practice_id, refresh="old-refresh").connection_id
     state = start_connect(auth_client)
     mock_grant(mocked, settings, [ORG_B])
     mocked.delete(f"{settings.connections_url}/{old_connection_id}", status=204)
@@ -283,14 +282,14 @@ def test_switching_organisation_removes_and_revokes_the_old_grant(app, auth_clie
 
 
 def test_reconnecting_the_same_organisation_revokes_only_the_old_token(app, auth_client, owner, settings, mocked):
-    make_connection(app, practice_id=owner.practice_id, refresh="old-refresh", status="needs_reconnect")
+    make_connection(practice_id=owner.practice_id, refresh="old-refresh", status="needs_reconnect")
     org = dict(ORG_A, id="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee")  # re-consent keeps Xero's connection id
     state = start_connect(auth_client)
     mock_grant(mocked, settings, [org])
     mocked.post(settings.revocation_url, status=503)
     response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
     [row] = connections(owner.practice_id)
-    assert (row.status, stored_tokens(app, row.id)[1]) == ("connected", "refresh-1")
+    assert (row.status, stored_tokens(row.id)[1]) == ("connected", "refresh-1")
     assert not any(call.request.method == "DELETE" for call in mocked.calls)  # the live connection stays
     assert [parse_qs(c.request.body)["token"] for c in mocked.calls if c.request.url == settings.revocation_url] \
         == [["old-refresh"]]
@@ -335,12 +334,13 @@ def test_redis_down_on_the_choice_page_is_a_clear_message(auth_client, settings,
                      auth_client.post("/settings/integrations/xero/select/cancel", follow_redirects=True)):
         assert response.status_code == 200
         assert "Redis store is unreachable" in response.get_data(as_text=True)
+    assert connections() == []
 
 
 def test_disconnect_works_locally_when_redis_is_down(app, auth_client, owner, settings, mocked, monkeypatch):
     from datetime import timedelta
 
-    connection = make_connection(app, practice_id=owner.practice_id, expires_in=timedelta(seconds=-1))
+    connection = make_connection(practice_id=owner.practice_id, expires_in=timedelta(seconds=-1))
     mocked.post(settings.revocation_url, status=200)
     _dead_redis(monkeypatch)
     response = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
@@ -348,27 +348,27 @@ def test_disconnect_works_locally_when_redis_is_down(app, auth_client, owner, se
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert "Disconnected from Xero" in body and "background service is unavailable" in body
-    access, refresh, row = stored_tokens(app, connection.id)
+    access, refresh, row = stored_tokens(connection.id)
     assert (row.status, access, refresh) == ("disconnected", None, None)
 
 
 def test_disconnect_survives_a_token_endpoint_answering_200_with_garbage(app, auth_client, owner, settings, mocked):
     from datetime import timedelta
 
-    connection = make_connection(app, practice_id=owner.practice_id, expires_in=timedelta(seconds=-1))
+    connection = make_connection(practice_id=owner.practice_id, expires_in=timedelta(seconds=-1))
     mocked.post(settings.token_url, status=200, body="<html>oops</html>")
     mocked.post(settings.revocation_url, status=200)
     response = auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"},
                                 follow_redirects=True)
     assert response.status_code == 200 and "Disconnected from Xero" in response.get_data(as_text=True)
-    assert stored_tokens(app, connection.id)[2].status == "disconnected"
+    assert stored_tokens(connection.id)[2].status == "disconnected"
 
 
 def test_disconnect_waits_for_an_in_flight_refresh_lock(app, auth_client, owner, settings, mocked, monkeypatch):
+    from webapp.redis_conn import get_redis
     from webapp.xero import token_store
-    from webapp.xero.redis_conn import get_redis
 
-    connection = make_connection(app, practice_id=owner.practice_id)
+    connection = make_connection(practice_id=owner.practice_id)
     mocked.delete(f"{settings.connections_url}/{connection.connection_id}", status=204)
     mocked.post(settings.revocation_url, status=200)
     lock = token_store.refresh_lock(settings, connection.id, timeout=5)
@@ -386,4 +386,4 @@ def test_disconnect_waits_for_an_in_flight_refresh_lock(app, auth_client, owner,
     auth_client.post("/settings/integrations/xero/disconnect", data={"confirm": "yes"})
     assert seen and seen[0] is not None  # disconnect went for the same lock a refresh holds
     lock.release()
-    assert stored_tokens(app, connection.id)[2].status == "disconnected"
+    assert stored_tokens(connection.id)[2].status == "disconnected"

@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from tests.xero.conftest import fake_jwt, token_body
+from tests.xero.helpers import fake_jwt, token_body
 from webapp.xero import oauth
 from webapp.xero.errors import XeroAuthError, XeroUnavailable
 

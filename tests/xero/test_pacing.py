@@ -1,9 +1,9 @@
 """Pacing shared through Redis: a rolling minute, a concurrency semaphore, a daily budget, Xero's headers."""
 import pytest
 
+from webapp.redis_conn import get_redis
 from webapp.xero.errors import XeroRateLimited
 from webapp.xero.pacing import Limits, Pacer
-from webapp.xero.redis_conn import get_redis
 
 
 @pytest.fixture

@@ -6,36 +6,12 @@ import pytest
 import redis
 
 from jobs.sync_reference import run_reference_sync
-from tests.xero.conftest import make_connection, stored_tokens
+from tests.factories import make_connection
+from tests.xero.helpers import ACCOUNTS, THEMES, mock_reference, stored_tokens, token_body
 from webapp.extensions import db
 from webapp.models import SyncRun, XeroAccount, XeroBrandingTheme, XeroTaxRate
 from webapp.sync import reference_data
 from webapp.xero.errors import BACKGROUND_SERVICE_DOWN
-
-ACCOUNTS = [
-    {"AccountID": "acc-200", "Code": "200", "Name": "Sales", "Type": "REVENUE", "Class": "REVENUE",
-     "Status": "ACTIVE", "TaxType": "OUTPUT2"},
-    {"AccountID": "acc-260", "Code": "260", "Name": "Other Revenue", "Type": "OTHERINCOME", "Class": "REVENUE",
-     "Status": "ACTIVE", "TaxType": "OUTPUT2"},
-    {"AccountID": "acc-210", "Code": "210", "Name": "Old Sales", "Type": "SALES", "Class": "REVENUE",
-     "Status": "ARCHIVED", "TaxType": "OUTPUT2"},
-    {"AccountID": "acc-400", "Code": "400", "Name": "Advertising", "Type": "EXPENSE", "Class": "EXPENSE",
-     "Status": "ACTIVE", "TaxType": "INPUT2"},
-]
-THEMES = [
-    {"BrandingThemeID": "theme-std", "Name": "Standard", "SortOrder": 0, "Type": "INVOICE",
-     "CreatedDateUTC": "/Date(1573755038314+0000)/"},
-    {"BrandingThemeID": "theme-special", "Name": "Special projects", "SortOrder": 1, "Type": "INVOICE"},
-]
-TAX_RATES = [
-    {"Name": "20% (VAT on Income)", "TaxType": "OUTPUT2", "Status": "ACTIVE", "EffectiveRate": 20.0},
-    {"Name": "No VAT", "TaxType": "NONE", "Status": "ACTIVE", "EffectiveRate": 0.0},
-]
-
-
-@pytest.fixture
-def connection(app, app_ctx):
-    return make_connection(app)
 
 
 def queued_run(practice_id, trigger="connect") -> SyncRun:
@@ -43,12 +19,6 @@ def queued_run(practice_id, trigger="connect") -> SyncRun:
     db.session.add(run)
     db.session.commit()
     return run
-
-
-def mock_reference(mocked, settings, accounts=ACCOUNTS, themes=THEMES, rates=TAX_RATES):
-    mocked.get(f"{settings.accounting_url}/Accounts", json={"Accounts": accounts})
-    mocked.get(f"{settings.accounting_url}/BrandingThemes", json={"BrandingThemes": themes})
-    mocked.get(f"{settings.accounting_url}/TaxRates", json={"TaxRates": rates})
 
 
 def reload(run):
@@ -106,7 +76,7 @@ def test_a_xero_failure_is_recorded_as_failed_not_finished(app, settings, connec
     run = reload(run)
     assert run.status == "failed" and "AuthenticationUnsuccessful" in run.error
     assert run.xero_calls == 2 and run.finished_at is not None
-    assert stored_tokens(app, connection.id)[2].status == "needs_reconnect"
+    assert stored_tokens(connection.id)[2].status == "needs_reconnect"
     assert reference_data.find_account(connection.practice_id, "200") is not None  # the part done is kept
 
 
@@ -120,14 +90,14 @@ def test_an_unexpected_error_is_recorded_and_raised_for_the_worker(settings, con
 
 
 def test_without_a_connection_the_run_fails_with_a_reason(app, app_ctx, mocked):
-    connection = make_connection(app, status="needs_reconnect")
+    connection = make_connection(status="needs_reconnect")
     run = queued_run(connection.practice_id)
     assert run_reference_sync(run.id) == "failed"
     assert "not connected" in reload(run).error
     assert len(mocked.calls) == 0
 
 
-def test_a_run_already_finished_is_not_run_again(settings, connection, mocked):
+def test_a_run_already_finished_is_not_run_again(connection, mocked):
     run = queued_run(connection.practice_id)
     run.status = "succeeded"
     db.session.commit()
@@ -136,9 +106,7 @@ def test_a_run_already_finished_is_not_run_again(settings, connection, mocked):
 
 
 def test_sync_refreshes_an_expiring_token_first(app, app_ctx, settings, mocked):
-    from tests.xero.conftest import token_body
-
-    connection = make_connection(app, expires_in=timedelta(seconds=30))
+    connection = make_connection(expires_in=timedelta(seconds=30))
     mocked.post(settings.token_url, json=token_body("access-2", "refresh-2"))
     mock_reference(mocked, settings)
     run = queued_run(connection.practice_id)
@@ -179,9 +147,9 @@ class RedisThatGoesDown(redis.Redis):
 
 @pytest.fixture
 def flaky_redis(app, monkeypatch):
+    from webapp.redis_conn import get_redis
     from webapp.xero import client as client_module
     from webapp.xero import token_store
-    from webapp.xero.redis_conn import get_redis
 
     flaky = RedisThatGoesDown(connection_pool=get_redis(app.config["REDIS_URL"]).connection_pool)
     monkeypatch.setattr(client_module, "get_redis", lambda url: flaky)
@@ -208,7 +176,7 @@ def test_redis_going_down_mid_sync_fails_the_run_with_a_clear_message(settings, 
 def test_redis_down_when_the_token_needs_refreshing_fails_the_run_with_a_clear_message(app, app_ctx, mocked,
                                                                                      flaky_redis):
     flaky_redis.down = True
-    connection = make_connection(app, expires_in=timedelta(seconds=-1))
+    connection = make_connection(expires_in=timedelta(seconds=-1))
     run = queued_run(connection.practice_id)
     assert run_reference_sync(run.id) == "failed"
     assert reload(run).error == BACKGROUND_SERVICE_DOWN

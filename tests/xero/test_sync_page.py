@@ -3,13 +3,13 @@ from datetime import timedelta
 
 from rq import Queue
 
-from tests.xero.conftest import make_connection
+from tests.factories import make_connection
+from tests.helpers import HTMX
+from tests.xero.helpers import mock_reference
 from webapp.extensions import db
 from webapp.models import SyncRun
 from webapp.models.base import utcnow
-from webapp.xero.redis_conn import get_redis
-
-HTMX = {"HX-Request": "true"}
+from webapp.redis_conn import get_redis
 
 
 def runs():
@@ -18,7 +18,7 @@ def runs():
 
 
 def test_sync_now_queues_the_job_on_rq(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     response = auth_client.post("/settings/integrations/xero/sync", headers=HTMX)
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -31,7 +31,7 @@ def test_sync_now_queues_the_job_on_rq(app, auth_client, owner):
 
 
 def test_a_second_sync_while_one_is_queued_is_refused(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     auth_client.post("/settings/integrations/xero/sync", headers=HTMX)
     response = auth_client.post("/settings/integrations/xero/sync", headers=HTMX)
     assert response.status_code == 409
@@ -40,7 +40,7 @@ def test_a_second_sync_while_one_is_queued_is_refused(app, auth_client, owner):
 
 
 def test_a_run_stuck_for_hours_no_longer_blocks_a_new_one(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     db.session.add(SyncRun(practice_id=owner.practice_id, trigger="nightly", status="running", counts={},
                            queued_at=utcnow() - timedelta(hours=3), started_at=utcnow() - timedelta(hours=3)))
     db.session.commit()
@@ -58,7 +58,7 @@ def test_sync_without_a_connection_is_refused(auth_client):
 
 
 def test_status_fragment_polls_while_running_and_stops_when_finished(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     run = SyncRun(practice_id=owner.practice_id, trigger="connect", status="running", progress="Fetching tax rates",
                   counts={}, started_at=utcnow())
     db.session.add(run)
@@ -76,7 +76,7 @@ def test_status_fragment_polls_while_running_and_stops_when_finished(app, auth_c
 
 
 def test_a_failed_run_shows_its_error(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     db.session.add(SyncRun(practice_id=owner.practice_id, trigger="connect", status="failed", counts={},
                            error="Xero is having trouble (HTTP 503)", finished_at=utcnow()))
     db.session.commit()
@@ -87,9 +87,7 @@ def test_a_failed_run_shows_its_error(app, auth_client, owner):
 def test_an_rq_worker_runs_the_queued_sync_to_the_end(app, app_ctx, auth_client, owner, settings, mocked):
     from rq import SimpleWorker
 
-    from tests.xero.test_reference_sync import mock_reference
-
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     mock_reference(mocked, settings)
     auth_client.post("/settings/integrations/xero/sync", headers=HTMX)
     queue = Queue(app.config["RQ_QUEUE"], connection=get_redis(app.config["REDIS_URL"]))
@@ -101,7 +99,7 @@ def test_an_rq_worker_runs_the_queued_sync_to_the_end(app, app_ctx, auth_client,
 
 
 def test_the_poll_that_sees_the_sync_finish_tells_the_account_code_selects_to_reload(app, auth_client, owner):
-    make_connection(app, practice_id=owner.practice_id)
+    make_connection(practice_id=owner.practice_id)
     run = SyncRun(practice_id=owner.practice_id, trigger="connect", status="running", counts={})
     db.session.add(run)
     db.session.commit()

@@ -7,24 +7,25 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.xero.conftest import make_connection, stored_tokens, token_body
+from tests.factories import make_connection
+from tests.xero.helpers import stored_tokens, token_body
 from webapp.xero.errors import XeroAuthError
 from webapp.xero.token_store import TokenManager
 
 
 def test_fresh_token_is_used_without_refreshing(app, app_ctx, settings, mocked):
-    connection = make_connection(app, expires_in=timedelta(minutes=20))
+    connection = make_connection(expires_in=timedelta(minutes=20))
     assert TokenManager(settings).access_token(connection.id) == "old-access"
     assert len(mocked.calls) == 0
 
 
 def test_token_close_to_expiry_is_refreshed_and_the_rotated_set_stored(app, app_ctx, settings, mocked):
-    connection = make_connection(app, expires_in=timedelta(seconds=90))
+    connection = make_connection(expires_in=timedelta(seconds=90))
     mocked.post(settings.token_url, json=token_body("access-2", "refresh-2"))
     manager = TokenManager(settings)
     assert manager.access_token(connection.id) == "access-2"
     assert parse_qs(mocked.calls[0].request.body)["refresh_token"] == ["old-refresh"]
-    access, refresh, row = stored_tokens(app, connection.id)
+    access, refresh, row = stored_tokens(connection.id)
     assert (access, refresh) == ("access-2", "refresh-2")
     assert "refresh-2" not in row.refresh_token_encrypted  # encrypted at rest
     # the next call uses the rotated refresh token
@@ -34,24 +35,24 @@ def test_token_close_to_expiry_is_refreshed_and_the_rotated_set_stored(app, app_
 
 
 def test_invalid_grant_marks_needs_reconnect_and_raises(app, app_ctx, settings, mocked):
-    connection = make_connection(app, expires_in=timedelta(seconds=-5))
+    connection = make_connection(expires_in=timedelta(seconds=-5))
     mocked.post(settings.token_url, status=400, json={"error": "invalid_grant"})
     with pytest.raises(XeroAuthError):
         TokenManager(settings).access_token(connection.id)
-    _, _, row = stored_tokens(app, connection.id)
+    _, _, row = stored_tokens(connection.id)
     assert row.status == "needs_reconnect"
     assert "invalid_grant" in row.last_error
 
 
 def test_a_connection_needing_reconnect_hands_out_no_token(app, app_ctx, settings, mocked):
-    connection = make_connection(app, status="needs_reconnect")
+    connection = make_connection(status="needs_reconnect")
     with pytest.raises(XeroAuthError, match="reconnect"):
         TokenManager(settings).access_token(connection.id)
     assert len(mocked.calls) == 0
 
 
 def test_two_threads_refreshing_at_once_make_one_refresh(app, app_ctx, settings, mocked):
-    connection_id = make_connection(app, expires_in=timedelta(seconds=10)).id  # read once: threads share no ORM object
+    connection_id = make_connection(expires_in=timedelta(seconds=10)).id  # read once: threads share no ORM object
 
     def slow_token_endpoint(request):
         time.sleep(0.4)  # hold the lock long enough for the other thread to queue behind it
@@ -65,7 +66,7 @@ def test_two_threads_refreshing_at_once_make_one_refresh(app, app_ctx, settings,
         with app.app_context():
             try:
                 results.append(TokenManager(settings).access_token(connection_id))
-            except Exception as exc:  # noqa: BLE001 — reported below
+            except Exception as exc:  # any failure is reported below
                 errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -76,12 +77,12 @@ def test_two_threads_refreshing_at_once_make_one_refresh(app, app_ctx, settings,
     assert errors == []
     assert results == ["access-2", "access-2"]
     assert len(mocked.calls) == 1
-    access, refresh, row = stored_tokens(app, connection_id)
+    access, refresh, row = stored_tokens(connection_id)
     assert (access, refresh, row.status) == ("access-2", "refresh-2", "connected")
 
 
 def test_no_token_reaches_the_log_during_refresh(app, app_ctx, settings, mocked, caplog):
-    connection = make_connection(app, access="SECRET-ACCESS-OLD", refresh="SECRET-REFRESH-OLD",
+    connection = make_connection(access="SECRET-ACCESS-OLD", refresh="SECRET-REFRESH-OLD",
                                  expires_in=timedelta(seconds=-1))
     mocked.post(settings.token_url, json=token_body("SECRET-ACCESS-NEW", "SECRET-REFRESH-NEW"))
     caplog.set_level(logging.DEBUG)
@@ -123,7 +124,7 @@ def _in_thread(app, target, results, errors):
         with app.app_context():
             try:
                 results.append(target())
-            except Exception as exc:  # noqa: BLE001 — reported by the test
+            except Exception as exc:  # any failure is reported by the test
                 errors.append(exc)
 
     thread = threading.Thread(target=run)
@@ -134,7 +135,7 @@ def _in_thread(app, target, results, errors):
 def test_a_refresh_that_outlives_its_lock_does_not_overwrite_the_next_one(app, app_ctx, settings, mocked):
     """Lock TTL 0.5 s, a refresh that takes longer: the second process takes the expired lock and refreshes;
     when the first finishes, its write finds the row changed and it uses the stored set instead."""
-    connection_id = make_connection(app, expires_in=timedelta(seconds=-1)).id
+    connection_id = make_connection(expires_in=timedelta(seconds=-1)).id
     entered, release = threading.Event(), threading.Event()
     calls = _slow_first_refresh(settings, mocked, entered, release)
     results, errors = [], []
@@ -150,7 +151,7 @@ def test_a_refresh_that_outlives_its_lock_does_not_overwrite_the_next_one(app, a
     assert errors == []
     assert len(calls) == 2
     assert results == ["access-B", "access-B"]  # the late finisher adopts what is stored
-    access, refresh, row = stored_tokens(app, connection_id)
+    access, refresh, row = stored_tokens(connection_id)
     assert (access, refresh, row.status) == ("access-B", "refresh-B", "connected")
 
 
@@ -158,7 +159,7 @@ def test_a_refresh_finishing_after_a_disconnect_writes_nothing_back(app, app_ctx
     from webapp.extensions import db
     from webapp.models import XeroConnection
 
-    connection_id = make_connection(app, expires_in=timedelta(seconds=-1)).id
+    connection_id = make_connection(expires_in=timedelta(seconds=-1)).id
     entered, release = threading.Event(), threading.Event()
     _slow_first_refresh(settings, mocked, entered, release)
     results, errors = [], []
@@ -172,7 +173,7 @@ def test_a_refresh_finishing_after_a_disconnect_writes_nothing_back(app, app_ctx
     release.set()
     slow.join(10)
     assert results == [] and len(errors) == 1 and isinstance(errors[0], XeroAuthError)
-    access, refresh, row = stored_tokens(app, connection_id)
+    access, refresh, row = stored_tokens(connection_id)
     assert (access, refresh, row.status) == (None, None, "disconnected")
 
 
@@ -182,7 +183,7 @@ def test_invalid_grant_after_someone_else_stored_new_tokens_does_not_mark_needs_
     from webapp.models import XeroConnection
     from webapp.xero.crypto import TokenCipher
 
-    connection_id = make_connection(app, expires_in=timedelta(seconds=-1)).id
+    connection_id = make_connection(expires_in=timedelta(seconds=-1)).id
     cipher = TokenCipher(app.config["TOKEN_ENCRYPTION_KEY"])
 
     def endpoint(request):
@@ -194,7 +195,7 @@ def test_invalid_grant_after_someone_else_stored_new_tokens_does_not_mark_needs_
     mocked.add_callback("POST", settings.token_url, callback=endpoint)
     with pytest.raises(XeroAuthError):
         TokenManager(settings).access_token(connection_id)
-    _, refresh, row = stored_tokens(app, connection_id)
+    _, refresh, row = stored_tokens(connection_id)
     assert (refresh, row.status) == ("reconnected-refresh", "connected")
 
 
@@ -204,7 +205,7 @@ def test_tokens_that_cannot_be_decrypted_mark_the_connection_needs_reconnect(app
     from webapp.extensions import db
     from webapp.models import XeroConnection
 
-    connection = make_connection(app)
+    connection = make_connection()
     old_key = Fernet(Fernet.generate_key())  # encrypted under a key since rotated away
     connection.access_token_encrypted = old_key.encrypt(b"old-access").decode()
     connection.refresh_token_encrypted = old_key.encrypt(b"old-refresh").decode()
@@ -224,7 +225,7 @@ def test_redis_down_is_a_clear_unavailable_error(app, app_ctx, settings, mocked,
     from webapp.xero import token_store
     from webapp.xero.errors import BACKGROUND_SERVICE_DOWN, BackgroundServiceUnavailable
 
-    connection = make_connection(app, expires_in=timedelta(seconds=-1))
+    connection = make_connection(expires_in=timedelta(seconds=-1))
     dead = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     monkeypatch.setattr(token_store, "get_redis", lambda url: dead)
     with pytest.raises(BackgroundServiceUnavailable) as raised:

@@ -1,0 +1,130 @@
+"""Plain functions that create the rows tests need, with sensible defaults and keyword overrides.
+
+Each one commits (so a request made by the test client sees the row, and a rollback in the app cannot take
+it away) and returns the new object. They need an app context (the `app_ctx` fixture, or `owner`).
+"""
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.models import (
+    BillingMethod,
+    BillingSettings,
+    Client,
+    Engagement,
+    EngagementCompletion,
+    Practice,
+    PricingMenu,
+    Role,
+    Service,
+    User,
+    XeroAccount,
+    XeroBrandingTheme,
+    XeroConnection,
+)
+from webapp.xero.crypto import TokenCipher
+
+PASSWORD = "correct horse battery"
+LONG_AGO = date(2025, 1, 1)  # engagements start here unless told otherwise: every month in the tests is billed
+TENANT_ID = "11111111-2222-3333-4444-555555555555"
+XERO_CONNECTION_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+
+
+def _save(obj):
+    db.session.add(obj)
+    db.session.commit()
+    return obj
+
+
+# --- practices and the people who sign in ------------------------------------------------------------
+
+def make_practice(name="Acme Accountants", email=None, role=Role.OWNER, **practice_fields) -> User:
+    """A practice with Billing Settings and one user (its owner unless `role` says otherwise); returns the user."""
+    practice = Practice(name=name, **practice_fields)
+    db.session.add(practice)
+    db.session.flush()
+    db.session.add(BillingSettings(practice_id=practice.id))
+    return make_user(practice.id, role=role, email=email, name="Test User")
+
+
+def make_user(practice_id: int, role=Role.STAFF, email=None, name="Another", password=PASSWORD) -> User:
+    """Someone else signing in to the practice: staff unless `role` says otherwise."""
+    user = User(practice_id=practice_id, email=email or f"{uuid.uuid4().hex[:8]}@example.com", name=name,
+                role=Role(role).value)
+    user.set_password(password)
+    return _save(user)
+
+
+# --- clients, pricing and agreed work ------------------------------------------------------------
+
+def make_client(practice_id: int, name="Abbott & Sons Ltd", code=None, **fields) -> Client:
+    """A client; its code is made from its name (Abbott & Sons Ltd -> ABB01) unless given."""
+    return _save(Client(practice_id=practice_id, name=name, code=code or name[:3].upper() + "01", **fields))
+
+
+def make_menu(practice_id: int, name="2026/27 Pricing", active=True) -> PricingMenu:
+    return _save(PricingMenu(practice_id=practice_id, name=name, is_active=active))
+
+
+def make_service(practice_id: int | None = None, name="Monthly Bookkeeping", method=BillingMethod.MONTHLY,
+                 price="250.00", menu: PricingMenu | None = None, **fields) -> Service:
+    """A service on `menu`, else on the practice's first menu (made, active, if it has none)."""
+    if menu is None:
+        menu = db.session.execute(db.select(PricingMenu).filter_by(practice_id=practice_id)
+                                  .order_by(PricingMenu.id)).scalars().first() or make_menu(practice_id)
+    return _save(Service(practice_id=menu.practice_id, pricing_menu_id=menu.id, name=name,
+                         billing_method=BillingMethod(method).value, price=Decimal(price), **fields))
+
+
+def make_engagement(client: Client, service: Service, price=None, start=LONG_AGO, end=None, completed_on=None,
+                    **fields) -> Engagement:
+    """`client` engaged on `service` at its price (unless `price`), from `start` to `end`; optionally completed."""
+    engagement = _save(Engagement(practice_id=client.practice_id, client_id=client.id, service_id=service.id,
+                                  price=Decimal(price) if price else service.price, start_date=start, end_date=end,
+                                  **fields))
+    if completed_on is not None:
+        make_completion(engagement, completed_on)
+    return engagement
+
+
+def make_completion(engagement: Engagement, completed_on: date, **fields) -> EngagementCompletion:
+    """The engagement's work marked complete on `completed_on` (the engagement is refreshed to list it)."""
+    completion = _save(EngagementCompletion(practice_id=engagement.practice_id, engagement_id=engagement.id,
+                                            completed_on=completed_on, **fields))
+    db.session.refresh(engagement)
+    return completion
+
+
+# --- Xero ----------------------------------------------------------------------------------------
+
+def make_connection(practice_id: int | None = None, access="old-access", refresh="old-refresh",
+                    expires_in=timedelta(minutes=20), tenant_id=TENANT_ID, status="connected",
+                    **fields) -> XeroConnection:
+    """A Xero connection with encrypted tokens (for a new practice unless `practice_id`)."""
+    if practice_id is None:
+        practice_id = make_practice().practice_id
+    cipher = TokenCipher(current_app.config["TOKEN_ENCRYPTION_KEY"])
+    fields.setdefault("connection_id", XERO_CONNECTION_ID)
+    fields.setdefault("tenant_name", "Demo Company (UK)")
+    return _save(XeroConnection(
+        practice_id=practice_id, tenant_id=tenant_id, status=status,
+        access_token_encrypted=cipher.encrypt(access), refresh_token_encrypted=cipher.encrypt(refresh),
+        access_token_expires_at=datetime.now(UTC) + expires_in, **fields))
+
+
+def make_account(practice_id: int, code="200", name="Sales", status="ACTIVE", account_class="REVENUE",
+                 type="REVENUE", **fields) -> XeroAccount:
+    """A synced Xero account (an active revenue account unless told otherwise)."""
+    fields.setdefault("account_id", f"acc-{code}")
+    return _save(XeroAccount(practice_id=practice_id, code=code, name=name, status=status,
+                             account_class=account_class, type=type, **fields))
+
+
+def make_theme(practice_id: int, branding_theme_id="t-standard", name="Standard", sort_order=0,
+               **fields) -> XeroBrandingTheme:
+    """A synced Xero invoice template (branding theme)."""
+    return _save(XeroBrandingTheme(practice_id=practice_id, branding_theme_id=branding_theme_id, name=name,
+                                   sort_order=sort_order, **fields))
