@@ -1,17 +1,18 @@
 """RQ job functions: thin wrappers that take ids, open an app context and call webapp.sync."""
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app, has_app_context
+from flask import Flask, current_app, has_app_context
 
-_app = None
+_app: Flask | None = None
 
 
 @contextmanager
-def app_context():
+def app_context() -> Iterator[Flask]:
     """The running app's context when there is one (tests, web), else the worker's own app from the env."""
     global _app
     if has_app_context():
-        yield current_app._get_current_object()
+        yield current_app  # the running app (through its proxy, valid for as long as its context is)
         return
     if _app is None:
         from webapp import create_app

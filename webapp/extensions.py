@@ -4,6 +4,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic migrations are stable on SQLite and PostgreSQL alike.
 naming_convention = {
@@ -14,7 +15,18 @@ naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
+
+class Base(DeclarativeBase):
+    """SQLAlchemy 2.0's typed declarative base behind `db.Model` (models subclass webapp.models.base.Model).
+
+    The metadata lives here, not in SQLAlchemy(metadata=...): with a 2.x base class Flask-SQLAlchemy
+    takes the default metadata (and so the naming convention) from the base class.
+    """
+
+    metadata = MetaData(naming_convention=naming_convention)
+
+
+db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -1,20 +1,26 @@
-"""Enqueue RQ jobs by dotted path on the configured Redis (REDIS_URL) and queue (RQ_QUEUE)."""
-from typing import Mapping
+"""The RQ queue the web app enqueues background work on (REDIS_URL, RQ_QUEUE).
+
+Jobs are named by dotted path (`jobs.sync_reference.run_reference_sync`) and take ids, never ORM objects,
+so `webapp` never imports `jobs`: the worker imports them by name when it runs them.
+"""
+from collections.abc import Mapping
+from typing import Any
 
 from flask import current_app
 from rq import Queue
 from rq.job import Job
 
-from webapp.xero.redis_conn import get_redis
+from webapp.redis_conn import get_redis
 
 
-def get_queue(config: Mapping | None = None) -> Queue:
+def get_queue(config: Mapping[str, Any] | None = None) -> Queue:
+    """The configured queue (`config` defaults to the current app's)."""
     config = config if config is not None else current_app.config
     return Queue(config["RQ_QUEUE"], connection=get_redis(config["REDIS_URL"]))
 
 
-def enqueue(dotted_path: str, *args, job_id: str | None = None, config: Mapping | None = None,
-            job_timeout: int = 1800, **meta) -> Job:
+def enqueue(dotted_path: str, *args: Any, job_id: str | None = None, config: Mapping[str, Any] | None = None,
+            job_timeout: int = 1800, **meta: Any) -> Job:
     """Queue `dotted_path(*args)`; jobs get ids, never ORM objects. `meta` lands in job.meta."""
     return get_queue(config).enqueue_call(dotted_path, args=args, job_id=job_id, timeout=job_timeout,
                                           meta=meta or None)

@@ -3,12 +3,13 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.billing import bp
+from webapp.clock import this_month
 from webapp.htmx import is_htmx_request, render_page_or_fragment
 from webapp.models import Invoice
 from webapp.scoping import current_practice_id, get_or_404
 from webapp.services.billing_approval import Outcome, approve_plan, approver_name
 from webapp.services.billing_invoices import invoice_page
-from webapp.services.billing_plan import build_plan, current_period, parse_period
+from webapp.services.billing_plan import build_plan, parse_period
 from webapp.services.billing_tax import tax_reference
 from webapp.sync.reference_data import theme_name
 from webapp.template_helpers import format_local_datetime
@@ -16,18 +17,16 @@ from webapp.template_helpers import format_local_datetime
 BAD_MONTH = "That is not a month Socket understands (use YYYY-MM). Showing this month instead."
 
 
-def _this_month():
-    return current_period(current_user.practice.time_zone)
-
 
 @bp.route("/plan")
 @login_required
 def plan():
     month = request.args.get("month")
-    period = parse_period(month) if month else _this_month()
+    current = this_month(current_user.practice.time_zone)
+    period = parse_period(month) if month else current
     error, status = None, 200
     if period is None:
-        error, status, period = BAD_MONTH, 400, _this_month()
+        error, status, period = BAD_MONTH, 400, current
     return _render_plan(period, status=status, error=error)
 
 
@@ -36,7 +35,8 @@ def _render_plan(period, status=200, error=None, notice=None, notice_ok=False):
     approver = approver_name(plan.run) if plan.run else None
     return render_page_or_fragment(
         "billing/plan.html", "billing/_plan.html", status,
-        plan=plan, approver=approver, error=error, notice=notice, notice_ok=notice_ok, this_month=_this_month(),
+        plan=plan, approver=approver, error=error, notice=notice, notice_ok=notice_ok,
+        this_month=this_month(current_user.practice.time_zone),
     )
 
 

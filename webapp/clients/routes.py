@@ -10,13 +10,13 @@ from webapp.clients.forms import (
     EngagementForm,
     consolidation_choice,
 )
+from webapp.clock import local_today
 from webapp.extensions import db
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.models import BillingSettings, Client, Engagement, EngagementCompletion
 from webapp.scoping import current_practice_id, get_or_404
 from webapp.services import clients as client_service
 from webapp.services import engagements as engagement_service
-from webapp.services.billing_cadence import local_today
 from webapp.sync import reference_data
 
 VALIDATED_FIELDS = ("name", "code", "email", "phone", "address_line", "city", "postcode", "company_number",
@@ -157,11 +157,6 @@ def _detail_context(client: Client, form: ClientForm | None = None, **engagement
     return context
 
 
-def _practice_today():
-    """Today in the practice's time zone (the server clock is UTC)."""
-    return local_today(current_user.practice.time_zone)
-
-
 def _engagement_context(client: Client, engagement_form=None, editing_id=None, ending_id=None,
                         end_form=None, completing_id=None, complete_error=None, complete_value=None) -> dict:
     engagements = client_service.client_engagements(client)
@@ -177,7 +172,7 @@ def _engagement_context(client: Client, engagement_form=None, editing_id=None, e
         "complete_value": complete_value,
         "completable": {e.id for e in engagements if engagement_service.is_completable(e)},
         "invoiced_completions": engagement_service.invoiced_completions(engagements),
-        "today": _practice_today(),
+        "today": local_today(current_user.practice.time_zone),
     }
 
 
@@ -220,7 +215,7 @@ def engagements(client_id):
 @login_required
 def new_engagement(client_id):
     client = get_or_404(Client, client_id)
-    form = _engagement_form(start_date=_practice_today())
+    form = _engagement_form(start_date=local_today(current_user.practice.time_zone))
     return _render_engagements(client, engagement_form=form, editing_id="new")
 
 
@@ -291,7 +286,8 @@ def complete_engagement(client_id, engagement_id):
         error = " ".join(form.completed_on.errors) or "Enter the date the work was completed."
     else:
         try:
-            engagement_service.mark_complete(engagement, form.completed_on.data, _practice_today(), current_user.id)
+            today = local_today(current_user.practice.time_zone)
+            engagement_service.mark_complete(engagement, form.completed_on.data, today, current_user.id)
         except engagement_service.CompletionRefused as refused:
             error = str(refused)
     if error:

@@ -1,8 +1,15 @@
 """A practice's clients (the people and companies it bills)."""
 import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from webapp.extensions import db
-from webapp.models.base import UTCDateTime, utcnow
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.models.base import Model, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from webapp.models.pricing import Engagement
 
 
 class ClientStatus(str, enum.Enum):
@@ -10,30 +17,30 @@ class ClientStatus(str, enum.Enum):
     ARCHIVED = "archived"
 
 
-class Client(db.Model):
+class Client(Model):
     __tablename__ = "clients"
-    __table_args__ = (db.UniqueConstraint("practice_id", "code", name="uq_clients_practice_code"),)
+    __table_args__ = (UniqueConstraint("practice_id", "code", name="uq_clients_practice_code"),)
 
-    id = db.Column(db.Integer, primary_key=True)
-    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
-    code = db.Column(db.String(32), nullable=False)
-    name = db.Column(db.String(200), nullable=False)
-    email = db.Column(db.String(254))
-    phone = db.Column(db.String(50))
-    address_line = db.Column(db.String(200))
-    city = db.Column(db.String(100))
-    postcode = db.Column(db.String(16))
-    company_number = db.Column(db.String(16))
-    vat_number = db.Column(db.String(20))
-    status = db.Column(db.String(16), nullable=False, default=ClientStatus.ACTIVE.value)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    address_line: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    company_number: Mapped[str | None] = mapped_column(String(16))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16), default=ClientStatus.ACTIVE.value)
     # None means "use the practice's Billing Settings".
-    consolidate_recurring = db.Column(db.Boolean)
-    consolidate_one_off = db.Column(db.Boolean)
-    branding_theme_id = db.Column(db.String(36))
-    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
-    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    consolidate_recurring: Mapped[bool | None]
+    consolidate_one_off: Mapped[bool | None]
+    branding_theme_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    engagements = db.relationship("Engagement", back_populates="client", lazy="selectin")
+    engagements: Mapped[list["Engagement"]] = relationship(back_populates="client", lazy="selectin")
 
     @property
     def is_archived(self) -> bool:

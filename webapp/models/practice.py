@@ -1,11 +1,14 @@
 """Practices and the people who sign in to them."""
 import enum
+from datetime import datetime
 
 from flask_login import UserMixin
+from flask_sqlalchemy.query import Query
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import DynamicMapped, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.extensions import db
-from webapp.models.base import UTCDateTime, utcnow
+from webapp.models.base import Model, UTCDateTime, utcnow
 
 
 class PrimaryCRM(str, enum.Enum):
@@ -19,30 +22,31 @@ class Role(str, enum.Enum):
     STAFF = "staff"
 
 
-class Practice(db.Model):
+class Practice(Model):
     __tablename__ = "practices"
 
-    id = db.Column(db.Integer, primary_key=True)
-    name = db.Column(db.String(200), nullable=False)
-    time_zone = db.Column(db.String(64), nullable=False, default="Europe/London")
-    primary_crm = db.Column(db.String(16), nullable=False, default=PrimaryCRM.SOCKET.value)
-    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    primary_crm: Mapped[str] = mapped_column(String(16), default=PrimaryCRM.SOCKET.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    users = db.relationship("User", back_populates="practice", lazy="dynamic")
+    # Flask-SQLAlchemy's Query (as db.relationship would set) for the dynamic collection.
+    users: DynamicMapped["User"] = relationship(back_populates="practice", lazy="dynamic", query_class=Query)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
-    id = db.Column(db.Integer, primary_key=True)
-    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
-    email = db.Column(db.String(254), nullable=False, unique=True)
-    name = db.Column(db.String(200), nullable=False, default="")
-    password_hash = db.Column(db.String(256), nullable=False)
-    role = db.Column(db.String(16), nullable=False, default=Role.STAFF.value)
-    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default=Role.STAFF.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    practice = db.relationship("Practice", back_populates="users")
+    practice: Mapped[Practice] = relationship(back_populates="users")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -1,8 +1,16 @@
 """Pricing menus, the services on them, and the engagements that bill them."""
 import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from webapp.extensions import db
-from webapp.models.base import Money, UTCDateTime, utcnow
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.models.base import Model, Money, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from webapp.models.client import Client
 
 
 class BillingMethod(str, enum.Enum):
@@ -36,36 +44,36 @@ BILLING_METHOD_LABELS = {
 }
 
 
-class PricingMenu(db.Model):
+class PricingMenu(Model):
     __tablename__ = "pricing_menus"
 
-    id = db.Column(db.Integer, primary_key=True)
-    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
-    name = db.Column(db.String(200), nullable=False)
-    is_active = db.Column(db.Boolean, nullable=False, default=False)
-    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    services = db.relationship(
-        "Service", back_populates="pricing_menu", order_by="Service.position, Service.id", lazy="selectin"
+    services: Mapped[list["Service"]] = relationship(
+        back_populates="pricing_menu", order_by="Service.position, Service.id", lazy="selectin"
     )
 
 
-class Service(db.Model):
+class Service(Model):
     __tablename__ = "services"
 
-    id = db.Column(db.Integer, primary_key=True)
-    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
-    pricing_menu_id = db.Column(db.Integer, db.ForeignKey("pricing_menus.id"), nullable=False, index=True)
-    name = db.Column(db.String(200), nullable=False)
-    description = db.Column(db.Text, nullable=False, default="")
-    billing_method = db.Column(db.String(32), nullable=False)
-    price = db.Column(Money, nullable=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    pricing_menu_id: Mapped[int] = mapped_column(ForeignKey("pricing_menus.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    billing_method: Mapped[str] = mapped_column(String(32))
+    price: Mapped[Decimal] = mapped_column(Money)
     # None means "use the practice's default account code" for recurring or one-off sales.
-    account_code = db.Column(db.String(10))
-    tax_type = db.Column(db.String(50))
-    position = db.Column(db.Integer, nullable=False, default=0)
+    account_code: Mapped[str | None] = mapped_column(String(10))
+    tax_type: Mapped[str | None] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(default=0)
 
-    pricing_menu = db.relationship("PricingMenu", back_populates="services")
+    pricing_menu: Mapped[PricingMenu] = relationship(back_populates="services")
 
     @property
     def method(self) -> BillingMethod:
@@ -76,39 +84,39 @@ class Service(db.Model):
         return self.method.is_recurring
 
 
-class Engagement(db.Model):
+class Engagement(Model):
     """A client's agreed service: the source of billing."""
 
     __tablename__ = "engagements"
 
-    id = db.Column(db.Integer, primary_key=True)
-    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
-    client_id = db.Column(db.Integer, db.ForeignKey("clients.id"), nullable=False, index=True)
-    service_id = db.Column(db.Integer, db.ForeignKey("services.id"), nullable=False, index=True)
-    price = db.Column(Money, nullable=False)
-    start_date = db.Column(db.Date, nullable=False)
-    end_date = db.Column(db.Date)
-    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    client = db.relationship("Client", back_populates="engagements")
-    service = db.relationship("Service", lazy="joined")
+    client: Mapped["Client"] = relationship(back_populates="engagements")
+    service: Mapped[Service] = relationship(lazy="joined")
     # For "on completion" and one-off work: each completion is invoiced once, in the month it falls in.
-    completions = db.relationship(
-        "EngagementCompletion", back_populates="engagement", lazy="selectin",
+    completions: Mapped[list["EngagementCompletion"]] = relationship(
+        back_populates="engagement", lazy="selectin",
         order_by="EngagementCompletion.completed_on, EngagementCompletion.id",
     )
 
 
-class EngagementCompletion(db.Model):
+class EngagementCompletion(Model):
     """Work on a one-off or on-completion engagement marked complete: one charge, billed once."""
 
     __tablename__ = "engagement_completions"
 
-    id = db.Column(db.Integer, primary_key=True)
-    practice_id = db.Column(db.Integer, db.ForeignKey("practices.id"), nullable=False, index=True)
-    engagement_id = db.Column(db.Integer, db.ForeignKey("engagements.id"), nullable=False, index=True)
-    completed_on = db.Column(db.Date, nullable=False)
-    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
-    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    engagement_id: Mapped[int] = mapped_column(ForeignKey("engagements.id"), index=True)
+    completed_on: Mapped[date]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    engagement = db.relationship("Engagement", back_populates="completions")
+    engagement: Mapped[Engagement] = relationship(back_populates="completions")

@@ -1,4 +1,6 @@
 """Services & Pricing: pricing menus, their services, and Billing & Engagement Letter Settings."""
+from typing import Any
+
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -9,11 +11,10 @@ from webapp.pricing.forms import MenuForm, ServiceForm
 from webapp.scoping import current_practice_id, get_or_404, require_settings_manager
 from webapp.services import pricing as pricing_service
 
-
 # --- the page and its menus ---------------------------------------------------------------------
 
 def _body_context(menu: PricingMenu | None, **extra) -> dict:
-    context = {
+    context: dict[str, Any] = {
         "menus": pricing_service.practice_menus(current_practice_id()),
         "menu": menu,
         "menu_form": MenuForm(formdata=None),

@@ -5,10 +5,11 @@ from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
+from webapp.clock import this_month
 from webapp.extensions import db
 from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine, InvoiceStatus, User
 from webapp.services import billing_cadence, billing_lock
-from webapp.services.billing_plan import build_plan, current_period
+from webapp.services.billing_plan import build_plan
 
 NUMBER_PREFIX = "SKT-"
 NUMBER_DIGITS = 6
@@ -79,7 +80,7 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
     if existing is not None:
         db.session.rollback()
         return ApprovalResult(Outcome.ALREADY_APPROVED, period, run=existing)
-    if period > current_period(time_zone, now):
+    if period > this_month(time_zone, now):
         db.session.rollback()
         return ApprovalResult(Outcome.FUTURE_MONTH, period)
 
@@ -139,7 +140,9 @@ def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -
     ids = iter(line_ids)
     ledger_rows = []
     for invoice, row in zip(invoices, plan.rows, strict=True):
-        line_of = {key: line_id for line, line_id in zip(row.preview.lines, ids) for key in line.charge_keys}
+        # `ids` is shared by every row: each row takes only as many ids as it has lines.
+        pairs = zip(row.preview.lines, ids, strict=False)
+        line_of = {key: line_id for line, line_id in pairs for key in line.charge_keys}
         ledger_rows += [
             {"practice_id": practice_id, "charge_key": item.charge_key, "engagement_id": item.engagement_id,
              "completion_id": item.completion_id, "due_period": item.due_period, "billing_run_id": run.id,

@@ -1,8 +1,7 @@
 """When an engagement is billed: which months, what each charge covers, and its ledger key. Pure functions."""
 from calendar import monthrange
 from collections.abc import Iterator
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from webapp.models.pricing import BillingMethod
 
@@ -26,12 +25,6 @@ def add_months(period: date, months: int) -> date:
 
 def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
-def local_today(time_zone: str, now: datetime | None = None) -> date:
-    """Today's date in the practice's own time zone (the server clock runs on UTC)."""
-    now = now or datetime.now(ZoneInfo("UTC"))
-    return now.astimezone(ZoneInfo(time_zone)).date()
 
 
 def is_active_in(start: date, end: date | None, period: date) -> bool:

@@ -35,7 +35,7 @@ def invoice_page(practice_id: int, period: date | None, page: int, per_page: int
     # Newest number first; by length too, as text "SKT-1000000" sorts below "SKT-999999".
     newest_first = (Invoice.period.desc(), db.func.length(Invoice.number).desc(), Invoice.number.desc(),
                     Invoice.id.desc())
-    invoices = db.session.execute(
+    invoices = list(db.session.execute(
         db.select(Invoice).filter(*wanted).order_by(*newest_first).limit(per_page).offset((page - 1) * per_page)
-    ).scalars().all()
+    ).scalars())
     return InvoicePage(invoices, page, pages, total)

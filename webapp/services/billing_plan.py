@@ -59,14 +59,15 @@ class InvoicePreview:
         return invoicing.lines_total(self.lines)
 
 
-@dataclass(frozen=True)
-class ClientPlan:
+@dataclass(frozen=True, kw_only=True)
+class _ClientRow:
+    """What the plan shows of one client: its amounts this month and last, and how its agreed work changed."""
+
     client: Client
     items: list[invoicing.BillableItem]
     amount: Decimal
     last_amount: Decimal
     change: Change
-    preview: InvoicePreview | None  # None for a client that ended
     invoice: Invoice | None = None  # approved month: the invoice its run raised for this client
     details: tuple[str, ...] = ()  # what changed in the agreed work, e.g. "Payroll added"
     notes: tuple[str, ...] = ()  # why the amount moved without it, e.g. "VAT Returns due this quarter"
@@ -75,9 +76,19 @@ class ClientPlan:
     def difference(self) -> Decimal:
         return self.amount - self.last_amount
 
-    @property
-    def has_catch_up(self) -> bool:
-        return any(item.catch_up for item in self.items)
+
+@dataclass(frozen=True, kw_only=True)
+class ClientPlan(_ClientRow):
+    """A client invoiced this month, with the invoice approving raises (approved month: the one it raised)."""
+
+    preview: InvoicePreview
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndedClientPlan(_ClientRow):
+    """A client billed last month but not this month: there is no invoice to preview."""
+
+    preview: None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +116,7 @@ class BillingPlan:
     practice_id: int
     period: date  # first day of the month
     rows: list[ClientPlan]  # clients billed this month, by name
-    ended: list[ClientPlan]  # clients billed last month but not this month
+    ended: list[EndedClientPlan]  # clients billed last month but not this month
     totals: PlanTotals
     run: BillingRun | None = None
     late: list[LateCharges] = field(default_factory=list)  # approved month only: due here, not yet invoiced
@@ -153,11 +164,6 @@ def plan_fingerprint(rows: list[ClientPlan]) -> str:
             digest.update(repr((line.description, str(line.quantity), str(line.unit_amount), line.account_code,
                                 taxed.tax_type, line.service_id, line.charge_keys)).encode() + b"\n")
     return digest.hexdigest()[:32]
-
-
-def current_period(time_zone: str, now: datetime | None = None) -> date:
-    """The first day of the current month in the practice's own time zone."""
-    return billing_cadence.local_today(time_zone, now).replace(day=1)
 
 
 def parse_period(value: str | None) -> date | None:
@@ -327,10 +333,6 @@ class _Runs:
     by_period: dict[date, BillingRun]
     scopes: dict[int, set[int]]  # run id -> client ids; a run approved before scopes were recorded has none
 
-    @property
-    def first(self) -> date | None:
-        return min(self.by_period) if self.by_period else None
-
     def next_open_after(self, period: date) -> date:
         candidate = billing_cadence.add_months(period, 1)
         while candidate in self.by_period:
@@ -353,8 +355,8 @@ class _Runs:
 
 def _runs(practice_id: int) -> list[BillingRun]:
     # Not their invoices: _invoices loads the two runs' that the plan shows, lines included.
-    return db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)
-                              .options(lazyload(BillingRun.invoices))).scalars().all()
+    return list(db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)
+                                   .options(lazyload(BillingRun.invoices))).scalars())
 
 
 def _scopes(practice_id: int, first: date, last: date) -> dict[int, set[int]]:
@@ -446,9 +448,11 @@ def invoice_preview(invoice: Invoice, theme_names: dict[str, str], tax: TaxRefer
 
 
 def _vat_total(rows: list[ClientPlan]) -> Decimal | None:
-    if not rows or not all(row.preview.tax.complete for row in rows):
+    """The previews' VAT, when every one's is known (complete)."""
+    known = [row.preview.tax.vat for row in rows if row.preview.tax.vat is not None]
+    if not rows or len(known) < len(rows):
         return None
-    return sum((row.preview.tax.vat for row in rows), ZERO)
+    return sum(known, ZERO)
 
 
 def build_plan(practice_id: int, period: date) -> BillingPlan:
@@ -492,7 +496,9 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     engagements_by_id = {e.id: e for _, engagements in clients for e in engagements}
     invoiced_charges = _invoiced_charges(ledger, run, engagements_by_id) if run is not None else {}
 
-    rows, ended, late = [], [], []
+    rows: list[ClientPlan] = []
+    ended: list[EndedClientPlan] = []
+    late: list[LateCharges] = []
     awaiting: set[date] = set()
     counts = {change: 0 for change in Change}
     this_total = last_total = ZERO
@@ -520,7 +526,7 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
                     due_here.append((charge, False))
                     if billed is None and run is None:
                         pending.append((charge, False))
-                    elif billed is None and runs.may_catch_up(run, client):
+                    elif billed is None and run is not None and runs.may_catch_up(run, client):
                         late_here.append((charge, False))
                 elif charge.due_period >= look_back and billed is None:  # an earlier month since the first approval
                     earlier_run = runs.by_period.get(charge.due_period)
@@ -560,9 +566,14 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
         counts[change] += 1
         this_total += amount or ZERO
         last_total += last_amount or ZERO
-        row = ClientPlan(client=client, items=items, amount=amount or ZERO, last_amount=last_amount or ZERO,
-                         change=change, preview=preview, invoice=invoice, details=work.details, notes=notes)
-        (rows if preview is not None else ended).append(row)
+        if preview is not None:
+            rows.append(ClientPlan(client=client, items=items, amount=amount or ZERO, last_amount=last_amount or ZERO,
+                                   change=change, preview=preview, invoice=invoice, details=work.details,
+                                   notes=notes))
+        else:
+            ended.append(EndedClientPlan(client=client, items=items, amount=amount or ZERO,
+                                         last_amount=last_amount or ZERO, change=change, invoice=invoice,
+                                         details=work.details, notes=notes))
     return BillingPlan(practice_id=practice_id, period=period, rows=rows, ended=ended,
                        totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts,
                                          vat=_vat_total(rows)),

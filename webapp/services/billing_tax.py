@@ -31,7 +31,8 @@ def tax_reference(practice_id: int) -> TaxReference:
         return TaxReference(accounts, None)
     rates = {}
     for tax_type, name, effective in db.session.execute(
-            db.select(XeroTaxRate.tax_type, XeroTaxRate.name, XeroTaxRate.effective_rate).filter_by(practice_id=practice_id)):
+            db.select(XeroTaxRate.tax_type, XeroTaxRate.name, XeroTaxRate.effective_rate)
+            .filter_by(practice_id=practice_id)):
         percent = invoicing.parse_percent(effective)
         if percent is not None:
             rates[tax_type] = invoicing.TaxRate(tax_type, name, percent)

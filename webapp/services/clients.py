@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import Client, ClientStatus, Engagement, PricingMenu, Service
-from webapp.services import billing_lock, engagements as engagement_billing
+from webapp.services import billing_lock
+from webapp.services import engagements as engagement_billing
 
 _COMPANY_NUMBER_WITH_PREFIX = re.compile(r"^[A-Z]{2}\d{6}$")
 _DIGITS = re.compile(r"^\d{1,8}$")

@@ -9,6 +9,7 @@ import os
 from datetime import date
 from decimal import Decimal
 
+from webapp.clock import local_today
 from webapp.extensions import db
 from webapp.models import (
     BilledCharge,
@@ -23,7 +24,6 @@ from webapp.models import (
     Service,
     User,
 )
-from webapp.services.billing_cadence import local_today
 
 DEMO_PRACTICE_NAME = "Hartley & Webb Chartered Accountants"
 DEMO_EMAIL = "demo@socket.test"
@@ -110,7 +110,10 @@ def _load_clients(practice: Practice) -> list[Client]:
     return clients
 
 
-def _engagement_plan(index: int, this_month: date) -> list[tuple[str, date, date | None, date | None]]:
+_EngagementPlan = list[tuple[str, date, date | None, date | None]]  # (service, start, end, completed_on)
+
+
+def _engagement_plan(index: int, this_month: date) -> _EngagementPlan:
     """Which services client number `index` takes, as (service, start, end, completed_on).
 
     A fixed pattern so the demo is the same every time: most clients are steady, every seventh is new
@@ -119,7 +122,7 @@ def _engagement_plan(index: int, this_month: date) -> list[tuple[str, date, date
     """
     long_ago = _month_start(this_month, 14 + index % 6)
     last_month_end = date.fromordinal(this_month.toordinal() - 1)
-    plan = []
+    plan: _EngagementPlan = []
     if index % 7 == 3:
         plan.append(("Monthly Bookkeeping", this_month, None, None))
         plan.append(("Company Formation", this_month, None, this_month))

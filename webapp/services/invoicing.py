@@ -143,10 +143,13 @@ def lines_total(lines: list[DraftLine]) -> Decimal:
 
 class Line(Protocol):
     """What VAT reads of an invoice line: a DraftLine or a stored InvoiceLine (which may carry the VAT
-    worked out when it was raised, as `tax_amount`)."""
+    worked out when it was raised, as `tax_amount`). Read-only, so a frozen DraftLine qualifies."""
 
-    account_code: str | None
-    tax_type: str | None
+    @property
+    def account_code(self) -> str | None: ...
+
+    @property
+    def tax_type(self) -> str | None: ...
 
     @property
     def amount(self) -> Decimal: ...
@@ -222,6 +225,6 @@ def tax_invoice(lines: Iterable[Line], account_tax_types: Mapping[str, str],
         vat = stored if stored is not None else (line_vat(line.amount, rate.percent) if rate else None)
         taxed.append(TaxedLine(line, tax_type, rate, vat))
     net = sum((t.line.amount for t in taxed), Decimal("0.00")).quantize(PENNY)
-    known = bool(taxed) and all(t.vat is not None for t in taxed)
-    vat = sum((t.vat for t in taxed), Decimal("0.00")) if known else None
+    known = [t.vat for t in taxed if t.vat is not None]
+    vat = sum(known, Decimal("0.00")) if taxed and len(known) == len(taxed) else None
     return InvoiceTax(tuple(taxed), net, vat, rates is not None)

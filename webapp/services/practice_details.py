@@ -15,7 +15,7 @@ def time_zone_names() -> tuple[str, ...]:
 
 def save_practice_details(practice_id: int, name: str, time_zone: str, primary_crm: PrimaryCRM) -> Practice:
     """Store validated details; the caller has checked the zone is one of time_zone_names()."""
-    practice = db.session.get(Practice, practice_id)
+    practice = db.session.get_one(Practice, practice_id)  # the signed-in user's practice: it exists
     practice.name = name.strip()
     practice.time_zone = time_zone
     practice.primary_crm = primary_crm.value

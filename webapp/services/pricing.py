@@ -12,6 +12,7 @@ from webapp.models import (
     InvoiceLine,
     PricingMenu,
     Service,
+    XeroAccount,
     XeroConnection,
 )
 from webapp.sync import reference_data
@@ -203,11 +204,15 @@ def default_account_code(practice_id: int, service: Service) -> str | None:
     return settings.recurring_account_code if service.is_recurring else settings.one_off_account_code
 
 
+def _choices(accounts: list[XeroAccount]) -> list[tuple[str, str]]:
+    """(code, label) per account; revenue_accounts returns only accounts with a code, as the check says."""
+    return [(account.code, account.label) for account in accounts if account.code is not None]
+
+
 def account_code_rows(practice_id: int, services: list[Service]) -> tuple[bool, list[AccountCodeRow]]:
     """(whether codes can be chosen, one row per service) for the dialog."""
     available = xero_accounts_available(practice_id)
-    accounts = reference_data.revenue_accounts(practice_id) if available else []
-    offered = [(account.code, account.label) for account in accounts]
+    offered = _choices(reference_data.revenue_accounts(practice_id)) if available else []
     rows = []
     for service in services:
         rows.append(account_code_row(practice_id, service, available, offered))
@@ -220,7 +225,7 @@ def account_code_row(practice_id: int, service: Service, available: bool | None 
     if available is None:
         available = xero_accounts_available(practice_id)
     if offered is None:
-        offered = [(a.code, a.label) for a in reference_data.revenue_accounts(practice_id)] if available else []
+        offered = _choices(reference_data.revenue_accounts(practice_id)) if available else []
     choices = list(offered)
     if service.account_code and service.account_code not in {code for code, _ in offered}:
         stored = reference_data.find_account(practice_id, service.account_code)

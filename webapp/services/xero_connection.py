@@ -1,4 +1,4 @@
-"""Connecting a practice to one Xero organisation, disconnecting it, and syncing its reference data.
+"""Connecting a practice to one Xero organisation and disconnecting it (the sync itself is webapp.sync).
 
 The routes hand in plain values (codes, ids); everything that speaks Xero goes through webapp.xero.
 Tokens never leave the server: between the callback and the "Select your Xero company" choice the new
@@ -8,7 +8,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -18,25 +18,23 @@ from webapp.extensions import db
 from webapp.models import (
     ConnectionStatus,
     SyncRun,
-    SyncStatus,
     XeroAccount,
     XeroBrandingTheme,
     XeroConnection,
     XeroTaxRate,
 )
 from webapp.models.base import utcnow
+from webapp.redis_conn import get_redis
+from webapp.sync.sync_runs import SyncRefused, start_sync
 from webapp.xero import XeroError, XeroSettings, oauth
 from webapp.xero.connections import TenantConnection, delete_connection, list_connections
 from webapp.xero.crypto import TokenCipher
 from webapp.xero.oauth import AuthorizationRequest, TokenSet
-from webapp.xero.redis_conn import get_redis
 from webapp.xero.token_store import TokenManager, store_token_set, tokens_locked
 
 log = logging.getLogger(__name__)
 
 PENDING_TTL = 600
-SYNC_STALE_AFTER = timedelta(hours=1)
-SYNC_JOB = "jobs.sync_reference.run_reference_sync"
 
 
 class ConnectError(Exception):
@@ -45,12 +43,6 @@ class ConnectError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-
-
-class SyncAlreadyRunning(ConnectError):
-    def __init__(self, run: SyncRun):
-        super().__init__("A sync is already running; wait for it to finish.")
-        self.run = run
 
 
 @dataclass(frozen=True)
@@ -117,7 +109,7 @@ def _give_back(settings: XeroSettings, tokens: TokenSet, organisations) -> list[
 def pending_choices(practice_id: int, pending_id: str | None) -> list[TenantConnection] | None:
     """The organisations waiting to be chosen from, or None when the choice expired or is not this practice's."""
     pending = _load_pending(practice_id, pending_id)
-    return pending[1] if pending else None
+    return pending.organisations if pending else None
 
 
 def choose_organisation(practice_id: int, user_id: int, pending_id: str | None,
@@ -126,14 +118,13 @@ def choose_organisation(practice_id: int, user_id: int, pending_id: str | None,
     pending = _load_pending(practice_id, pending_id)
     if pending is None:
         raise ConnectError("That choice has expired. Start again with Connect with Xero.")
-    tokens, organisations = pending
-    chosen = next((org for org in organisations if org.id == chosen_connection_id), None)
+    chosen = next((org for org in pending.organisations if org.id == chosen_connection_id), None)
     if chosen is None:
         raise ConnectError("Choose one of the organisations listed.")
-    others = [org for org in organisations if org.id != chosen.id]
-    outcome = _connect(practice_id, user_id, tokens, chosen, others)
+    others = [org for org in pending.organisations if org.id != chosen.id]
+    outcome = _connect(practice_id, user_id, pending.tokens, chosen, others)
     try:
-        _redis().delete(_pending_key(pending_id))
+        _redis().delete(pending.key)
     except RedisError:
         log.warning("Could not delete the used pending Xero grant; it expires in %ss", PENDING_TTL)
     return outcome
@@ -144,10 +135,9 @@ def cancel_choice(practice_id: int, pending_id: str | None) -> None:
     pending = _load_pending(practice_id, pending_id)
     if pending is None:
         return
-    tokens, organisations = pending
-    _give_back(xero_settings(), tokens, organisations)
+    _give_back(xero_settings(), pending.tokens, pending.organisations)
     try:
-        _redis().delete(_pending_key(pending_id))
+        _redis().delete(pending.key)
     except RedisError:
         log.warning("Could not delete the cancelled pending Xero grant; it expires in %ss", PENDING_TTL)
 
@@ -199,7 +189,7 @@ def _connect(practice_id: int, user_id: int, tokens: TokenSet, organisation: Ten
     try:
         run = start_sync(practice_id, trigger="connect")
         return ConnectOutcome(connection=connection, sync_run=run, cleanup_problems=problems)
-    except ConnectError as exc:
+    except SyncRefused as exc:
         return ConnectOutcome(connection=connection, sync_error=exc.message, cleanup_problems=problems)
 
 
@@ -260,23 +250,36 @@ def _save_pending(practice_id: int, user_id: int, tokens: TokenSet, organisation
     return pending_id
 
 
-def _load_pending(practice_id: int, pending_id: str | None):
+@dataclass(frozen=True)
+class _PendingGrant:
+    """A grant waiting for "Select your Xero company": where it is kept, its tokens and its organisations."""
+
+    key: str  # its Redis key
+    tokens: TokenSet
+    organisations: list[TenantConnection]
+
+
+def _load_pending(practice_id: int, pending_id: str | None) -> _PendingGrant | None:
     if not pending_id:
         return None
+    key = _pending_key(pending_id)
     try:
-        raw = _redis().get(_pending_key(pending_id))
+        raw = _redis().get(key)
     except RedisError as exc:
         log.error("Could not read the pending Xero grant (%s)", type(exc).__name__)
         raise ConnectError("Socket could not read your pending Xero sign-in (its Redis store is unreachable). "
                            "Try again shortly with Connect with Xero.") from None
     if raw is None:
         return None
-    data = json.loads(TokenCipher(current_app.config["TOKEN_ENCRYPTION_KEY"]).decrypt(raw.decode()))
+    payload = TokenCipher(current_app.config["TOKEN_ENCRYPTION_KEY"]).decrypt(raw.decode())
+    if payload is None:  # an empty entry (never written): nothing is pending
+        return None
+    data = json.loads(payload)
     if data["practice_id"] != practice_id:
         return None
     tokens = TokenSet(access_token=data["access_token"], refresh_token=data["refresh_token"],
                       expires_at=datetime.fromisoformat(data["expires_at"]), scope=data["scope"])
-    return tokens, [TenantConnection(**org) for org in data["organisations"]]
+    return _PendingGrant(key, tokens, [TenantConnection(**org) for org in data["organisations"]])
 
 
 # -- disconnecting ------------------------------------------------------------------------------------------
@@ -328,59 +331,3 @@ def _quietly(call, *args) -> list[str]:
     except XeroError as exc:
         log.warning("Xero call %s failed: %s", getattr(call, "__name__", call), exc.message)
         return [exc.message]
-
-
-# -- syncing ----------------------------------------------------------------------------------------------------
-def latest_sync_run(practice_id: int) -> SyncRun | None:
-    """The practice's most recent SyncRun, or None."""
-    return db.session.execute(
-        db.select(SyncRun).filter_by(practice_id=practice_id).order_by(SyncRun.id.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
-def get_sync_run(practice_id: int, run_id: int) -> SyncRun | None:
-    """One of the practice's SyncRuns by id (None for another practice's)."""
-    return db.session.execute(db.select(SyncRun).filter_by(practice_id=practice_id, id=run_id)).scalar_one_or_none()
-
-
-def _active_run(practice_id: int) -> SyncRun | None:
-    return db.session.execute(
-        db.select(SyncRun).filter(SyncRun.practice_id == practice_id,
-                                  SyncRun.status.in_([SyncStatus.QUEUED.value, SyncStatus.RUNNING.value]))
-        .order_by(SyncRun.id.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
-def start_sync(practice_id: int, trigger: str = "manual") -> SyncRun:
-    """Queue a reference-data sync; refused while another is queued or running (one that has sat for an hour
-    is presumed lost with its worker and recorded as failed)."""
-    connection = db.session.execute(
-        db.select(XeroConnection).filter_by(practice_id=practice_id).with_for_update()  # one starter at a time
-    ).scalar_one_or_none()
-    if connection is None or not connection.is_connected:
-        db.session.rollback()
-        raise ConnectError("Connect to Xero before syncing.")
-    active = _active_run(practice_id)
-    if active is not None:
-        if utcnow() - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
-            db.session.rollback()
-            raise SyncAlreadyRunning(active)
-        active.status, active.finished_at = SyncStatus.FAILED.value, utcnow()
-        active.error = "The sync stopped without finishing (its worker was lost)."
-    run = SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
-                  progress="Waiting for the worker", counts={})
-    db.session.add(run)
-    db.session.commit()
-    from jobs.queue import enqueue
-
-    try:
-        job = enqueue(SYNC_JOB, run.id, practice_id=practice_id)
-    except RedisError as exc:
-        log.error("Could not queue SyncRun %s: %s", run.id, exc)
-        run.status, run.finished_at = SyncStatus.FAILED.value, utcnow()
-        run.error = "The sync could not be queued (the background worker's queue is unreachable)."
-        db.session.commit()
-        raise ConnectError(run.error) from None
-    run.rq_job_id = job.id
-    db.session.commit()
-    return run

@@ -1,4 +1,4 @@
-"""Practice Settings: Integrations and Billing Settings tabs."""
+"""Practice Settings: the Integrations, Billing Settings and Practice tabs (owners and admins change them)."""
 from flask import Blueprint
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")

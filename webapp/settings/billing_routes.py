@@ -5,9 +5,9 @@ from flask_login import current_user, login_required
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.scoping import current_practice_id, require_settings_manager
 from webapp.services.billing_settings import (
+    INLINE_FIELDS,
     SettingsChange,
     get_billing_settings,
-    INLINE_FIELDS,
     is_allowed_theme,
     save_billing_settings,
     save_one_setting,

@@ -12,11 +12,12 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import AnyOf, InputRequired
 
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
-from webapp.models import ConnectionStatus
+from webapp.models import ConnectionStatus, SyncStatus
 from webapp.scoping import current_practice_id, require_settings_manager
 from webapp.services import default_account_codes as codes
 from webapp.services import xero_connection as xero
 from webapp.settings import bp
+from webapp.sync import sync_runs
 from webapp.xero import XeroError
 
 FLOW_KEY = "xero_oauth"  # {"state", "verifier", "practice_id"} for one sign-in
@@ -48,7 +49,7 @@ def _page(status: int = 200, choose_form: ChooseCompanyForm | None = None, choic
     return render_template(
         "settings/integrations.html",
         connection=xero.get_connection(practice_id),
-        run=xero.latest_sync_run(practice_id),
+        run=sync_runs.latest_sync_run(practice_id),
         code_fields=code_fields or codes.account_code_fields(practice_id),
         code_errors=code_errors or {},
         can_manage=current_user.can_manage_settings,
@@ -113,6 +114,7 @@ def xero_callback():
 
 
 def _connected(outcome: xero.ConnectOutcome):
+    assert outcome.connection is not None, "an outcome with no choice to make is connected"
     flash(f"Connected to Xero: {outcome.connection.tenant_name}.", "success")
     if outcome.sync_error:
         flash(outcome.sync_error, "error")
@@ -194,9 +196,9 @@ SYNC_FINISHED_EVENT = "xero-synced"
 @bp.route("/integrations/xero/sync-status")
 @login_required
 def xero_sync_status():
-    run = xero.latest_sync_run(current_practice_id())
+    run = sync_runs.latest_sync_run(current_practice_id())
     response = _sync_status(run)
-    if run and run.status in ("succeeded", "failed"):
+    if run and run.status in (SyncStatus.SUCCEEDED.value, SyncStatus.FAILED.value):
         # The poll that sees the run finish tells the account-code selects to reload with the new codes.
         response.headers["HX-Trigger"] = SYNC_FINISHED_EVENT
     return response
@@ -209,7 +211,7 @@ def xero_account_codes():
     practice_id = current_practice_id()
     return render_page_or_fragment(
         "settings/integrations.html", "settings/_xero_account_codes.html",
-        connection=xero.get_connection(practice_id), run=xero.latest_sync_run(practice_id),
+        connection=xero.get_connection(practice_id), run=sync_runs.latest_sync_run(practice_id),
         code_fields=codes.account_code_fields(practice_id), code_errors={},
         can_manage=current_user.can_manage_settings)
 
@@ -220,11 +222,11 @@ def xero_sync():
     require_settings_manager()
     practice_id = current_practice_id()
     try:
-        run = xero.start_sync(practice_id, trigger="manual")
-    except xero.SyncAlreadyRunning as exc:
+        run = sync_runs.start_sync(practice_id, trigger="manual")
+    except sync_runs.SyncAlreadyRunning as exc:
         return _sync_response(exc.run, 409, exc.message)
-    except xero.ConnectError as exc:
-        return _sync_response(xero.latest_sync_run(practice_id), 409, exc.message)
+    except sync_runs.SyncRefused as exc:
+        return _sync_response(sync_runs.latest_sync_run(practice_id), 409, exc.message)
     return _sync_response(run)
 
 

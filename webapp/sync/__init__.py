@@ -1,1 +1,2 @@
-"""Plain-Python sync and billing logic: matching, reference data, invoice building and pushing."""
+"""Plain-Python sync with Xero: the sync-run bookkeeping (queueing one run per practice) and the reference
+data (account codes, branding themes, tax rates) pulled into local mirror tables. No flask.request here."""

@@ -6,7 +6,7 @@ Every screen that offers or shows a code or theme goes through here, so "what ca
 from dataclasses import dataclass
 
 from webapp.extensions import db
-from webapp.models import XeroAccount, XeroBrandingTheme, XeroTaxRate
+from webapp.models import XeroAccount, XeroBrandingTheme
 
 REVENUE_CLASS = "REVENUE"
 REVENUE_TYPES = ("REVENUE", "SALES", "OTHERINCOME")
@@ -98,9 +98,3 @@ def theme_name(practice_id: int, theme_id: str | None) -> str | None:
         db.select(XeroBrandingTheme).filter_by(practice_id=practice_id, branding_theme_id=theme_id)
     ).scalar_one_or_none()
     return theme.name if theme else None
-
-
-def tax_rates(practice_id: int) -> list[XeroTaxRate]:
-    return list(db.session.execute(
-        db.select(XeroTaxRate).filter_by(practice_id=practice_id, status="ACTIVE").order_by(XeroTaxRate.name)
-    ).scalars())

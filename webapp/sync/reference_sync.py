@@ -5,7 +5,7 @@ marked rather than deleted, so a code or theme chosen earlier can still be named
 become DELETED, tax rates DELETED, themes present_in_xero=False.
 """
 import logging
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from webapp.extensions import db
 from webapp.models import (
@@ -174,7 +174,7 @@ def run_reference_sync(sync_run_id: int, config: Mapping, client_factory=None) -
 
 
 def _finish(run: SyncRun, status: SyncStatus, client, counts=None, error=None, progress="") -> None:
-    run = db.session.get(SyncRun, run.id)
+    run = db.session.get_one(SyncRun, run.id)  # loaded again after a rollback; the row is there
     run.status = status.value
     run.finished_at = utcnow()
     run.progress = progress

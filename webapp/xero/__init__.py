@@ -19,7 +19,7 @@ from webapp.xero.errors import (
 from webapp.xero.settings import XeroSettings
 
 __all__ = [
-    "BackgroundServiceUnavailable", "ElementErrors", "XeroAuthError", "XeroClient", "XeroError", "XeroForbidden", "XeroNotFound",
-    "XeroRateLimited", "XeroScopeError", "XeroSettings", "XeroUnavailable", "XeroValidationError",
+    "BackgroundServiceUnavailable", "ElementErrors", "XeroAuthError", "XeroClient", "XeroError", "XeroForbidden",
+    "XeroNotFound", "XeroRateLimited", "XeroScopeError", "XeroSettings", "XeroUnavailable", "XeroValidationError",
     "format_xero_date", "parse_xero_date", "parse_xero_datetime",
 ]

@@ -1,14 +1,14 @@
 """The API client for one connected organisation: paced, retried, typed, and counting its calls."""
 import logging
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import requests
 
+from webapp.redis_conn import get_redis
 from webapp.xero.errors import XeroAuthError, XeroUnavailable
 from webapp.xero.http_errors import error_for, rate_limited, success_json
 from webapp.xero.pacing import Limits, Pacer, RateInfo
-from webapp.xero.redis_conn import get_redis
 from webapp.xero.retry import RetryableFailure, call_with_retries
 from webapp.xero.settings import XeroSettings
 from webapp.xero.token_store import TokenManager
@@ -110,20 +110,20 @@ class XeroClient:
                 response = self.http.request(method, url, params=params, json=json, headers=request_headers,
                                              timeout=HTTP_TIMEOUT)
             except (requests.Timeout, requests.ConnectionError) as exc:
-                error = XeroUnavailable(f"Xero did not answer ({type(exc).__name__}); try again shortly.")
+                no_answer = XeroUnavailable(f"Xero did not answer ({type(exc).__name__}); try again shortly.")
                 if repeatable:
                     log.warning("Xero %s %s: %s; retrying", method, url, type(exc).__name__)
-                    raise RetryableFailure(error) from None
-                raise error from None
+                    raise RetryableFailure(no_answer) from None
+                raise no_answer from None
         self.rate = self.pacer.observe(response.headers)
         status = response.status_code
         if status < 300:
             try:
                 return success_json(response)
-            except XeroUnavailable as error:
+            except XeroUnavailable as unreadable:
                 if repeatable:
                     log.warning("Xero %s %s answered %s with an unreadable body; retrying", method, url, status)
-                    raise RetryableFailure(error) from None
+                    raise RetryableFailure(unreadable) from None
                 raise
         error = error_for(response)
         if status == 401 and isinstance(error, XeroAuthError) and not state["auth_retried"]:

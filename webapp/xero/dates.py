@@ -1,6 +1,6 @@
 """Xero's two date formats: the .NET `/Date(ms+zone)/` in responses and ISO 8601."""
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 _DOTNET = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
@@ -15,14 +15,14 @@ def parse_xero_datetime(value: str | None) -> datetime | None:
         return None
     match = _DOTNET.match(value.strip())
     if match:
-        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(match.group(1)))
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"not a Xero date: {value!r}") from exc
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def parse_xero_date(value: str | None) -> date | None:

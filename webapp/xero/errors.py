@@ -26,10 +26,9 @@ class XeroForbidden(XeroError):
 
 
 class XeroRateLimited(XeroError):
-    """Over a Xero limit; `problem` is "minute", "day", "concurrent" or "appminute"."""
+    """Over a Xero limit for `retry_after` seconds; `problem` is "minute", "day", "concurrent" or "appminute"."""
 
-    def __init__(self, message: str, retry_after: float | None = None, problem: str | None = None,
-                 status: int | None = 429):
+    def __init__(self, message: str, retry_after: float, problem: str, status: int | None = 429):
         super().__init__(message, status)
         self.retry_after = retry_after
         self.problem = problem

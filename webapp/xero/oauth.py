@@ -4,9 +4,9 @@ import base64
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError
@@ -53,7 +53,7 @@ def _token_set(token: dict) -> TokenSet:
     return TokenSet(
         access_token=token["access_token"],
         refresh_token=token.get("refresh_token"),
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=expires_in),
+        expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
         scope=token.get("scope"),
     )
 

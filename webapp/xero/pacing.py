@@ -31,10 +31,10 @@ and the answer kept: a POST Xero accepted must not be reported as failed (and th
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 import redis
 from redis.exceptions import RedisError
@@ -162,7 +162,7 @@ class Pacer:
         return seconds + micros / 1_000_000
 
     def _day_key(self) -> str:
-        return self._day_prefix + datetime.fromtimestamp(self.clock(), timezone.utc).strftime("%Y%m%d")
+        return self._day_prefix + datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%d")
 
     def acquire(self) -> str:
         """Take a slot (waiting up to `max_wait` seconds in all); returns the holder id to release."""
@@ -170,8 +170,8 @@ class Pacer:
         waited = 0.0
         while True:
             keys = [self._minute_key, self._holders_key, self._day_key(), self._pause_key, self._app_pause_key]
-            args = [self._now_arg(), holder, self.limits.minute, self.limits.concurrent, self.limits.day,
-                    HOLDER_TTL]
+            args: list[str | int] = [self._now_arg(), holder, self.limits.minute, self.limits.concurrent,
+                                     self.limits.day, HOLDER_TTL]
             try:
                 verdict, seconds = self._script(keys=keys, args=args)
             except RedisError as exc:
@@ -266,6 +266,6 @@ def _wait_message(problem: str) -> str:
 
 
 def _seconds_to_midnight(now: float) -> float:
-    moment = datetime.fromtimestamp(now, timezone.utc)
+    moment = datetime.fromtimestamp(now, UTC)
     midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() + 86400
     return midnight - now

@@ -6,9 +6,11 @@ Waits are exponential with jitter unless the failure names its own (e.g. Retry-A
 holding a lock with a TTL can bound the whole call inside it.
 """
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay, wait_exponential_jitter
+from tenacity.stop import stop_base
 
 from webapp.xero.errors import XeroError
 
@@ -41,7 +43,7 @@ def call_with_retries(attempt: Callable[[], T], *, attempts: int, backoff_multip
             return failure.wait
         return backoff(retry_state)
 
-    stop = stop_after_attempt(attempts)
+    stop: stop_base = stop_after_attempt(attempts)
     if deadline is not None:
         stop = stop | stop_before_delay(deadline)
     retrying = Retrying(retry=retry_if_exception_type(RetryableFailure), stop=stop, wait=wait,

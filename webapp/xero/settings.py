@@ -1,6 +1,6 @@
 """Everything the Xero client needs from configuration, gathered once from the app config."""
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 
 @dataclass(frozen=True)

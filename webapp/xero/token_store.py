@@ -12,22 +12,23 @@ Reads and writes use their own short database session, so a caller's unfinished 
 committed by a refresh nor able to hide a newer token from it.
 """
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from redis.exceptions import LockError, RedisError
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, XeroConnection
 from webapp.models.base import utcnow
+from webapp.redis_conn import get_redis
 from webapp.xero import oauth
 from webapp.xero.crypto import TokenCipher
 from webapp.xero.errors import BackgroundServiceUnavailable, XeroAuthError, XeroUnavailable
 from webapp.xero.oauth import TokenSet
-from webapp.xero.redis_conn import get_redis
 from webapp.xero.settings import XeroSettings
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class TokenManager:
         expires = connection.access_token_expires_at
         if not token or token == stale_token or expires is None:
             return None
-        if expires - datetime.now(timezone.utc) < self.refresh_ahead:
+        if expires - datetime.now(UTC) < self.refresh_ahead:
             return None
         return token
 
@@ -198,28 +199,30 @@ class TokenManager:
         return tokens.access_token
 
     @staticmethod
-    def _update_if_unchanged(connection_id: int, started_from: str, access_from: str | None = None,
+    def _update_if_unchanged(connection_id: int, started_from: str | None, access_from: str | None = None,
                              **values) -> bool:
         """Compare-and-set: write `values` only if the row is still connected and still holds the refresh token
-        we refreshed from (and, when given, the access token ciphertext `access_from`). True when it did."""
+        we refreshed from (`started_from`, its ciphertext; None matches a row holding none) (and, when given,
+        the access token ciphertext `access_from`). True when it did."""
         conditions = [XeroConnection.id == connection_id,
                       XeroConnection.refresh_token_encrypted == started_from,
                       XeroConnection.status == ConnectionStatus.CONNECTED.value]
         if access_from is not None:
             conditions.append(XeroConnection.access_token_encrypted == access_from)
         with Session(db.engine) as session:
-            result = session.execute(
+            # Session.execute is typed as returning a Result; an UPDATE's is a CursorResult (with rowcount).
+            result = cast(CursorResult[Any], session.execute(
                 update(XeroConnection).where(*conditions)
-                .values(**values).execution_options(synchronize_session=False))
+                .values(**values).execution_options(synchronize_session=False)))
             session.commit()
             return result.rowcount == 1
 
-    def _store_if_unchanged(self, connection_id: int, started_from: str, tokens: TokenSet) -> bool:
+    def _store_if_unchanged(self, connection_id: int, started_from: str | None, tokens: TokenSet) -> bool:
         """Store `tokens` only if the row still holds the refresh token we refreshed from."""
         values = token_values(tokens, self.cipher) | {"last_error": None, "updated_at": utcnow()}
         return self._update_if_unchanged(connection_id, started_from, **values)
 
-    def _mark_if_unchanged(self, connection_id: int, started_from: str, message: str,
+    def _mark_if_unchanged(self, connection_id: int, started_from: str | None, message: str,
                            access_from: str | None = None) -> bool:
         if self._update_if_unchanged(connection_id, started_from, access_from,
                                      status=ConnectionStatus.NEEDS_RECONNECT.value,
