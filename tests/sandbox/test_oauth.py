@@ -243,6 +243,26 @@ def test_reconsent_keeps_the_connection_id_and_moves_its_auth_event(sb, validate
     assert first[0]["auth_event_id"] != second[0]["auth_event_id"] == _jwt_claims(token)["authentication_event_id"]
 
 
+def _revoke(sb, refresh_token):
+    return sb.http.post(f"{sb.url}/connect/revocation", auth=(sb.client_id, sb.client_secret),
+                        data={"token": refresh_token})
+
+
+def test_reconsent_moves_the_connection_onto_the_new_grant(sb, validate):
+    # What Socket relies on when the chooser is cancelled after a re-consent: the connection (same id) now
+    # lives on the new grant, so revoking the NEW grant removes it, while revoking the OLD one does not.
+    old = sb.connect(tenants=[DEMO_TENANT_ID])
+    [connection] = sb.state()["connections"]
+    new = sb.connect(tenants=[DEMO_TENANT_ID, SECOND_TENANT_ID])
+    assert sorted(c["id"] for c in sb.state()["connections"]).count(connection["id"]) == 1
+    assert validate(_revoke(sb, old["refresh_token"]), 200) is None
+    assert [c["tenant_id"] for c in sb.state()["connections"]] == [DEMO_TENANT_ID, SECOND_TENANT_ID]
+    assert validate(sb.api("GET", "Organisation", new["access_token"]), 200)
+    assert validate(sb.refresh(new["refresh_token"]), 200)["access_token"]
+    assert validate(_revoke(sb, new["refresh_token"]), 200) is None
+    assert sb.state()["connections"] == [] and sb.state()["active_grants"] == 0
+
+
 def test_public_client_needs_pkce(sb, validate):
     verifier, challenge = pkce_pair()
     code = sb.consent(code_challenge=challenge)["code"]

@@ -1,13 +1,18 @@
 """The Integrations page: connect (state, PKCE, cancel, choosing the company), disconnect, who may do it."""
+import base64
+import hashlib
+import json
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import requests
 
 from tests.factories import TENANT_ID, make_account, make_connection, make_practice, make_user
 from tests.helpers import login
 from tests.xero.helpers import fake_jwt, stored_tokens, token_body
 from webapp.extensions import db
 from webapp.models import Role, SyncRun, XeroAccount, XeroConnection
+from webapp.redis_conn import get_redis
 
 CALLBACK = "/settings/integrations/xero/callback"
 ORG_A = {"id": "conn-a", "tenantId": TENANT_ID, "tenantName": "Demo Company (UK)", "tenantType": "ORGANISATION"}
@@ -42,14 +47,72 @@ def test_page_offers_connect_to_an_owner(auth_client):
     assert "Connect with Xero" in body
 
 
-def test_connect_redirects_to_xero_with_state_and_pkce(auth_client):
+def session_cookie(client) -> dict:
+    """The session cookie as anyone holding it can read it (Flask signs it but does not encrypt it)."""
+    app = client.application
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+def sign_in_key(settings, flow_id: str) -> str:
+    return settings.redis_key("xero", "sign-in", flow_id)
+
+
+def test_connect_redirects_to_xero_with_state_and_pkce(auth_client, owner, settings):
     response = auth_client.post("/settings/integrations/xero/connect")
     query = parse_qs(urlparse(response.headers["Location"]).query)
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
     assert query["redirect_uri"] == ["http://localhost/settings/integrations/xero/callback"]
+    # The state and PKCE verifier wait server-side (Redis, 10 minutes) under a random id the session keeps.
+    cookie = session_cookie(auth_client)
+    key = sign_in_key(settings, cookie["xero_oauth"])
+    redis = get_redis(settings.redis_url)
+    flow = json.loads(redis.get(key))
+    assert flow == {"state": query["state"][0], "verifier": flow["verifier"], "practice_id": owner.practice_id}
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(flow["verifier"].encode()).digest()).rstrip(b"=").decode()
+    assert challenge == query["code_challenge"][0]
+    assert 0 < redis.ttl(key) <= 600
+    # Neither is readable in the cookie.
+    assert flow["state"] not in json.dumps(cookie) and flow["verifier"] not in json.dumps(cookie)
+
+
+def test_an_expired_sign_in_is_refused_with_a_clear_message(auth_client, settings, mocked):
+    state = start_connect(auth_client)
+    get_redis(settings.redis_url).delete(sign_in_key(settings, session_cookie(auth_client)["xero_oauth"]))
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert response.status_code == 200
+    assert "took longer than 10 minutes" in response.get_data(as_text=True)
+    assert len(mocked.calls) == 0 and connections() == []
+
+
+def test_the_sign_in_is_used_once_even_with_the_same_session_cookie(auth_client, settings, mocked):
+    state = start_connect(auth_client)
+    saved = auth_client.get_cookie(auth_client.application.config["SESSION_COOKIE_NAME"]).value
+    mock_grant(mocked, settings, [ORG_A])
+    auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    calls = len(mocked.calls)
+    auth_client.set_cookie(auth_client.application.config["SESSION_COOKIE_NAME"], saved)  # the old cookie, replayed
+    body = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True).get_data(as_text=True)
+    assert "already been used" in body and len(mocked.calls) == calls
+
+
+def test_redis_down_when_connecting_is_a_clear_message(auth_client, mocked, monkeypatch):
+    _dead_redis(monkeypatch)
+    response = auth_client.post("/settings/integrations/xero/connect")
+    assert response.status_code == 303 and response.headers["Location"] == "/settings/integrations"
+    body = auth_client.get("/settings/integrations").get_data(as_text=True)
+    assert "could not start the Xero sign-in" in body and "Redis store is unreachable" in body
     with auth_client.session_transaction() as session:
-        assert session["xero_oauth"]["state"] == query["state"][0]
-        assert set(session["xero_oauth"]) == {"state", "verifier", "practice_id"}
+        assert "xero_oauth" not in session
+
+
+def test_redis_down_at_the_callback_is_a_clear_message(auth_client, mocked, monkeypatch):
+    state = start_connect(auth_client)
+    _dead_redis(monkeypatch)
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert response.status_code == 200
+    assert "could not check your Xero sign-in" in response.get_data(as_text=True)
+    assert len(mocked.calls) == 0 and connections() == []
 
 
 def test_one_organisation_is_connected_and_the_first_sync_queued(app, auth_client, owner, settings, mocked):
@@ -154,13 +217,33 @@ def test_an_error_from_the_token_endpoint_is_refused(auth_client, settings, mock
 
 def test_a_tenant_connected_to_another_practice_is_refused(app, auth_client, owner, settings, mocked):
     rival = make_practice(name="Rival & Co")
-    make_connection(practice_id=rival.practice_id, tenant_id=TENANT_ID)
+    # The same Xero user connected it for the rival: Xero lists the rival's own connection (same id) again.
+    make_connection(practice_id=rival.practice_id, tenant_id=TENANT_ID, connection_id=ORG_A["id"])
     state = start_connect(auth_client)
     mock_grant(mocked, settings, [ORG_A])
     response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
     assert "already connected to another Socket practice" in response.get_data(as_text=True)
     assert connections(owner.practice_id) == []
-    assert not any(call.request.method == "DELETE" for call in mocked.calls)  # the rival's grant is untouched
+    # The rival's connection is untouched, and so is the grant now holding it (revoking it would remove it).
+    assert not any(call.request.method == "DELETE" for call in mocked.calls)
+    assert not any(call.request.url == settings.revocation_url for call in mocked.calls)
+
+
+def test_a_tenant_another_xero_user_connected_elsewhere_is_refused_and_handed_back(app, auth_client, owner,
+                                                                                  settings, mocked):
+    rival = make_practice(name="Rival & Co")
+    make_connection(practice_id=rival.practice_id, tenant_id=TENANT_ID)  # another connection id: not ours to keep
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A])
+    mocked.delete(f"{settings.connections_url}/conn-a", status=204)
+    mocked.post(settings.revocation_url, status=200)
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert "already connected to another Socket practice" in response.get_data(as_text=True)
+    assert [c.request.url for c in mocked.calls if c.request.method == "DELETE"] == [
+        f"{settings.connections_url}/conn-a"]
+    assert [parse_qs(c.request.body)["token"] for c in mocked.calls if c.request.url == settings.revocation_url] \
+        == [["refresh-1"]]
+    assert [row.practice_id for row in connections()] == [rival.practice_id]
 
 
 @pytest.mark.parametrize("method, url", [
@@ -250,10 +333,17 @@ def test_a_race_to_the_same_organisation_is_refused_by_the_unique_index(app, aut
     monkeypatch.setattr(xero_connection, "tenant_connected_elsewhere", lambda practice_id, tenant_id: False)
     state = start_connect(auth_client)
     mock_grant(mocked, settings, [ORG_A])
+    mocked.delete(f"{settings.connections_url}/conn-a", status=204)
+    mocked.post(settings.revocation_url, status=200)
     response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
     assert response.status_code == 200
     assert "already connected to another Socket practice" in response.get_data(as_text=True)
     assert connections(owner.practice_id) == []
+    # Not the rival's connection (another id): the grant Socket will not use is handed back.
+    assert [c.request.method for c in mocked.calls if c.request.url.startswith(settings.connections_url + "/")] \
+        == ["DELETE"]
+    assert [parse_qs(c.request.body)["token"] for c in mocked.calls if c.request.url == settings.revocation_url] \
+        == [["refresh-1"]]
 
 
 def test_a_disconnected_connection_does_not_block_another_practice(app, auth_client, owner, settings, mocked):
@@ -307,6 +397,18 @@ def _dead_redis(monkeypatch):
     monkeypatch.setattr(token_store, "get_redis", lambda url: dead)
 
 
+def _redis_down_when_keeping_the_choice(monkeypatch):
+    """Redis answers the sign-in's read, then is gone when the grant waiting for the choice is written."""
+    import redis
+
+    from webapp.services import xero_connection
+
+    def refused(*args):
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(xero_connection, "_save_pending", refused)
+
+
 def test_redis_down_at_the_callback_gives_the_grant_back_with_a_clear_message(auth_client, settings, mocked,
                                                                                monkeypatch):
     state = start_connect(auth_client)
@@ -314,7 +416,7 @@ def test_redis_down_at_the_callback_gives_the_grant_back_with_a_clear_message(au
     mocked.delete(f"{settings.connections_url}/conn-a", status=204)
     mocked.delete(f"{settings.connections_url}/conn-b", status=204)
     mocked.post(settings.revocation_url, status=200)
-    _dead_redis(monkeypatch)
+    _redis_down_when_keeping_the_choice(monkeypatch)
     response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
     assert response.status_code == 200
     assert "Redis store is unreachable" in response.get_data(as_text=True)
@@ -387,3 +489,160 @@ def test_disconnect_waits_for_an_in_flight_refresh_lock(app, auth_client, owner,
     assert seen and seen[0] is not None  # disconnect went for the same lock a refresh holds
     lock.release()
     assert stored_tokens(connection.id)[2].status == "disconnected"
+
+
+# -- cancel and choose never remove a connection Socket uses --------------------------------------------------
+def to_chooser(auth_client, settings, mocked, organisations=(ORG_A, ORG_B)):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, list(organisations))
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    assert response.headers["Location"] == "/settings/integrations/xero/select"
+
+
+def revoked_tokens(mocked, settings) -> list[str]:
+    return [parse_qs(c.request.body)["token"][0] for c in mocked.calls if c.request.url == settings.revocation_url]
+
+
+def deleted(mocked) -> list[str]:
+    return [c.request.url.rsplit("/", 1)[1] for c in mocked.calls if c.request.method == "DELETE"]
+
+
+@pytest.mark.parametrize("status", ["connected", "needs_reconnect"])
+def test_cancel_keeps_the_practices_connection_on_the_new_grant(app, auth_client, owner, settings, mocked, status):
+    # Connected to the demo organisation as conn-a; the user re-consents to it and a second one, then cancels.
+    # Xero kept conn-a's id and moved it onto the new grant: revoking that grant would cut the practice off.
+    live = make_connection(practice_id=owner.practice_id, connection_id="conn-a", refresh="old-refresh",
+                           status=status)
+    to_chooser(auth_client, settings, mocked)
+    mocked.delete(f"{settings.connections_url}/conn-b", status=204)
+    mocked.post(settings.revocation_url, status=200)
+    body = auth_client.post("/settings/integrations/xero/select/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "Socket is still connected to Demo Company (UK)" in body and 'id="xero-connected"' in body
+    assert deleted(mocked) == ["conn-b"]  # only the organisation nothing in Socket uses
+    assert revoked_tokens(mocked, settings) == ["old-refresh"]  # the grant the connection left, not the new one
+    access, refresh, row = stored_tokens(live.id)
+    assert (row.status, row.connection_id, access, refresh) == ("connected", "conn-a", ACCESS, "refresh-1")
+    with auth_client.session_transaction() as session:
+        assert "xero_pending" not in session
+
+
+def test_cancel_without_a_connection_in_use_hands_everything_back(auth_client, settings, mocked):
+    to_chooser(auth_client, settings, mocked)
+    mocked.delete(f"{settings.connections_url}/conn-a", status=204)
+    mocked.delete(f"{settings.connections_url}/conn-b", status=204)
+    mocked.post(settings.revocation_url, status=200)
+    body = auth_client.post("/settings/integrations/xero/select/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "Socket kept no access to those organisations" in body
+    assert sorted(deleted(mocked)) == ["conn-a", "conn-b"] and revoked_tokens(mocked, settings) == ["refresh-1"]
+    assert connections() == []
+
+
+def test_cancel_leaves_another_practices_connection_and_its_grant(auth_client, owner, settings, mocked):
+    # The same Xero user connected the second organisation for another practice: Xero lists that connection
+    # (conn-b) again and moves it onto this grant, so neither it nor this grant may go.
+    rival = make_practice(name="Rival & Co")
+    make_connection(practice_id=rival.practice_id, tenant_id=ORG_B["tenantId"], connection_id="conn-b")
+    to_chooser(auth_client, settings, mocked)
+    mocked.delete(f"{settings.connections_url}/conn-a", status=204)
+    auth_client.post("/settings/integrations/xero/select/cancel")
+    assert deleted(mocked) == ["conn-a"] and revoked_tokens(mocked, settings) == []
+    assert [(row.practice_id, row.status) for row in connections()] == [(rival.practice_id, "connected")]
+
+
+def test_choosing_never_removes_another_practices_connection(auth_client, owner, settings, mocked):
+    rival = make_practice(name="Rival & Co")
+    make_connection(practice_id=rival.practice_id, tenant_id=ORG_B["tenantId"], connection_id="conn-b")
+    to_chooser(auth_client, settings, mocked)
+    auth_client.post("/settings/integrations/xero/select", data={"tenant_connection": "conn-a"})
+    assert deleted(mocked) == [] and revoked_tokens(mocked, settings) == []
+    assert {row.practice_id: row.connection_id for row in connections()} == {
+        owner.practice_id: "conn-a", rival.practice_id: "conn-b"}
+
+
+def test_a_refused_choice_removes_nothing_and_stays_open(auth_client, owner, settings, mocked):
+    rival = make_practice(name="Rival & Co")
+    make_connection(practice_id=rival.practice_id, tenant_id=ORG_B["tenantId"])  # another Xero user's connection
+    to_chooser(auth_client, settings, mocked)
+    response = auth_client.post("/settings/integrations/xero/select", data={"tenant_connection": "conn-b"})
+    assert response.status_code == 422 and "already connected to another Socket practice" in response.get_data(
+        as_text=True)
+    assert deleted(mocked) == [] and revoked_tokens(mocked, settings) == []
+    mocked.delete(f"{settings.connections_url}/conn-b", status=204)
+    auth_client.post("/settings/integrations/xero/select", data={"tenant_connection": "conn-a"})
+    assert deleted(mocked) == ["conn-b"]
+    assert connections(owner.practice_id)[0].connection_id == "conn-a"
+
+
+# -- a slow or failing Xero during the callback: a message, and the new grant handed back ------------------------
+@pytest.fixture
+def no_retry_sleep(monkeypatch):
+    from webapp.xero import retry
+
+    slept = []
+    monkeypatch.setattr(retry, "_real_sleep", slept.append)
+    return slept
+
+
+@pytest.mark.parametrize("answer, message", [
+    ({"status": 503, "json": {"Title": "Service Unavailable"}}, "Xero is having trouble just now"),
+    ({"status": 500, "json": {}}, "Xero is having trouble just now"),
+    ({"status": 429, "json": {}, "headers": {"Retry-After": "30", "X-Rate-Limit-Problem": "minute"}},
+     "Xero is limiting how often Socket may call it just now"),
+    ({"body": requests.exceptions.ReadTimeout("read timed out")}, "Xero took too long to answer"),
+])
+def test_connections_failing_after_the_exchange_revokes_the_new_grant(auth_client, settings, mocked,
+                                                                     no_retry_sleep, answer, message):
+    state = start_connect(auth_client)
+    mocked.post(settings.token_url, json=token_body(ACCESS, "refresh-1"))
+    mocked.get(settings.connections_url, **answer)
+    mocked.post(settings.revocation_url, status=200)
+    response = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert message in body and "could not finish connecting" in body
+    assert "Socket handed back the access Xero had just given" in body
+    assert revoked_tokens(mocked, settings) == ["refresh-1"]
+    assert connections() == []
+    if answer.get("status") == 429:  # a web request does not wait out Retry-After
+        assert len([c for c in mocked.calls if c.request.url.startswith(settings.connections_url)]) == 1
+        assert no_retry_sleep == []
+
+
+def test_a_failed_hand_back_says_where_to_remove_socket(auth_client, settings, mocked, no_retry_sleep):
+    state = start_connect(auth_client)
+    mocked.post(settings.token_url, json=token_body(ACCESS, "refresh-1"))
+    mocked.get(settings.connections_url, status=503)
+    mocked.post(settings.revocation_url, status=503)
+    body = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True).get_data(as_text=True)
+    assert "Xero did not confirm it" in body and "Settings &gt; Connected apps" in body
+    assert connections() == []
+
+
+def test_a_failure_while_connected_warns_that_the_live_connection_may_need_reconnecting(
+        auth_client, owner, settings, mocked, no_retry_sleep):
+    make_connection(practice_id=owner.practice_id)
+    state = start_connect(auth_client)
+    mocked.post(settings.token_url, json=token_body(ACCESS, "refresh-1"))
+    mocked.get(settings.connections_url, status=503)
+    mocked.post(settings.revocation_url, status=200)
+    body = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True).get_data(as_text=True)
+    assert "If you ticked Demo Company (UK), which Socket is already connected to" in body
+    assert connections(owner.practice_id)[0].status == "connected"
+
+
+def test_xero_calls_in_the_callback_share_the_web_budget(app, auth_client, settings, mocked, monkeypatch):
+    monkeypatch.setitem(app.config, "XERO_WEB_BUDGET", 3)
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [ORG_A])
+    auth_client.get(f"{CALLBACK}?code=abc&state={state}")
+    timeouts = [c.request.req_kwargs["timeout"] for c in mocked.calls]
+    assert len(timeouts) == 2 and all(0 < t <= 3 for t in timeouts), timeouts
+
+
+def test_no_organisation_granted_revokes_the_grant(auth_client, settings, mocked):
+    state = start_connect(auth_client)
+    mock_grant(mocked, settings, [])
+    mocked.post(settings.revocation_url, status=200)
+    body = auth_client.get(f"{CALLBACK}?code=abc&state={state}", follow_redirects=True).get_data(as_text=True)
+    assert "did not give Socket access to any organisation" in body
+    assert revoked_tokens(mocked, settings) == ["refresh-1"]

@@ -1,10 +1,9 @@
 """Practice Settings > Integrations: connect, choose the organisation, disconnect, sync, default codes.
 
 Only owners and admins change anything here (require_settings_manager); staff see the page read-only.
-The OAuth `state` and PKCE verifier live in the session for the length of one sign-in; tokens never do.
+The session (a signed, readable cookie) holds only random ids: the OAuth `state` and PKCE verifier of a
+sign-in, and a grant waiting for the choice, stay server-side (webapp.services.xero_connection).
 """
-import hmac
-
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -20,7 +19,7 @@ from webapp.settings import bp
 from webapp.sync import sync_runs
 from webapp.xero import XeroError
 
-FLOW_KEY = "xero_oauth"  # {"state", "verifier", "practice_id"} for one sign-in
+FLOW_KEY = "xero_oauth"  # id of the sign-in (its state and PKCE verifier wait in Redis)
 PENDING_KEY = "xero_pending"  # id of the grant waiting in Redis for "Select your Xero company"
 
 
@@ -69,13 +68,12 @@ def integrations():
 def xero_connect():
     require_settings_manager()
     try:
-        authorization = xero.start_connect()
-    except XeroError as exc:
+        sign_in = xero.start_connect(current_practice_id())
+    except (XeroError, xero.ConnectError) as exc:
         flash(exc.message, "error")
         return redirect(url_for("settings.integrations"), code=303)
-    session[FLOW_KEY] = {"state": authorization.state, "verifier": authorization.code_verifier,
-                         "practice_id": current_practice_id()}
-    return redirect(authorization.url, code=303)
+    session[FLOW_KEY] = sign_in.flow_id
+    return redirect(sign_in.url, code=303)
 
 
 def _refuse(message: str):
@@ -87,24 +85,11 @@ def _refuse(message: str):
 @login_required
 def xero_callback():
     require_settings_manager()
-    flow = session.pop(FLOW_KEY, None)  # one use only: a replayed callback finds nothing
-    state = request.args.get("state", "")
-    if not flow or flow.get("practice_id") != current_practice_id():
-        return _refuse("That Xero sign-in was not started here or has already been used, so nothing was "
-                       "changed. Start again with Connect with Xero.")
-    if not state or not hmac.compare_digest(state, flow["state"]):
-        return _refuse("Socket could not verify that Xero sign-in (its security check did not match), so "
-                       "nothing was changed. Start again with Connect with Xero.")
-    error = request.args.get("error")
-    if error == "access_denied":
-        return _refuse("You cancelled the connection in Xero. Nothing was changed.")
-    if error:
-        return _refuse(f"Xero reported a problem ({error}) and nothing was changed. Please try again.")
-    code = request.args.get("code", "")
-    if not code:
-        return _refuse("Xero did not send an authorisation code, so nothing was changed. Please try again.")
+    flow_id = session.pop(FLOW_KEY, None)  # one use only: a replayed callback finds nothing
     try:
-        outcome = xero.complete_connect(current_practice_id(), current_user.id, code, flow["verifier"])
+        outcome = xero.complete_sign_in(current_practice_id(), current_user.id, flow_id,
+                                        state=request.args.get("state", ""), code=request.args.get("code", ""),
+                                        error=request.args.get("error"))
     except (XeroError, xero.ConnectError) as exc:
         return _refuse(exc.message)
     if outcome.choices:
@@ -119,8 +104,9 @@ def _connected(outcome: xero.ConnectOutcome):
     if outcome.sync_error:
         flash(outcome.sync_error, "error")
     if outcome.cleanup_problems:
-        flash("Xero did not confirm removing Socket's previous connection (" + "; ".join(outcome.cleanup_problems)
-              + "). You can remove it in that organisation under Settings > Connected apps.", "error")
+        flash("Xero did not confirm removing Socket's previous connection or the organisations you did not choose ("
+              + "; ".join(outcome.cleanup_problems)
+              + "). You can remove Socket in those organisations under Settings > Connected apps.", "error")
     return redirect(url_for("settings.integrations"), code=303)
 
 
@@ -156,10 +142,17 @@ def xero_select():
 def xero_select_cancel():
     require_settings_manager()
     try:
-        xero.cancel_choice(current_practice_id(), session.pop(PENDING_KEY, None))
+        outcome = xero.cancel_choice(current_practice_id(), session.pop(PENDING_KEY, None))
     except xero.ConnectError as exc:
         return _refuse(exc.message)
-    flash("Connection cancelled; Socket kept no access to those organisations.", "info")
+    if outcome.kept is not None:
+        flash(f"Connection cancelled. Socket is still connected to {outcome.kept.tenant_name} and kept no access to "
+              "the other organisations you ticked.", "info")
+    else:
+        flash("Connection cancelled; Socket kept no access to those organisations.", "info")
+    if outcome.problems:
+        flash("Xero did not confirm removing Socket's access (" + "; ".join(outcome.problems) + "). You can remove "
+              "Socket in those organisations under Settings > Connected apps.", "error")
     return redirect(url_for("settings.integrations"), code=303)
 
 

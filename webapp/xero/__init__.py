@@ -13,6 +13,7 @@ from webapp.xero.errors import (
     XeroNotFound,
     XeroRateLimited,
     XeroScopeError,
+    XeroTimedOut,
     XeroUnavailable,
     XeroValidationError,
 )
@@ -20,6 +21,7 @@ from webapp.xero.settings import XeroSettings
 
 __all__ = [
     "BackgroundServiceUnavailable", "ElementErrors", "XeroAuthError", "XeroClient", "XeroError", "XeroForbidden",
-    "XeroNotFound", "XeroRateLimited", "XeroScopeError", "XeroSettings", "XeroUnavailable", "XeroValidationError",
+    "XeroNotFound", "XeroRateLimited", "XeroScopeError", "XeroSettings", "XeroTimedOut", "XeroUnavailable",
+    "XeroValidationError",
     "format_xero_date", "parse_xero_date", "parse_xero_datetime",
 ]

@@ -1,10 +1,13 @@
-"""GET and DELETE /connections with a fresh access token, before a connection is stored (the connect flow)."""
+"""GET and DELETE /connections with a fresh access token, before a connection is stored (the connect flow).
+
+These run in web requests, so the service passes a Budget (webapp.xero.budget) that bounds them."""
 import logging
 from dataclasses import dataclass
 
 import requests
 
-from webapp.xero.errors import XeroUnavailable
+from webapp.xero.budget import TIMED_OUT, Budget, deadline_for, timeout_for
+from webapp.xero.errors import XeroTimedOut, XeroUnavailable
 from webapp.xero.http_errors import error_for, success_json
 from webapp.xero.retry import RetryableFailure, call_with_retries
 from webapp.xero.settings import XeroSettings
@@ -28,19 +31,24 @@ class TenantConnection:
                 "tenant_type": self.tenant_type}
 
 
-def _send(method: str, url: str, access_token: str, params=None, sleep=None) -> requests.Response:
+def _send(method: str, url: str, access_token: str, params=None, sleep=None,
+          budget: Budget | None = None) -> requests.Response:
+    """One call to /connections: 5xx and no answer are retried (3 tries), within `budget` when one is given."""
     def attempt():
         try:
-            response = requests.request(method, url, params=params, timeout=HTTP_TIMEOUT,
+            response = requests.request(method, url, params=params, timeout=timeout_for(budget, HTTP_TIMEOUT),
                                         headers={"Authorization": f"Bearer {access_token}",
                                                  "Accept": "application/json"})
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except requests.Timeout:
+            raise RetryableFailure(XeroTimedOut(f"{TIMED_OUT}; try again shortly.")) from None
+        except requests.ConnectionError as exc:
             raise _unreachable(type(exc).__name__) from None
         if response.status_code >= 500:
             raise _unreachable(f"HTTP {response.status_code}")
         return response
 
-    return call_with_retries(attempt, attempts=3, backoff_multiplier=0.5, backoff_max=5, sleep=sleep)
+    return call_with_retries(attempt, attempts=3, backoff_multiplier=0.5, backoff_max=5,
+                             deadline=deadline_for(budget), sleep=sleep)
 
 
 def _unreachable(reason: str) -> RetryableFailure:
@@ -48,10 +56,10 @@ def _unreachable(reason: str) -> RetryableFailure:
 
 
 def list_connections(settings: XeroSettings, access_token: str, auth_event_id: str | None = None,
-                     sleep=None) -> list[TenantConnection]:
+                     sleep=None, budget: Budget | None = None) -> list[TenantConnection]:
     """The organisations this token may use; with `auth_event_id`, only those granted in that sign-in."""
     params = {"authEventId": auth_event_id} if auth_event_id else None
-    response = _send("GET", settings.connections_url, access_token, params=params, sleep=sleep)
+    response = _send("GET", settings.connections_url, access_token, params=params, sleep=sleep, budget=budget)
     if response.status_code >= 300:
         raise error_for(response)
     rows = success_json(response)
@@ -61,8 +69,10 @@ def list_connections(settings: XeroSettings, access_token: str, auth_event_id: s
             if row.get("tenantType", "ORGANISATION") == "ORGANISATION"]
 
 
-def delete_connection(settings: XeroSettings, access_token: str, connection_id: str, sleep=None) -> None:
+def delete_connection(settings: XeroSettings, access_token: str, connection_id: str, sleep=None,
+                      budget: Budget | None = None) -> None:
     """Remove one granted organisation (Xero's connection id). Already gone (404) counts as done."""
-    response = _send("DELETE", f"{settings.connections_url}/{connection_id}", access_token, sleep=sleep)
+    response = _send("DELETE", f"{settings.connections_url}/{connection_id}", access_token, sleep=sleep,
+                     budget=budget)
     if response.status_code >= 300 and response.status_code != 404:
         raise error_for(response)

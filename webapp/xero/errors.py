@@ -59,6 +59,10 @@ class XeroUnavailable(XeroError):
     """Xero could not be reached or kept failing (5xx, timeouts) after retries."""
 
 
+class XeroTimedOut(XeroUnavailable):
+    """Xero did not answer within the time Socket gives it (a web request's budget, or a call's timeout)."""
+
+
 BACKGROUND_SERVICE_DOWN = ("Socket's background service is unavailable just now, so Xero could not be contacted; "
                            "please try again in a few minutes.")
 

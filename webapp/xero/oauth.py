@@ -12,7 +12,8 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from webapp.xero.errors import XeroAuthError, XeroError, XeroUnavailable
+from webapp.xero.budget import TIMED_OUT, Budget, deadline_for, timeout_for
+from webapp.xero.errors import XeroAuthError, XeroError, XeroTimedOut, XeroUnavailable
 from webapp.xero.retry import RetryableFailure, call_with_retries
 from webapp.xero.settings import XeroSettings
 
@@ -68,14 +69,17 @@ def authorization_request(settings: XeroSettings) -> AuthorizationRequest:
     return AuthorizationRequest(url=url, state=state, code_verifier=verifier)
 
 
-def exchange_code(settings: XeroSettings, code: str, code_verifier: str) -> TokenSet:
+def exchange_code(settings: XeroSettings, code: str, code_verifier: str, budget: Budget | None = None) -> TokenSet:
     """Trade the authorization code for tokens. Not retried: a code works once."""
     session = _session(settings, redirect_uri=settings.redirect_uri)
     try:
         token = session.fetch_token(settings.token_url, grant_type="authorization_code", code=code,
-                                    code_verifier=code_verifier, timeout=HTTP_TIMEOUT)
+                                    code_verifier=code_verifier, timeout=timeout_for(budget, HTTP_TIMEOUT))
     except OAuthError as exc:
         raise XeroAuthError(f"Xero refused the authorisation code ({exc.error}). Please try connecting again.") \
+            from None
+    except requests.Timeout:
+        raise XeroTimedOut(f"{TIMED_OUT} while Socket collected your sign-in. Please try connecting again.") \
             from None
     except (requests.RequestException, ValueError) as exc:
         raise XeroUnavailable(f"Xero's sign-in service did not answer properly ({type(exc).__name__}). "
@@ -86,19 +90,21 @@ def exchange_code(settings: XeroSettings, code: str, code_verifier: str) -> Toke
 
 
 def refresh_tokens(settings: XeroSettings, refresh_token: str,
-                   sleep: Callable[[float], None] | None = None) -> TokenSet:
+                   sleep: Callable[[float], None] | None = None, budget: Budget | None = None) -> TokenSet:
     """A new token set from `refresh_token`.
 
     A lost response (timeout, dropped connection, 5xx, or a 200 whose body is not a token) is retried with
     the SAME refresh token: Xero keeps the old one valid for 30 minutes after rotating, so the retry gets a
     fresh set rather than a dead grant. The whole refresh is bounded (REFRESH_DEADLINE, plus one attempt's
-    timeouts) well inside the refresh lock's TTL, so no other process can take the lock mid-refresh.
+    timeouts) well inside the refresh lock's TTL, so no other process can take the lock mid-refresh. In a web
+    request `budget` bounds it further (each attempt's timeouts and the retry deadline).
     """
 
     def attempt() -> dict:
         session = _session(settings)
         try:
-            token = session.refresh_token(settings.token_url, refresh_token=refresh_token, timeout=REFRESH_TIMEOUT)
+            token = session.refresh_token(settings.token_url, refresh_token=refresh_token,
+                                          timeout=timeout_for(budget, REFRESH_TIMEOUT))
         except OAuthError as exc:
             if exc.error == "invalid_grant":
                 raise XeroAuthError("Xero no longer accepts Socket's authorisation (invalid_grant): the "
@@ -122,7 +128,8 @@ def refresh_tokens(settings: XeroSettings, refresh_token: str,
         return token
 
     token = call_with_retries(attempt, attempts=REFRESH_ATTEMPTS, backoff_multiplier=0.5,
-                              backoff_max=REFRESH_BACKOFF_MAX, deadline=REFRESH_DEADLINE, sleep=sleep)
+                              backoff_max=REFRESH_BACKOFF_MAX, deadline=deadline_for(budget, REFRESH_DEADLINE),
+                              sleep=sleep)
     return _token_set(token)
 
 
@@ -131,12 +138,12 @@ def _lost(reason: str) -> RetryableFailure:
         f"Xero's sign-in service could not be reached to refresh the connection ({reason}); try again shortly."))
 
 
-def revoke_refresh_token(settings: XeroSettings, refresh_token: str) -> None:
+def revoke_refresh_token(settings: XeroSettings, refresh_token: str, budget: Budget | None = None) -> None:
     """Revoke the grant behind `refresh_token` (removes every connection it holds)."""
     session = _session(settings)
     try:
         response = session.revoke_token(settings.revocation_url, token=refresh_token,
-                                        token_type_hint="refresh_token", timeout=HTTP_TIMEOUT)
+                                        token_type_hint="refresh_token", timeout=timeout_for(budget, HTTP_TIMEOUT))
     except requests.RequestException as exc:
         raise XeroUnavailable(f"Xero could not be reached to revoke the connection ({type(exc).__name__}).") \
             from None

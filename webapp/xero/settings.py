@@ -17,6 +17,10 @@ class XeroSettings:
     token_encryption_key: str | None
     redis_url: str
     redis_key_prefix: str
+    # Seconds for all the Xero calls of one web request (connect, choose, cancel, disconnect), and then for
+    # handing back a grant the request could not finish with; together well inside the web worker's timeout.
+    web_budget: float = 10.0
+    web_cleanup_budget: float = 5.0
 
     @classmethod
     def from_config(cls, config: Mapping) -> "XeroSettings":
@@ -32,6 +36,8 @@ class XeroSettings:
             token_encryption_key=config.get("TOKEN_ENCRYPTION_KEY"),
             redis_url=config["REDIS_URL"],
             redis_key_prefix=config.get("REDIS_KEY_PREFIX") or "socket:",
+            web_budget=float(config.get("XERO_WEB_BUDGET") or 10.0),
+            web_cleanup_budget=float(config.get("XERO_WEB_CLEANUP_BUDGET") or 5.0),
         )
 
     @property

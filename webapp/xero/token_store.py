@@ -26,6 +26,7 @@ from webapp.models import ConnectionStatus, XeroConnection
 from webapp.models.base import utcnow
 from webapp.redis_conn import get_redis
 from webapp.xero import oauth
+from webapp.xero.budget import Budget
 from webapp.xero.crypto import TokenCipher
 from webapp.xero.errors import BackgroundServiceUnavailable, XeroAuthError, XeroUnavailable
 from webapp.xero.oauth import TokenSet
@@ -100,8 +101,10 @@ class TokenManager:
 
     def __init__(self, settings: XeroSettings, sleep: Callable[[float], None] | None = None,
                  refresh_ahead: timedelta = REFRESH_AHEAD, lock_timeout: float = LOCK_TIMEOUT,
-                 lock_wait: float = LOCK_WAIT):
+                 lock_wait: float = LOCK_WAIT, budget: Budget | None = None):
+        """`budget` (web requests only) bounds the wait for the refresh lock and the refresh itself."""
         self.settings = settings
+        self.budget = budget
         self.cipher = TokenCipher(settings.token_encryption_key)
         self.sleep = sleep
         self.refresh_ahead = refresh_ahead
@@ -148,7 +151,8 @@ class TokenManager:
         token = self._stored_token(connection_id, stale_token)
         if token:
             return token
-        lock = refresh_lock(self.settings, connection_id, timeout=self.lock_timeout, wait=self.lock_wait)
+        wait = self.lock_wait if self.budget is None else self.budget.wait(self.lock_wait)
+        lock = refresh_lock(self.settings, connection_id, timeout=self.lock_timeout, wait=wait)
         try:
             acquired = lock.acquire()
         except RedisError as exc:
@@ -179,7 +183,7 @@ class TokenManager:
                 self._mark(session, connection, message)
                 raise XeroAuthError(message)
         try:
-            tokens = oauth.refresh_tokens(self.settings, refresh_token, sleep=self.sleep)
+            tokens = oauth.refresh_tokens(self.settings, refresh_token, sleep=self.sleep, budget=self.budget)
         except XeroAuthError as exc:
             # Only if nobody stored newer tokens meanwhile: their grant is not the one Xero refused.
             self._mark_if_unchanged(connection_id, started_from, exc.message)
