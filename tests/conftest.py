@@ -4,15 +4,17 @@ Each pytest run creates its own database (socket_test_<random>) from the Alembic
 migrations are tested too and parallel runs never collide; every test ends with the tables emptied.
 Set TEST_DATABASE_URL to point elsewhere (e.g. `sqlite://` for a quick run without PostgreSQL).
 """
+import hashlib
 import os
-import re
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 
 import pytest
+import redis
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 
 from tests.factories import make_practice
 from tests.helpers import login
@@ -90,6 +92,24 @@ def _clean_tables(request):
                     conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
+@pytest.fixture(autouse=True)
+def _forget_sign_in_failures(request):
+    """Sign-in throttling counts failures in Redis per account and per address, and every test client is
+    127.0.0.1: each test starts with none counted."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    try:
+        store = redis.Redis.from_url(app.config["REDIS_URL"])
+        keys = list(store.scan_iter(f"{app.config['REDIS_KEY_PREFIX']}login-failures:*"))
+        if keys:
+            store.delete(*keys)
+        store.close()
+    except redis.RedisError:
+        pass
+
+
 @pytest.fixture
 def app_ctx(app):
     with app.app_context():
@@ -103,8 +123,6 @@ class CSRFClient(FlaskClient):
     Pass `csrf=False` to send none (to test the refusal).
     """
 
-    csrf_token = None
-
     def open(self, *args, csrf=True, **kwargs):
         method = kwargs.get("method", "GET").upper()
         if csrf and method not in ("GET", "HEAD", "OPTIONS"):
@@ -114,10 +132,13 @@ class CSRFClient(FlaskClient):
         return super().open(*args, **kwargs)
 
     def _token(self) -> str:
-        if self.csrf_token is None:
-            page = super().open("/login", method="GET").get_data(as_text=True)
-            self.csrf_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        return self.csrf_token
+        """A token for the session's current CSRF secret, signed as Flask-WTF signs the one on every page (the
+        secret is renewed at sign-in, so a token fetched once would not do; and a page rendered inside a test's
+        app context may repeat the token Flask-WTF cached in `g`). A session with no secret gets one, as the
+        first page it renders would give it."""
+        with self.session_transaction() as session:
+            secret = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(secret)
 
 
 @pytest.fixture

@@ -37,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
     # Before the blueprints: their <int:...> routes take the bounded id converter registered here.
     register_error_handling(app)
     login_manager.unauthorized_handler(unauthorized)
+    from webapp.security import init_security
+
+    init_security(app)  # headers on every response, session time limits, proxy headers if trusted
     from webapp.auth import bp as auth_bp
     from webapp.billing import bp as billing_bp
     from webapp.clients import bp as clients_bp
@@ -55,4 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     register_template_helpers(app)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    from webapp.log_redaction import install_log_redaction
+
+    install_log_redaction()  # no OAuth code/state from Xero's redirect in the dev server's request log
     return app

@@ -3,8 +3,14 @@ import click
 from cryptography.fernet import Fernet
 from flask import Flask
 
+from webapp.matching_cli import match_csv_command
+
+MIN_PASSWORD_LENGTH = 12
+
 
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(match_csv_command)  # the matching dry run (webapp/matching_cli.py)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create (or refresh) the demo practice, its clients, pricing menus and engagements."""
@@ -21,3 +27,21 @@ def register_cli(app: Flask) -> None:
     def gen_key_command():
         """Print a new Fernet key for TOKEN_ENCRYPTION_KEY."""
         click.echo(Fernet.generate_key().decode())
+
+    @app.cli.command("set-password")
+    @click.argument("email")
+    @click.password_option("--password", prompt="New password", help="Asked for (hidden) when not given.")
+    def set_password_command(email, password):
+        """Set EMAIL's password and sign them out everywhere (every session signed in before ends)."""
+        from webapp.extensions import db
+        from webapp.models import User
+
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="password")
+        user = db.session.execute(
+            db.select(User).filter(db.func.lower(User.email) == email.strip().lower())).scalar_one_or_none()
+        if user is None:
+            raise click.ClickException(f"No user has the email {email}.")
+        user.set_password(password)
+        db.session.commit()
+        click.echo(f"Password changed for {user.email}; every session they had is signed out.")

@@ -34,19 +34,51 @@ def browser():
         browser.close()
 
 
+# Every page reports what its Content-Security-Policy refused: chromium logs each refusal to the console, and the
+# securitypolicyviolation event (listened for before any of the page's own scripts run) is logged here too.
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => console.error(
+    `Content Security Policy violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`));"""
+
+
 @pytest.fixture
-def page(browser, request):
+def csp_violations():
+    """What the browser refused under Socket's Content-Security-Policy; any left at the end fails the test (a test
+    that provokes a refusal on purpose clears the list)."""
+    return []
+
+
+def watch_for_csp_violations(page, violations: list) -> None:
+    page.add_init_script(REPORT_VIOLATIONS)
+    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
+
+
+@pytest.fixture
+def page(browser, request, csp_violations):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch_for_csp_violations(page, csp_violations)
     yield page
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
         os.makedirs(ARTIFACTS, exist_ok=True)
         page.screenshot(path=os.path.join(ARTIFACTS, f"{request.node.name}.png"), full_page=True)
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not csp_violations, f"refused by the Content-Security-Policy: {csp_violations}"
+
+
+@pytest.fixture
+def second_page(browser, csp_violations):
+    """A page in a browser context of its own (another person's browser, or the same person's phone), watched
+    for refusals like `page`."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(10_000)
+    other = context.new_page()
+    watch_for_csp_violations(other, csp_violations)
+    yield other
+    context.close()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

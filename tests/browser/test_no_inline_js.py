@@ -1,5 +1,6 @@
-"""The behaviours moved out of inline handlers into static/js/socket.js, in chromium, under a strict
-Content-Security-Policy (script-src 'self': no inline script or handler may run), and their fallbacks."""
+"""The behaviours moved out of inline handlers into static/js/socket.js, in chromium, under Socket's own strict
+Content-Security-Policy (webapp/security/headers.py: no inline script, handler or style may run), and their
+fallbacks. Every browser test fails on a refusal (tests/browser/conftest.py); these check the policy bites."""
 import re
 
 import pytest
@@ -7,30 +8,26 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-CSP = "script-src 'self'; object-src 'none'; base-uri 'self'"
+
+@pytest.fixture
+def refused(csp_violations):
+    """What the browser refused under the policy (the page fixture fails the test if any are left)."""
+    return csp_violations
 
 
 @pytest.fixture
-def refused():
-    """What the browser refused to run under the policy (console messages)."""
-    return []
+def strict_page(page):
+    """`page`, served with Socket's own Content-Security-Policy like every page."""
+    return page
 
 
-@pytest.fixture
-def strict_page(page, refused):
-    """`page` with every HTML response sent under CSP; fails the test if the browser refuses anything."""
-
-    def add_policy(route):
-        if route.request.resource_type != "document":
-            route.continue_()
-            return
-        response = route.fetch(max_redirects=0)
-        route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
-
-    page.route("**/*", add_policy)
-    page.on("console", lambda message: "Content Security Policy" in message.text and refused.append(message.text))
-    yield page
-    assert not refused, f"blocked by the Content-Security-Policy: {refused}"
+def test_pages_are_served_with_the_strict_policy(strict_page, live_server):
+    policy = strict_page.goto(f"{live_server}/login").headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy and "unsafe" not in policy
+    strict_page.wait_for_function("window.htmx !== undefined")
+    # htmx read layout.html's htmx-config and left its indicator CSS to socket.css (none injected).
+    assert strict_page.evaluate("htmx.config.includeIndicatorCSS") is False
+    assert strict_page.evaluate("document.adoptedStyleSheets.length") == 0
 
 
 def test_the_policy_really_blocks_inline_handlers(strict_page, live_server, refused):
@@ -41,7 +38,20 @@ def test_the_policy_really_blocks_inline_handlers(strict_page, live_server, refu
     page.locator("#inline").click()
     expect(page.locator("#inline")).to_be_visible()
     page.wait_for_timeout(200)
-    assert page.title() != "ran" and refused, "the test policy must refuse inline handlers"
+    assert page.title() != "ran" and refused, "the policy must refuse inline handlers"
+    refused.clear()
+
+
+def test_the_policy_really_blocks_inline_styles(strict_page, live_server, refused):
+    page = strict_page
+    page.goto(f"{live_server}/login")
+    page.evaluate("""document.querySelector('main').insertAdjacentHTML('beforeend',
+        '<p id="styled" style="display: none">Styled</p><style>main { display: none }</style>')""")
+    expect(page.locator("#styled")).to_be_visible()  # neither the attribute nor the <style> applied
+    page.wait_for_timeout(200)
+    assert len(refused) >= 2, f"the policy must refuse inline style attributes and <style>: {refused}"
+    events = [message for message in refused if message.startswith("Content Security Policy violation:")]
+    assert len(events) == 2, f"the securitypolicyviolation listener must report each refusal too: {refused}"
     refused.clear()
 
 

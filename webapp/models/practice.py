@@ -1,12 +1,13 @@
 """Practices and the people who sign in to them."""
 import enum
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
 from flask_sqlalchemy.query import Query
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DynamicMapped, Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from webapp.models.base import Model, UTCDateTime, utcnow
 
@@ -35,6 +36,10 @@ class Practice(Model):
     users: DynamicMapped["User"] = relationship(back_populates="practice", lazy="dynamic", query_class=Query)
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, Model):
     __tablename__ = "users"
 
@@ -45,16 +50,30 @@ class User(UserMixin, Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16), default=Role.STAFF.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the id in every session cookie (get_id): a new token signs the user out everywhere.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     practice: Mapped[Practice] = relationship(back_populates="users")
 
-    def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the current session token (webapp/security/sessions.py)."""
+        return f"{self.id}:{self.session_token}"
 
-    def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+    def end_all_sessions(self) -> None:
+        """Make every session cookie issued so far load no user (the caller commits)."""
+        self.session_token = new_session_token()
+
+    def set_password(self, password: str) -> None:
+        """A new password, and every session signed in with the old one ended (the caller commits)."""
+        self.password_hash = generate_password_hash(password)
+        self.end_all_sessions()
+
+    @property
+    def is_manager(self) -> bool:
+        """Owners and admins: they change Practice Settings and pricing, and approve the Billing Plan."""
+        return self.role in (Role.OWNER.value, Role.ADMIN.value)
 
     @property
     def can_manage_settings(self) -> bool:
         """Only owners and admins may change Practice Settings."""
-        return self.role in (Role.OWNER.value, Role.ADMIN.value)
+        return self.is_manager
