@@ -519,8 +519,23 @@ def test_approve_without_csrf_token_is_refused(auth_client, book):
     assert invoices_of(book["practice_id"]) == []
 
 
-def test_staff_may_approve(client, book, owner):
+def test_staff_may_not_approve(client, book, owner):
+    """Approving raises the month's invoices: owners and admins only; staff see who can."""
     login(client, make_user(owner.practice_id, Role.STAFF))
+    refused = client.post("/billing/plan/approve", data=approve_form(book["practice_id"]))
+    assert refused.status_code == 403
+    htmx = client.post("/billing/plan/approve", data=approve_form(book["practice_id"]), headers=HTMX)
+    assert htmx.status_code == 403 and htmx.headers["HX-Retarget"] == "#htmx-alerts"
+    assert invoices_of(book["practice_id"]) == []
+    assert db.session.execute(db.select(db.func.count(BillingRun.id))).scalar_one() == 0
+    page = client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert "Only owners and admins can approve the plan." in page
+    assert 'id="approve-plan"' not in page and "<button type=\"button\" disabled" in page
+
+
+def test_an_admin_may_approve(client, book, owner):
+    login(client, make_user(owner.practice_id, Role.ADMIN))
+    assert "Only owners and admins" not in client.get("/billing/plan?month=2026-11").get_data(as_text=True)
     assert client.post("/billing/plan/approve", data=approve_form(book["practice_id"])).status_code == 303
     assert len(invoices_of(book["practice_id"])) == 4
 

@@ -3,7 +3,8 @@ import pytest
 
 from tests.factories import make_user
 from tests.helpers import fresh, login
-from webapp.models import BillingSettings, Role
+from webapp.extensions import db
+from webapp.models import BillingSettings, PricingMenu, Role
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/settings/billing?tab=1"}
 
@@ -68,3 +69,58 @@ def test_a_signed_out_browser_request_is_redirected_to_sign_in_and_back(client, 
     assert response.headers["Location"] == "/login?next=/clients/?q%3Dabb"
     follow = client.post(response.headers["Location"], data={"email": owner.email, "password": "correct horse battery"})
     assert follow.headers["Location"] == "/clients/?q=abb"
+
+
+# --- a request body over MAX_CONTENT_LENGTH ----------------------------------------------------------------------
+
+def test_the_body_limit_is_a_setting_of_1_mb_by_default(app):
+    from webapp.config import Config
+
+    assert Config.MAX_CONTENT_LENGTH == 1024 * 1024 and app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+
+
+def test_a_body_over_the_limit_is_a_clear_413_page(auth_client, owner):
+    response = auth_client.post("/pricing/menus", data={"name": "x" * (1024 * 1024)})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 413 and "<html" in body and "HX-Retarget" not in response.headers
+    assert "That was more than Socket accepts in one request (1 MB), so nothing was saved." in body
+    assert fresh_count(PricingMenu) == 0
+
+
+def test_a_body_over_the_limit_from_htmx_is_the_alert_in_place(auth_client, owner):
+    response = auth_client.post("/pricing/menus", data={"name": "x" * (2 * 1024 * 1024)}, headers=HTMX)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 413 and "<html" not in body
+    assert 'class="flash flash-error" role="alert">That was more than Socket accepts in one request (1 MB)' in body
+    assert response.headers["HX-Retarget"] == "#htmx-alerts" and response.headers["HX-Reswap"] == "innerHTML"
+    assert "HX-Request" in response.headers["Vary"]
+    assert fresh_count(PricingMenu) == 0
+
+
+def test_a_body_over_the_limit_is_refused_signed_out_too(client, owner):
+    response = client.post("/login", data={"email": owner.email, "password": "p" * (1024 * 1024 + 1)})
+    assert response.status_code == 413 and "more than Socket accepts" in response.get_data(as_text=True)
+
+
+def test_a_large_body_under_the_limit_is_read_as_a_form(auth_client, owner):
+    """Only the body limit applies to an ordinary (urlencoded) form: 700 kB is read, and refused as too long."""
+    response = auth_client.post("/pricing/menus", data={"name": "x" * (700 * 1024)}, headers=HTMX)
+    assert response.status_code == 422 and "Field cannot be longer than 200 characters." in response.get_data(
+        as_text=True)
+
+
+def test_the_limit_is_named_in_the_unit_it_was_set_in(app):
+    from webapp.errors import too_large_message
+
+    for limit, shown in ((2 * 1024 * 1024, "(2 MB)"), (512 * 1024, "(512 kB)"), (1_000_000, "(1,000,000 bytes)")):
+        with app.test_request_context():
+            app.config["MAX_CONTENT_LENGTH"], before = limit, app.config["MAX_CONTENT_LENGTH"]
+            try:
+                assert shown in too_large_message()
+            finally:
+                app.config["MAX_CONTENT_LENGTH"] = before
+
+
+def fresh_count(model) -> int:
+    db.session.expire_all()
+    return db.session.execute(db.select(db.func.count(model.id))).scalar_one()

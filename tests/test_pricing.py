@@ -93,15 +93,46 @@ def test_another_practices_ids_are_404_on_every_pricing_route(auth_client, other
                                                                                None)
 
 
-def test_staff_may_manage_pricing(client, owner):
+def test_staff_may_not_change_pricing(client, owner):
+    """Pricing decides what every client pays: owners and admins change it, staff only see it."""
+    menu = make_menu(owner.practice_id, "2026/27 Pricing")
+    draft = make_menu(owner.practice_id, "Draft", active=False)
+    service = make_service(menu=menu)
     login(client, make_user(owner.practice_id, Role.STAFF))
-    assert client.post("/pricing/menus", data={"name": "Staff menu"}).status_code == 303
-    menu = db.session.execute(sa.select(PricingMenu)).scalar_one()
-    assert (menu.name, menu.practice_id) == ("Staff menu", owner.practice_id)
-    assert client.post(f"/pricing/menus/{menu.id}/services",
-                       data={"name": "Payroll", "billing_method": "monthly", "price": "120"}).status_code == 303
-    service = db.session.execute(sa.select(Service)).scalar_one()
-    assert (service.pricing_menu_id, service.name, service.price) == (menu.id, "Payroll", Decimal("120.00"))
+    attempts = [
+        ("/pricing/menus", {"name": "Staff menu"}),
+        (f"/pricing/menus/{menu.id}/rename", {"name": "Staff were here"}),
+        (f"/pricing/menus/{draft.id}/activate", {}),
+        (f"/pricing/menus/{menu.id}/services", {"name": "Payroll", "billing_method": "monthly", "price": "120"}),
+        (f"/pricing/services/{service.id}", {"name": "Cheap", "billing_method": "monthly", "price": "1"}),
+        (f"/pricing/services/{service.id}/delete", {}),
+    ]
+    for url, data in attempts:
+        response = client.post(url, data=data)
+        assert response.status_code == 403, url
+        assert "Only the practice&#39;s owner or an admin can do that." in response.get_data(as_text=True)
+    for url in (f"/pricing/menus/{menu.id}/rename", f"/pricing/services/{service.id}/edit"):
+        assert client.get(url).status_code == 403, url
+    db.session.expire_all()
+    menus = {m.name: m.is_active for m in db.session.execute(sa.select(PricingMenu)).scalars()}
+    assert menus == {"2026/27 Pricing": True, "Draft": False}
+    assert [(s.name, s.price) for s in db.session.execute(sa.select(Service)).scalars()] == [
+        ("Monthly Bookkeeping", Decimal("250.00"))]
+
+
+def test_staff_see_pricing_read_only_with_who_can_change_it(client, owner):
+    menu = make_menu(owner.practice_id)
+    make_menu(owner.practice_id, "Draft", active=False)
+    service = make_service(menu=menu)
+    login(client, make_user(owner.practice_id, Role.STAFF))
+    for headers in ({}, HTMX):
+        body = client.get(f"/pricing/menus/{menu.id}", headers=headers).get_data(as_text=True)
+        assert "Only owners and admins can change pricing." in body
+        assert "Monthly Bookkeeping" in body and "£250.00" in body
+        for control in ("Create menu", "Make active", "Add a service", ">Rename<", ">Edit<", ">Delete<"):
+            assert control not in body, control
+    row = client.get(f"/pricing/services/{service.id}", headers=HTMX).get_data(as_text=True)
+    assert "Monthly Bookkeeping" in row and ">Edit<" not in row and ">Delete<" not in row
 
 
 def test_post_without_csrf_token_is_refused(auth_client, owner):

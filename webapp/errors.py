@@ -6,7 +6,7 @@ leaving the page as it was; a signed-out htmx request is sent to the login page 
 """
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, make_response, redirect, render_template, request, url_for
+from flask import Flask, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
@@ -22,6 +22,8 @@ MESSAGES = {
          "tell us what you were doing.",
 }
 CSRF_MESSAGE = "Your session expired or the form was stale. Reload the page and try again."
+TOO_LARGE_MESSAGE = ("That was more than Socket accepts in one request ({limit}), so nothing was saved. "
+                     "Shorten what you entered and try again.")
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -44,6 +46,15 @@ def error_response(code: int, message: str):
     return response
 
 
+def too_large_message() -> str:
+    """The 413's message, naming the limit (MAX_CONTENT_LENGTH) in the unit it was set in."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    for unit, size in (("MB", 1024 * 1024), ("kB", 1024)):
+        if limit >= size and limit % size == 0:
+            return TOO_LARGE_MESSAGE.format(limit=f"{limit // size} {unit}")
+    return TOO_LARGE_MESSAGE.format(limit=f"{limit:,} bytes")
+
+
 def reject_nul_bytes():
     """PostgreSQL refuses NUL in text; no form or query of ours has a use for one, so refuse it up front."""
     values = list(request.args.values())
@@ -63,6 +74,11 @@ def register_error_handling(app: Flask) -> None:
 
     for code in (400, 403, 404, 405):
         app.register_error_handler(code, lambda error, code=code: error_response(code, MESSAGES[code]))
+
+    @app.errorhandler(413)
+    def too_large(error):
+        # A body over MAX_CONTENT_LENGTH, found when the form is first read (the CSRF check, before any view).
+        return error_response(413, too_large_message())
 
     @app.errorhandler(500)
     def server_error(error):

@@ -1,12 +1,17 @@
-"""Billing Plan pages: the month's plan with previews, approving it, and the invoices it raised."""
+"""Billing Plan pages: the month's plan with previews, approving it, and the invoices it raised.
+
+Approving raises the month's invoices (which go on to Xero), so only owners and admins approve (manager_required);
+staff see the plan with "Approve plan" disabled and a line saying who can.
+"""
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.billing import bp
 from webapp.clock import this_month
+from webapp.forms import ascii_int
 from webapp.htmx import is_htmx_request, render_page_or_fragment
 from webapp.models import Invoice
-from webapp.scoping import current_practice_id, get_or_404
+from webapp.scoping import current_practice_id, get_or_404, is_manager, manager_required
 from webapp.services.billing_approval import Outcome, approve_plan, approver_name
 from webapp.services.billing_invoices import invoice_page
 from webapp.services.billing_plan import build_plan, parse_period
@@ -15,7 +20,6 @@ from webapp.sync.reference_data import theme_name
 from webapp.template_helpers import format_local_datetime
 
 BAD_MONTH = "That is not a month Socket understands (use YYYY-MM). Showing this month instead."
-
 
 
 @bp.route("/plan")
@@ -36,7 +40,7 @@ def _render_plan(period, status=200, error=None, notice=None, notice_ok=False):
     return render_page_or_fragment(
         "billing/plan.html", "billing/_plan.html", status,
         plan=plan, approver=approver, error=error, notice=notice, notice_ok=notice_ok,
-        this_month=this_month(current_user.practice.time_zone),
+        this_month=this_month(current_user.practice.time_zone), can_approve=is_manager(),
     )
 
 
@@ -63,6 +67,7 @@ def _approval_message(result) -> str:
 
 @bp.route("/plan/approve", methods=["POST"])
 @login_required
+@manager_required
 def approve():
     period = parse_period(request.form.get("month"))
     fingerprint = request.form.get("fingerprint")
@@ -84,7 +89,7 @@ def approve():
 def invoices():
     month = request.args.get("month")
     period = parse_period(month) if month else None
-    listing = invoice_page(current_practice_id(), period, request.args.get("page", 1, type=int))
+    listing = invoice_page(current_practice_id(), period, request.args.get("page", 1, type=ascii_int))
     tax = tax_reference(current_practice_id())
     return render_page_or_fragment("billing/invoices.html", "billing/_invoice_list.html",
                                    listing=listing, invoices=listing.invoices,

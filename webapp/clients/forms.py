@@ -1,10 +1,9 @@
 """Client and engagement forms. Identifier checks come from webapp.services.clients."""
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from webapp.forms import PriceField, strip_whitespace
+from webapp.forms import ChoiceField, DateField, Form, PriceField, Sent, TextField, ascii_int
 from webapp.services import clients as client_service
 
 CONSOLIDATION_CHOICES = [SelectChoice("", "Use practice setting"), SelectChoice("one", "One line"),
@@ -17,25 +16,29 @@ def consolidation_choice(value: bool | None) -> str:
     return {None: "", True: "one", False: "per_service"}[value]
 
 
-class ClientForm(FlaskForm):
+CHOOSE_LAYOUT = "Choose one line, one line per service, or the practice setting."
+
+
+class ClientForm(Form):
     """Create/edit a client. `practice_id` and `client_id` let the code check look for duplicates."""
 
-    name = StringField("Name", validators=[DataRequired("Enter the client's name."), Length(max=200)],
-                       filters=[strip_whitespace])
-    code = StringField("Client code", validators=[DataRequired("Enter a client code."), Length(max=32)],
-                       filters=[strip_whitespace], description="Unique in your practice, e.g. ABB01.")
-    email = StringField("Email", validators=[Optional(), Length(max=254)], filters=[strip_whitespace])
-    phone = StringField("Phone", validators=[Optional(), Length(max=50)], filters=[strip_whitespace])
-    address_line = StringField("Postal address", validators=[Optional(), Length(max=200)], filters=[strip_whitespace])
-    city = StringField("Town or city", validators=[Optional(), Length(max=100)], filters=[strip_whitespace])
-    postcode = StringField("Postcode", validators=[Optional(), Length(max=16)], filters=[strip_whitespace])
-    company_number = StringField("Company registration number", validators=[Optional()], filters=[strip_whitespace],
-                                 description="8 characters, e.g. 01234567 or SC123456.")
-    vat_number = StringField("VAT number", validators=[Optional()], filters=[strip_whitespace],
-                             description="GB and 9 digits, e.g. GB 123 4567 89.")
-    consolidate_recurring = SelectField("Invoice lines for recurring work", choices=CONSOLIDATION_CHOICES,
-                                        default="")
-    consolidate_one_off = SelectField("Invoice lines for one-off work", choices=CONSOLIDATION_CHOICES, default="")
+    name = TextField("Name", validators=[DataRequired("Enter the client's name."), Length(max=200)])
+    code = TextField("Client code", validators=[DataRequired("Enter a client code."), Length(max=32)],
+                     description="Unique in your practice, e.g. ABB01.")
+    email = TextField("Email", validators=[Optional(), Length(max=254)])
+    phone = TextField("Phone", validators=[Optional(), Length(max=50)])
+    address_line = TextField("Postal address", validators=[Optional(), Length(max=200)])
+    city = TextField("Town or city", validators=[Optional(), Length(max=100)])
+    postcode = TextField("Postcode", validators=[Optional(), Length(max=16)])
+    company_number = TextField("Company registration number", validators=[Optional()],
+                               description="8 characters, e.g. 01234567 or SC123456.")
+    vat_number = TextField("VAT number", validators=[Optional()], description="GB and 9 digits, e.g. GB 123 4567 89.")
+    # Sent: "" means the practice setting, so a post without the select must not quietly reset the client's choice.
+    consolidate_recurring = ChoiceField("Invoice lines for recurring work", choices=CONSOLIDATION_CHOICES,
+                                        default="", validators=[Sent(CHOOSE_LAYOUT)], message=CHOOSE_LAYOUT)
+    consolidate_one_off = ChoiceField("Invoice lines for one-off work", choices=CONSOLIDATION_CHOICES, default="",
+                                      validators=[Sent(CHOOSE_LAYOUT)], message=CHOOSE_LAYOUT)
+    # Rendered (and so Sent) only when Xero's templates are synced: see __init__.
     branding_theme_id = SelectField("Invoice template", choices=[SelectChoice("", "Use practice default")], default="",
                                     validate_choice=False)
 
@@ -48,6 +51,7 @@ class ClientForm(FlaskForm):
         self.themes_offered = theme_choices is not None
         if theme_choices is not None:
             self.branding_theme_id.choices = [SelectChoice(value, label) for value, label in theme_choices]
+            self.branding_theme_id.validators = [Sent("Choose an invoice template, or the practice default.")]
 
     # Inline validators (WTForms calls validate_<field>); each also normalises what it accepts.
     def validate_code(self, field):
@@ -73,7 +77,7 @@ class ClientForm(FlaskForm):
         """Validate one field (the inline check made when the user leaves it)."""
         field = self[name]
         inline = getattr(type(self), f"validate_{name}", None)
-        return field.validate(self, [inline] if inline else [])
+        return field.validate(self, [inline] if inline else []) and self.check_sent(field)
 
     def client_fields(self) -> dict:
         """What the service layer stores, with empty optional fields as None."""
@@ -98,12 +102,12 @@ def _normalised(normaliser, field):
 
 def _optional_int(value):
     try:
-        return int(value)
+        return ascii_int(value)
     except (TypeError, ValueError):
         return None
 
 
-class EngagementForm(FlaskForm):
+class EngagementForm(Form):
     service_id = SelectField("Service", coerce=_optional_int, validate_choice=False,
                              validators=[DataRequired("Choose a service.")])
     price = PriceField("Agreed price (£)", description="Leave blank to use the service's price.",
@@ -129,10 +133,10 @@ class EngagementForm(FlaskForm):
             raise ValidationError("The end date cannot be before the start date.")
 
 
-class EndEngagementForm(FlaskForm):
+class EndEngagementForm(Form):
     end_date = DateField("End date", validators=[DataRequired("Enter the date the engagement ends.")])
 
 
-class CompleteEngagementForm(FlaskForm):
+class CompleteEngagementForm(Form):
     # InputRequired, not DataRequired: an unreadable date then reports itself instead of "enter a date".
     completed_on = DateField("Completed on", validators=[InputRequired("Enter the date the work was completed.")])

@@ -12,6 +12,7 @@ from webapp.clients.forms import (
 )
 from webapp.clock import local_today
 from webapp.extensions import db
+from webapp.forms import ascii_int
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.models import BillingSettings, Client, Engagement, EngagementCompletion
 from webapp.scoping import current_practice_id, get_or_404
@@ -30,7 +31,7 @@ VALIDATED_FIELDS = ("name", "code", "email", "phone", "address_line", "city", "p
 def index():
     query = request.args.get("q", "").strip()
     show_archived = request.args.get("archived") == "1"
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=ascii_int)
     result = client_service.search_clients(current_practice_id(), query, show_archived, page,
                                            current_app.config["CLIENTS_PER_PAGE"])
     return render_page_or_fragment("clients/index.html", "clients/_client_table.html",

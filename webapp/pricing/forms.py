@@ -1,25 +1,24 @@
 """Pricing menu and service forms."""
-from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from webapp.forms import PriceField, strip_whitespace
+from webapp.forms import ChoiceField, Form, MultilineTextField, PriceField, Sent, TextField
 from webapp.models.pricing import BILLING_METHOD_LABELS
 
-
-class MenuForm(FlaskForm):
-    name = StringField("Menu name", validators=[DataRequired("Enter a name for the menu."), Length(max=200)],
-                       filters=[strip_whitespace])
+CHOOSE_BILLING_METHOD = "Choose how the service is billed."
 
 
-class ServiceForm(FlaskForm):
-    name = StringField("Service", validators=[DataRequired("Enter the service's name."), Length(max=200)],
-                       filters=[strip_whitespace])
-    description = TextAreaField("Description", filters=[strip_whitespace], render_kw={"rows": 1})
-    billing_method = SelectField("Billing method",
+class MenuForm(Form):
+    name = TextField("Menu name", validators=[DataRequired("Enter a name for the menu."), Length(max=200)])
+
+
+class ServiceForm(Form):
+    name = TextField("Service", validators=[DataRequired("Enter the service's name."), Length(max=200)])
+    description = MultilineTextField("Description", render_kw={"rows": 1})
+    billing_method = ChoiceField("Billing method",
                                  choices=[SelectChoice(method.value, label)
-                                          for method, label in BILLING_METHOD_LABELS.items()])
+                                          for method, label in BILLING_METHOD_LABELS.items()],
+                                 validators=[Sent(CHOOSE_BILLING_METHOD)], message=CHOOSE_BILLING_METHOD)
     price = PriceField("Price (£)", validators=[DataRequired("Enter a price.")],
                        render_kw={"inputmode": "decimal"})
 

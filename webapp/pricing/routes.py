@@ -1,14 +1,18 @@
-"""Services & Pricing: pricing menus, their services, and Billing & Engagement Letter Settings."""
+"""Services & Pricing: pricing menus, their services, and Billing & Engagement Letter Settings.
+
+Pricing decides what every client pays, so only owners and admins change it (manager_required); staff see the
+pages read-only ("Only owners and admins can change pricing.").
+"""
 from typing import Any
 
 from flask import flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.models import PricingMenu, Service
 from webapp.pricing import bp
 from webapp.pricing.forms import MenuForm, ServiceForm
-from webapp.scoping import current_practice_id, get_or_404, require_settings_manager
+from webapp.scoping import current_practice_id, get_or_404, is_manager, manager_required
 from webapp.services import pricing as pricing_service
 
 # --- the page and its menus ---------------------------------------------------------------------
@@ -23,6 +27,7 @@ def _body_context(menu: PricingMenu | None, **extra) -> dict:
         "editing_id": None,
         "edit_form": None,
         "row_errors": {},
+        "can_manage": is_manager(),
     }
     context.update(extra)
     return context
@@ -50,6 +55,7 @@ def menu(menu_id):
 
 @bp.route("/menus", methods=["POST"])
 @login_required
+@manager_required
 def create_menu():
     form = MenuForm(request.form)
     selected = pricing_service.active_menu(current_practice_id())
@@ -65,6 +71,7 @@ def create_menu():
 
 @bp.route("/menus/<int:menu_id>/rename", methods=["GET", "POST"])
 @login_required
+@manager_required
 def rename_menu(menu_id):
     menu = get_or_404(PricingMenu, menu_id)
     if request.method == "GET":
@@ -82,6 +89,7 @@ def rename_menu(menu_id):
 
 @bp.route("/menus/<int:menu_id>/activate", methods=["POST"])
 @login_required
+@manager_required
 def activate_menu(menu_id):
     menu = pricing_service.activate_menu(get_or_404(PricingMenu, menu_id))
     return _after_menu_change(menu, f"“{menu.name}” is now the Active Pricing Menu.")
@@ -98,6 +106,7 @@ def _after_menu_change(menu: PricingMenu, message: str):
 
 @bp.route("/menus/<int:menu_id>/services", methods=["POST"])
 @login_required
+@manager_required
 def add_service(menu_id):
     menu = get_or_404(PricingMenu, menu_id)
     form = ServiceForm(request.form)
@@ -122,12 +131,14 @@ def _render_services(menu: PricingMenu, status: int = 200, **extra):
 def service_row(service_id):
     service = get_or_404(Service, service_id)
     if is_htmx_request():
-        return render_fragment("pricing/_service_row.html", service=service, menu=service.pricing_menu)
+        return render_fragment("pricing/_service_row.html", service=service, menu=service.pricing_menu,
+                               can_manage=is_manager())
     return redirect(url_for("pricing.menu", menu_id=service.pricing_menu_id))
 
 
 @bp.route("/services/<int:service_id>/edit")
 @login_required
+@manager_required
 def edit_service(service_id):
     service = get_or_404(Service, service_id)
     return _render_service_edit(service, ServiceForm(obj=service))
@@ -141,6 +152,7 @@ def _render_service_edit(service: Service, form: ServiceForm, status: int = 200)
 
 @bp.route("/services/<int:service_id>", methods=["POST"])
 @login_required
+@manager_required
 def update_service(service_id):
     service = get_or_404(Service, service_id)
     form = ServiceForm(request.form)
@@ -148,13 +160,15 @@ def update_service(service_id):
         return _render_service_edit(service, form, 422)
     pricing_service.update_service(service, form.service_fields())
     if is_htmx_request():
-        return render_fragment("pricing/_service_row.html", service=service, menu=service.pricing_menu, saved=True)
+        return render_fragment("pricing/_service_row.html", service=service, menu=service.pricing_menu, saved=True,
+                               can_manage=True)
     flash(f"{service.name} saved.", "success")
     return redirect(url_for("pricing.menu", menu_id=service.pricing_menu_id), code=303)
 
 
 @bp.route("/services/<int:service_id>/delete", methods=["POST"])
 @login_required
+@manager_required
 def delete_service(service_id):
     service = get_or_404(Service, service_id)
     menu = service.pricing_menu
@@ -165,7 +179,7 @@ def delete_service(service_id):
                    "End those engagements instead.")
         if is_htmx_request():
             return render_fragment("pricing/_service_row.html", 409, service=service, menu=menu,
-                                   row_error=message)
+                                   row_error=message, can_manage=True)
         return _render_body(menu, 409, row_errors={service.id: message})
     if is_htmx_request():
         response = make_response("", 200)  # swapped over the row's outerHTML: the row disappears
@@ -180,7 +194,7 @@ def delete_service(service_id):
 def _dialog_context(menu: PricingMenu, **extra) -> dict:
     available, rows = pricing_service.account_code_rows(current_practice_id(), list(menu.services))
     context = {"menu": menu, "available": available, "rows": rows, "row_errors": {}, "saved_id": None,
-               "can_edit": current_user.can_manage_settings}
+               "can_edit": is_manager()}
     context.update(extra)
     return context
 
@@ -195,14 +209,17 @@ def billing_settings(menu_id):
 
 @bp.route("/services/<int:service_id>/account-code", methods=["POST"])
 @login_required
+@manager_required
 def save_account_code(service_id):
-    service = get_or_404(Service, service_id)
-    require_settings_manager()  # account codes are Xero settings, like the practice defaults
+    service = get_or_404(Service, service_id)  # account codes are Xero settings, like the practice defaults
     error = None
-    try:
-        pricing_service.set_service_account_code(service, request.form.get("account_code"))
-    except pricing_service.InvalidAccountCode as invalid:
-        error = str(invalid)
+    if "account_code" not in request.form:  # "" is "Use default"; absent is a stale page, not a choice
+        error = "Choose an account code, or Use default."
+    else:
+        try:
+            pricing_service.set_service_account_code(service, request.form["account_code"])
+        except pricing_service.InvalidAccountCode as invalid:
+            error = str(invalid)
     status = 422 if error else 200
     if is_htmx_request():
         practice_id = current_practice_id()

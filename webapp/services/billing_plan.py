@@ -167,7 +167,10 @@ def plan_fingerprint(rows: list[ClientPlan]) -> str:
 
 
 def parse_period(value: str | None) -> date | None:
-    """`YYYY-MM` to the first day of that month, or None when it is not one."""
+    """`YYYY-MM` to the first day of that month, or None when it is not one (digits 0-9 only: strptime alone
+    would also read "２０２６-11")."""
+    if not (value or "").isascii():
+        return None
     try:
         parsed = datetime.strptime(value or "", "%Y-%m")
     except ValueError:

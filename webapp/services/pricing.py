@@ -18,7 +18,10 @@ from webapp.models import (
 from webapp.sync import reference_data
 
 MAX_PRICE = Decimal("9999999999.99")  # what Numeric(12, 2) can hold
-_PRICE = re.compile(r"^\d+(\.\d{1,2})?$")
+# [0-9], not \d: \d (like Decimal() and int()) also matches other scripts' digits, e.g. "１２３" or "٣٤".
+_PRICE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
+_TOO_PRECISE = re.compile(r"^[0-9]+\.[0-9]{3,}$")
+DIGITS_0_TO_9 = "Enter the price using the digits 0 to 9, e.g. 250 or 99.50."
 
 
 class InvalidPrice(ValueError):
@@ -40,7 +43,10 @@ class DuplicateMenuName(Exception):
 # --- prices -------------------------------------------------------------------------------------
 
 def parse_price(raw) -> Decimal:
-    """A positive price with at most 2 decimal places ("1,200.50" and "£99" are fine). Raises InvalidPrice."""
+    """A positive price with at most 2 decimal places ("1,200.50" and "£99" are fine). Raises InvalidPrice.
+
+    Only the digits 0-9 and one "." count as a number: "１２３" (fullwidth) or "٣٤" (Arabic-Indic) is refused.
+    """
     if isinstance(raw, Decimal):
         text = format(raw, "f")
     else:
@@ -50,7 +56,9 @@ def parse_price(raw) -> Decimal:
     if text.startswith("-"):
         raise InvalidPrice("The price must be more than £0.00.")
     if not _PRICE.match(text):
-        if re.match(r"^\d+\.\d{3,}$", text):
+        if any(character.isdigit() for character in text) and not text.isascii():
+            raise InvalidPrice(DIGITS_0_TO_9)
+        if _TOO_PRECISE.match(text):
             raise InvalidPrice("Use at most 2 decimal places (pounds and pence).")
         raise InvalidPrice("Enter the price as a number, e.g. 250 or 99.50.")
     try:

@@ -1,9 +1,9 @@
 """The Billing Settings form: consolidation, invoice day, payment terms, Xero status, template."""
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, NumberRange
 
+from webapp.forms import Form, WholeNumberField
 from webapp.models import XeroPostStatus
 
 LAYOUT_CHOICES = [SelectChoice("itemised", "One line per service"), SelectChoice("consolidated", "One line")]
@@ -15,7 +15,7 @@ def _one_of(choices, message):
     return AnyOf([choice.value for choice in choices], message=message)
 
 
-class BillingSettingsForm(FlaskForm):
+class BillingSettingsForm(Form):
     # Choices are checked by AnyOf so the message can say what to do; the theme is checked by the route
     # against the synced list, which needs the practice.
     consolidate_recurring = SelectField(
@@ -24,11 +24,12 @@ class BillingSettingsForm(FlaskForm):
     consolidate_one_off = SelectField(
         "One-off work", choices=LAYOUT_CHOICES, validate_choice=False,
         validators=[_one_of(LAYOUT_CHOICES, "Choose one line or one line per service.")])
-    invoice_day = IntegerField(
+    # WholeNumberField: the digits 0-9 only (IntegerField's int() also reads "١٢").
+    invoice_day = WholeNumberField(
         "Invoice date (day of the month)",
         validators=[InputRequired("Enter a day from 1 to 28."),
                     NumberRange(1, 28, "Enter a day from 1 to 28 (every month has one).")])
-    payment_terms_days = IntegerField(
+    payment_terms_days = WholeNumberField(
         "Payment terms (days after the invoice date)",
         validators=[InputRequired("Enter a number of days from 0 to 120."),
                     NumberRange(0, 120, "Enter a number of days from 0 to 120.")])

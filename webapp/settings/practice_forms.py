@@ -1,9 +1,9 @@
 """The Practice details form."""
-from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField
+from wtforms import RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, ValidationError
 
+from webapp.forms import Form, TextField
 from webapp.models import PrimaryCRM
 from webapp.services.practice_details import time_zone_names
 
@@ -13,9 +13,10 @@ CRM_CHOICES = [
 ]
 
 
-class PracticeDetailsForm(FlaskForm):
-    name = StringField("Practice name", validators=[InputRequired("Enter the practice's name."),
-                                                    Length(max=200, message="Keep the name under 200 characters.")])
+class PracticeDetailsForm(Form):
+    # TextField: cleaned and trimmed (so "   " is no name) like every text field; see webapp/forms.py.
+    name = TextField("Practice name", validators=[DataRequired("Enter the practice's name."),
+                                                  Length(max=200, message="Keep the name under 200 characters.")])
     time_zone = SelectField("Time zone", validate_choice=False,
                             validators=[InputRequired("Choose a time zone.")],
                             description="Times are shown in this zone, and the nightly sync runs at 02:00 here.")
