@@ -1,4 +1,4 @@
-"""The reference-data sync job: account codes, branding themes and tax rates for one SyncRun."""
+"""The sync job: reference data (account codes, branding themes, tax rates) and contacts for one SyncRun."""
 from jobs import app_context
 
 

@@ -14,6 +14,7 @@ from webapp.models import (
     BillingMethod,
     BillingSettings,
     Client,
+    ContactPull,
     Engagement,
     EngagementCompletion,
     Practice,
@@ -24,6 +25,7 @@ from webapp.models import (
     XeroAccount,
     XeroBrandingTheme,
     XeroConnection,
+    XeroContact,
 )
 from webapp.xero.crypto import TokenCipher
 
@@ -128,3 +130,16 @@ def make_theme(practice_id: int, branding_theme_id="t-standard", name="Standard"
     """A synced Xero invoice template (branding theme)."""
     return _save(XeroBrandingTheme(practice_id=practice_id, branding_theme_id=branding_theme_id, name=name,
                                    sort_order=sort_order, **fields))
+
+
+def make_xero_contact(practice_id: int, name="Abbott & Sons Ltd", contact_id=None, status="ACTIVE",
+                      **fields) -> XeroContact:
+    """A mirrored Xero contact (its ContactID made from its name unless given)."""
+    contact_id = contact_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"contact/{practice_id}/{name}"))
+    return _save(XeroContact(practice_id=practice_id, contact_id=contact_id, name=name, status=status, **fields))
+
+
+def make_contact_pull(practice_id: int, tenant_id=TENANT_ID, **fields) -> ContactPull:
+    """The practice's contacts pulled once from `tenant_id` (so matching runs for it)."""
+    fields.setdefault("last_started_at", datetime(2026, 6, 15, 12, 0, tzinfo=UTC))
+    return _save(ContactPull(practice_id=practice_id, tenant_id=tenant_id, **fields))

@@ -7,6 +7,7 @@ tokens against the sandbox's rotating refresh tokens, including two processes at
 """
 import multiprocessing
 import re
+import time
 from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin
@@ -129,7 +130,7 @@ def test_connect_choosing_between_two_organisations(app_ctx, socket_and_sandbox)
     run = db.session.execute(db.select(SyncRun)).scalar_one()
     assert run_reference_sync(run.id) == "succeeded"
     db.session.expire_all()
-    assert db.session.get(SyncRun, run.id).xero_calls == 3
+    assert db.session.get(SyncRun, run.id).xero_calls == 4  # accounts, themes, tax rates, one page of contacts
     assert db.session.execute(db.select(db.func.count(XeroAccount.id))).scalar() > 0
     page = browser.get(f"{socket_url}/settings/integrations").text
     assert 'name="recurring_account_code"' in page and "200 — Sales" in page
@@ -270,3 +271,77 @@ def test_a_tenant_no_longer_connected_needs_reconnecting(app, app_ctx, socket_an
         client.get("Organisation")
     db.session.expire_all()
     assert db.session.get(XeroConnection, connection.id).status == "needs_reconnect"
+
+
+# -- reconnecting: Cancel on "Select your Xero company" keeps the live connection ---------------------------------
+def connect_demo(browser, socket_url) -> None:
+    """Connect the practice to the demo organisation only, through Xero's page (one organisation: no choice)."""
+    consent = press_connect(browser, socket_url)
+    done = submit(browser, consent.url, consent.text, "/identity/connect/authorize", {"tenant": [DEMO_TENANT_ID]},
+                  button=("action", "allow"))
+    assert done.url == f"{socket_url}/settings/integrations" and 'id="xero-connected"' in done.text
+
+
+def press_reconnect(browser, socket_url) -> requests.Response:
+    """Start Connect with Xero again while connected (the page offers no button then; the route accepts it)."""
+    page = browser.get(f"{socket_url}/settings/integrations")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    consent = browser.post(f"{socket_url}/settings/integrations/xero/connect", data={"csrf_token": token})
+    assert "/identity/connect/authorize" in consent.url and 'name="tenant"' in consent.text
+    return consent
+
+
+def test_cancel_on_the_chooser_keeps_the_live_connection_working(app, app_ctx, socket_and_sandbox):
+    from webapp.xero import XeroClient, XeroSettings
+
+    socket_url, sandbox = socket_and_sandbox
+    owner = make_practice()
+    browser = sign_in(socket_url, owner)
+    connect_demo(browser, socket_url)
+    live = db.session.execute(db.select(XeroConnection)).scalar_one()
+    live_connection_id = live.connection_id
+    # Reconnect, tick the connected organisation and a second one, then Cancel on Socket's chooser.
+    consent = press_reconnect(browser, socket_url)
+    chooser = submit(browser, consent.url, consent.text, "/identity/connect/authorize",
+                     {"tenant": [DEMO_TENANT_ID, SECOND_TENANT_ID]}, button=("action", "allow"))
+    assert "Select your Xero company" in chooser.text
+    assert sorted(c["id"] for c in _connections(sandbox.state())).count(live_connection_id) == 1  # Xero kept its id
+    back = submit(browser, chooser.url, chooser.text, "/xero/select/cancel", {})
+    assert back.url == f"{socket_url}/settings/integrations"
+    assert 'id="xero-connected"' in back.text and "Demo Company (UK)" in back.text
+
+    db.session.expire_all()
+    row = db.session.execute(db.select(XeroConnection)).scalar_one()
+    assert (row.status, row.tenant_id, row.connection_id) == ("connected", DEMO_TENANT_ID, live_connection_id)
+    state = sandbox.state()
+    # The unchosen organisation is gone from Xero; the live one stays, on one grant only (the old one revoked).
+    assert [(c["id"], c["tenant_id"]) for c in _connections(state)] == [(live_connection_id, DEMO_TENANT_ID)]
+    assert state["active_grants"] == 1
+    # The stored tokens work: an API call now, and after Xero expires the access token (a refresh).
+    client = XeroClient.for_connection(row, XeroSettings.from_config(app.config), sleep=lambda s: None)
+    assert client.get("Organisation")["Organisations"][0]["Name"] == "Demo Company (UK)"
+    sandbox.expire_tokens()
+    assert client.get("Organisation")["Organisations"][0]["Name"] == "Demo Company (UK)"
+    db.session.expire_all()
+    assert db.session.get(XeroConnection, row.id).status == "connected"
+
+
+# -- a slow Xero during the callback: a clear message, nothing stored, no grant left in Xero -----------------------
+def test_a_slow_xero_at_the_callback_gives_a_message_and_leaves_no_grant(app, app_ctx, socket_and_sandbox,
+                                                                         monkeypatch):
+    socket_url, sandbox = socket_and_sandbox
+    monkeypatch.setitem(app.config, "XERO_WEB_BUDGET", 1.5)
+    browser = sign_in(socket_url, make_practice())
+    consent = press_connect(browser, socket_url)
+    sandbox.faults(latency_ms=2500, count=1)  # on the API: the callback's GET /connections
+    started = time.monotonic()
+    back = submit(browser, consent.url, consent.text, "/identity/connect/authorize", {"tenant": [DEMO_TENANT_ID]},
+                  button=("action", "allow"))
+    elapsed = time.monotonic() - started
+    assert back.status_code == 200 and back.url == f"{socket_url}/settings/integrations"
+    assert "Xero took too long to answer" in back.text and "handed back the access Xero had just given" in back.text
+    assert elapsed < 1.5 + 2.0, elapsed  # the budget, plus the token exchange and the revocation
+    assert db.session.execute(db.select(XeroConnection)).first() is None
+    state = sandbox.state()
+    assert state["faults_fired"].get("latency") == 1
+    assert _connections(state) == [] and state["active_grants"] == 0  # the new grant was revoked

@@ -1,6 +1,7 @@
 """Helpers for the Xero tests: tokens as Xero issues them, reading stored tokens back, reference data mocked."""
 import base64
 import json
+import uuid
 
 from flask import current_app
 
@@ -29,11 +30,13 @@ TAX_RATES = [
 ]
 
 
-def mock_reference(mocked, settings, accounts=ACCOUNTS, themes=THEMES, rates=TAX_RATES):
-    """Xero (mocked by `responses`) answering the reference-data sync: accounts, branding themes, tax rates."""
+def mock_reference(mocked, settings, accounts=ACCOUNTS, themes=THEMES, rates=TAX_RATES, contacts=()):
+    """Xero (mocked by `responses`) answering the sync run: accounts, branding themes, tax rates, and one page of
+    contacts (none unless given)."""
     mocked.get(f"{settings.accounting_url}/Accounts", json={"Accounts": accounts})
     mocked.get(f"{settings.accounting_url}/BrandingThemes", json={"BrandingThemes": themes})
     mocked.get(f"{settings.accounting_url}/TaxRates", json={"TaxRates": rates})
+    mocked.get(f"{settings.accounting_url}/Contacts", json={"Contacts": list(contacts)})
 
 
 def stored_tokens(connection_id: int) -> tuple[str | None, str | None, XeroConnection]:
@@ -57,3 +60,12 @@ def token_body(access="new-access", refresh="new-refresh", expires_in=1800) -> d
     """What Xero's token endpoint answers."""
     return {"access_token": access, "refresh_token": refresh, "expires_in": expires_in, "token_type": "Bearer",
             "scope": "offline_access accounting.settings.read"}
+
+
+def xero_contact(name: str, updated_ms: int = 1767603600000, **fields) -> dict:
+    """A Contact as Xero's GET /Contacts returns it (ContactID made from the name unless given)."""
+    contact = {"ContactID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"xero/{name}")), "ContactStatus": "ACTIVE",
+               "Name": name, "Addresses": [], "Phones": [], "UpdatedDateUTC": f"/Date({updated_ms}+0000)/",
+               "IsCustomer": True, "IsSupplier": False, "HasValidationErrors": False}
+    contact.update(fields)
+    return contact

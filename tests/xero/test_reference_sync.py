@@ -32,9 +32,11 @@ def test_sync_stores_accounts_themes_and_tax_rates_and_records_the_run(settings,
     assert run_reference_sync(run.id) == "succeeded"
     run = reload(run)
     assert run.status == "succeeded" and run.error is None
-    assert run.xero_calls == 3
-    assert run.counts == {"accounts": 4, "accounts_removed": 0, "branding_themes": 2,
-                          "branding_themes_removed": 0, "tax_rates": 2}
+    assert run.xero_calls == 4  # accounts, branding themes, tax rates, one page of contacts
+    assert {key: run.counts[key] for key in ("accounts", "accounts_removed", "branding_themes",
+                                             "branding_themes_removed", "tax_rates", "contacts_calls")} == {
+        "accounts": 4, "accounts_removed": 0, "branding_themes": 2, "branding_themes_removed": 0, "tax_rates": 2,
+        "contacts_calls": 1}
     assert run.started_at and run.finished_at and run.finished_at >= run.started_at
     practice_id = connection.practice_id
     assert [a.label for a in reference_data.revenue_accounts(practice_id)] == ["200 — Sales", "260 — Other Revenue"]
@@ -112,7 +114,7 @@ def test_sync_refreshes_an_expiring_token_first(app, app_ctx, settings, mocked):
     run = queued_run(connection.practice_id)
     assert run_reference_sync(run.id) == "succeeded"
     assert mocked.calls[1].request.headers["Authorization"] == "Bearer access-2"
-    assert reload(run).xero_calls == 3  # the refresh is not an API call
+    assert reload(run).xero_calls == 4  # the refresh is not an API call
 
 
 @pytest.mark.parametrize("kind, bad_answer", [

@@ -16,10 +16,12 @@ from webapp.extensions import db
 from webapp.models import Client, ClientStatus, Engagement, PricingMenu, Service
 from webapp.services import billing_lock
 from webapp.services import engagements as engagement_billing
+from webapp.sync import contact_links
 
-_COMPANY_NUMBER_WITH_PREFIX = re.compile(r"^[A-Z]{2}\d{6}$")
-_DIGITS = re.compile(r"^\d{1,8}$")
-_VAT_DIGITS = re.compile(r"^(\d{9}|\d{12})$")
+# [0-9], not \d: \d also matches other scripts' digits ("０１２３４５６７"), which Companies House and HMRC do not use.
+_COMPANY_NUMBER_WITH_PREFIX = re.compile(r"^[A-Z]{2}[0-9]{6}$")
+_DIGITS = re.compile(r"^[0-9]{1,8}$")
+_VAT_DIGITS = re.compile(r"^([0-9]{9}|[0-9]{12})$")
 
 
 class InvalidIdentifier(ValueError):
@@ -35,7 +37,7 @@ class DuplicateClientCode(Exception):
 def company_number_key(value: str | None) -> str:
     """Comparison form of a company number: upper case, no spaces, all-digit numbers left-padded to 8."""
     compact = re.sub(r"\s+", "", value or "").upper()
-    if compact.isdigit() and len(compact) < 8:
+    if compact.isascii() and compact.isdigit() and len(compact) < 8:
         compact = compact.zfill(8)
     return compact
 
@@ -170,6 +172,7 @@ def _save_client(client: Client, fields: dict) -> Client:
         if "uq_clients_practice_code" in message or "clients.code" in message:
             raise DuplicateClientCode(code) from error
         raise
+    contact_links.rematch_client(client.practice_id, client.id)  # from the mirrored contacts; no call to Xero
     return client
 
 

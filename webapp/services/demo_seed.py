@@ -1,4 +1,5 @@
-"""The demo practice: clients from webapp/demo/practice_clients.csv, two pricing menus, engagements.
+"""The demo practice: clients from webapp/demo/practice_clients.csv, two pricing menus, engagements, and the
+links to Xero contacts a person made (the CSV's `linked_contact_id`, e.g. QUA01's: matching never changes them).
 
 Idempotent: running it again updates the same rows by natural key (client code, menu and service name,
 client + service) and never duplicates them. Engagement dates are relative to today so the Billing
@@ -24,6 +25,7 @@ from webapp.models import (
     Service,
     User,
 )
+from webapp.sync.contact_links import link_for, record_manual_decision
 
 DEMO_PRACTICE_NAME = "Hartley & Webb Chartered Accountants"
 DEMO_EMAIL = "demo@socket.test"
@@ -86,10 +88,12 @@ def _upsert_menu(practice: Practice, name: str, active: bool, services: list) ->
     return by_name
 
 
-def _load_clients(practice: Practice) -> list[Client]:
+def _load_clients(practice: Practice) -> tuple[list[Client], list[tuple[Client, str]]]:
+    """The CSV's clients (created or refreshed), and (client, contact id) for each link a person made."""
     with open(CLIENTS_CSV, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     clients = []
+    manual_links = []
     for row in rows:
         client = db.session.execute(
             db.select(Client).filter_by(practice_id=practice.id, code=row["code"])
@@ -106,8 +110,19 @@ def _load_clients(practice: Practice) -> list[Client]:
         client.company_number = row["company_number"] or None
         client.vat_number = row["vat_number"] or None
         clients.append(client)
+        if row.get("linked_contact_id"):
+            manual_links.append((client, row["linked_contact_id"].strip().lower()))
     db.session.flush()
-    return clients
+    return clients, manual_links
+
+
+def _seed_manual_links(practice: Practice, owner: User, manual_links: list[tuple[Client, str]]) -> None:
+    """Store each manual link (left alone when it is already stored as it is)."""
+    for client, contact_id in manual_links:
+        link = link_for(practice.id, client.id)
+        if link is None or not link.is_manual or link.contact_id != contact_id:
+            record_manual_decision(practice.id, client.id, contact_id, owner.id,
+                                   f"Linked by {owner.name} (a link made by hand).")
 
 
 _EngagementPlan = list[tuple[str, date, date | None, date | None]]  # (service, start, end, completed_on)
@@ -174,6 +189,7 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     if db.session.get(BillingSettings, practice.id) is None:
         db.session.add(BillingSettings(practice_id=practice.id, consolidate_recurring=False,
                                        consolidate_one_off=False, invoice_day=1, payment_terms_days=14))
+    users = {}
     for email, name, role in ((DEMO_EMAIL, "Dana Hartley", Role.OWNER), (DEMO_STAFF_EMAIL, "Sam Webb", Role.STAFF)):
         user = db.session.execute(db.select(User).filter_by(email=email)).scalar_one_or_none()
         if user is None:
@@ -182,10 +198,12 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
         user.name = name
         user.role = role.value
         user.set_password(DEMO_PASSWORD)
+        users[email] = user
 
     _upsert_menu(practice, OLD_MENU, False, OLD_SERVICES)
     services = _upsert_menu(practice, ACTIVE_MENU, True, ACTIVE_SERVICES)
-    clients = _load_clients(practice)
+    clients, manual_links = _load_clients(practice)
+    _seed_manual_links(practice, users[DEMO_EMAIL], manual_links)
 
     engagement_count = 0
     for index, client in enumerate(clients):

@@ -1,8 +1,13 @@
-"""Pulling Xero's reference data into Socket: account codes, branding themes and tax rates.
+"""The sync run: Xero's reference data (account codes, branding themes, tax rates), then contacts.
 
 What Xero returns is stored as Xero says it (an account keeps Xero's Status); what it no longer returns is
 marked rather than deleted, so a code or theme chosen earlier can still be named in a warning: accounts
 become DELETED, tax rates DELETED, themes present_in_xero=False.
+
+Contacts (`sync_contacts`): pulled into the mirror (webapp.sync.contacts_pull), clients matched to them
+(webapp.sync.contact_links), and new automatic links' client codes written to Xero's ContactNumber
+(webapp.sync.contact_numbers). Contacts Socket skipped and codes Xero refused are listed in the run's
+`counts["warnings"]`.
 """
 import logging
 from collections.abc import Callable, Mapping
@@ -18,11 +23,15 @@ from webapp.models import (
     XeroTaxRate,
 )
 from webapp.models.base import utcnow
+from webapp.sync.contact_links import rematch_practice
+from webapp.sync.contact_numbers import stamp_contact_numbers
+from webapp.sync.contacts_pull import pull_contacts
 from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings, XeroUnavailable
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+MAX_WARNINGS = 50  # kept in SyncRun.counts; the counts say how many there were
 
 
 def _mirror(practice_id: int, model, key_attr: str, items: list[dict], key_of: Callable[[dict], str],
@@ -130,6 +139,29 @@ def sync_reference_data(practice_id: int, client: XeroClient, progress: Progress
     return counts
 
 
+def _capped(warnings: list[str]) -> list[str]:
+    if len(warnings) <= MAX_WARNINGS:
+        return warnings
+    return warnings[:MAX_WARNINGS] + [f"... and {len(warnings) - MAX_WARNINGS} more."]
+
+
+def sync_contacts(practice_id: int, tenant_id: str, client: XeroClient, counts: dict,
+                  progress: Progress = lambda message: None) -> None:
+    """Pull contacts, match clients to them, write new links' codes to Xero; fills `counts` as each step ends.
+
+    Matching runs only after a pull that read every page, so a half-read organisation never decides a link.
+    """
+    progress("Fetching contacts")
+    pulled = pull_contacts(practice_id, tenant_id, client)
+    warnings = pulled.warnings
+    counts.update(pulled.counts(), warnings=_capped(warnings))
+    progress("Matching clients to Xero contacts")
+    counts.update(rematch_practice(practice_id))
+    progress("Writing client codes to Xero contacts")
+    stamped = stamp_contact_numbers(practice_id, tenant_id, client)
+    counts.update(stamped.counts(), warnings=_capped(warnings + stamped.warnings))
+
+
 def run_reference_sync(sync_run_id: int, config: Mapping, client_factory=None) -> str:
     """Run one queued SyncRun to the end, recording progress, counts, Xero calls and how it ended.
 
@@ -152,23 +184,26 @@ def run_reference_sync(sync_run_id: int, config: Mapping, client_factory=None) -
         run.xero_calls = client.calls if client else 0
         db.session.commit()
 
+    counts: dict = {}  # what was done, recorded however the run ends
     try:
         connection = db.session.execute(
             db.select(XeroConnection).filter_by(practice_id=run.practice_id)).scalar_one_or_none()
-        if connection is None or connection.status != ConnectionStatus.CONNECTED.value:
+        if connection is None or connection.status != ConnectionStatus.CONNECTED.value or not connection.tenant_id:
             raise XeroAuthError("Xero is not connected (or needs reconnecting), so nothing could be synced.")
+        tenant_id = connection.tenant_id
         settings = XeroSettings.from_config(config)
         client = (client_factory or XeroClient.for_connection)(connection, settings)
-        counts = sync_reference_data(run.practice_id, client, progress)
+        counts.update(sync_reference_data(run.practice_id, client, progress))
+        sync_contacts(run.practice_id, tenant_id, client, counts, progress)
         _finish(run, SyncStatus.SUCCEEDED, client, counts=counts, progress="Finished")
     except XeroError as exc:
         db.session.rollback()
-        _finish(run, SyncStatus.FAILED, client, error=exc.message, progress="Failed")
+        _finish(run, SyncStatus.FAILED, client, counts=counts, error=exc.message, progress="Failed")
     except Exception as exc:
         db.session.rollback()
         log.exception("SyncRun %s failed unexpectedly", sync_run_id)
-        _finish(run, SyncStatus.FAILED, client, error=f"Unexpected error ({type(exc).__name__}); "
-                                                       "the team has been told.", progress="Failed")
+        _finish(run, SyncStatus.FAILED, client, counts=counts, error=f"Unexpected error ({type(exc).__name__}); "
+                                                                     "the team has been told.", progress="Failed")
         raise
     return run.status
 

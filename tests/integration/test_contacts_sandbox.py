@@ -1,0 +1,115 @@
+"""The demo practice synced with the sandbox's demo organisation over real HTTP: contacts pulled, every client
+decided as tests/data/expected_matches.csv says, new links' codes written to Xero's ContactNumber, and a quiet
+second sync that costs one Contacts call and changes no decision."""
+import csv
+import os
+from datetime import date, timedelta
+
+import pytest
+import requests
+
+from jobs.sync_reference import run_reference_sync
+from tests.factories import make_connection
+from tests.live_servers import sandbox_for
+from webapp.extensions import db
+from webapp.models import Client, ClientContactLink, Practice, SyncRun, XeroContact
+from webapp.services.demo_seed import DEMO_PRACTICE_NAME, seed_demo
+
+pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
+from xero_sandbox.constants import DEMO_TENANT_ID
+
+pytestmark = pytest.mark.integration
+DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data")
+
+
+def csv_rows(name: str) -> list[dict]:
+    with open(os.path.join(DATA, name), newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def sandbox(app):
+    with sandbox_for(app, "http://127.0.0.1:9") as sandbox:  # no browser here: the callback is never used
+        yield sandbox
+
+
+def connect_demo_practice(sandbox) -> int:
+    """Seed the demo practice and connect it to the demo organisation (Xero's consent, then the stored tokens)."""
+    seed_demo(today=date(2026, 11, 15))
+    practice_id = db.session.execute(db.select(Practice.id).filter_by(name=DEMO_PRACTICE_NAME)).scalar_one()
+    tokens = sandbox.connect(tenants=(DEMO_TENANT_ID,))
+    [listing] = requests.get(f"{sandbox.url}/connections", timeout=10,
+                             headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+    make_connection(practice_id, access=tokens["access_token"], refresh=tokens["refresh_token"],
+                    expires_in=timedelta(minutes=20), tenant_id=DEMO_TENANT_ID, connection_id=listing["id"],
+                    tenant_name=listing["tenantName"])
+    return practice_id
+
+
+def run_sync(practice_id: int, trigger: str) -> SyncRun:
+    run = SyncRun(practice_id=practice_id, trigger=trigger, status="queued", counts={})
+    db.session.add(run)
+    db.session.commit()
+    assert run_reference_sync(run.id) == "succeeded"
+    db.session.expire_all()
+    return db.session.get_one(SyncRun, run.id)
+
+
+def stored_decisions(practice_id: int) -> dict[str, tuple]:
+    """code -> (outcome, contact_id, rule, sorted candidate ids, reason, decided_at)."""
+    db.session.expire_all()
+    rows = db.session.execute(db.select(Client.code, ClientContactLink).join(
+        ClientContactLink, ClientContactLink.client_id == Client.id).filter(Client.practice_id == practice_id))
+    return {code: (link.outcome, link.contact_id or "", link.rule or "", sorted(link.candidate_ids), link.reason,
+                   link.decided_at) for code, link in rows}
+
+
+def sandbox_contact_numbers(sandbox) -> dict[str, str]:
+    """ContactID -> ContactNumber of every demo contact, as the sandbox holds them now."""
+    token = sandbox.connect(tenants=(DEMO_TENANT_ID,))["access_token"]
+    contacts = sandbox.api("GET", "Contacts", token, params={"includeArchived": "true"}).json()["Contacts"]
+    return {c["ContactID"]: c.get("ContactNumber", "") for c in contacts}
+
+
+def test_the_demo_practice_is_matched_stamped_and_quiet_the_second_time(app, app_ctx, sandbox):
+    practice_id = connect_demo_practice(sandbox)
+    seeded_numbers = {row["ContactID"]: row["ContactNumber"] for row in csv_rows("xero_contacts.csv")}
+    expected = {row["client_code"]: row for row in csv_rows("expected_matches.csv")}
+
+    first = run_sync(practice_id, "connect")
+    decisions = stored_decisions(practice_id)
+    assert sorted(decisions) == sorted(expected)
+    for code, row in expected.items():
+        outcome, contact_id, rule, candidates, reason, _ = decisions[code]
+        # Candidates are compared as sets: Xero lists contacts by name, the CSV in its own order.
+        assert (outcome, contact_id, rule, candidates) == (
+            row["outcome"], row["contact_id"], row["rule"], sorted(filter(None, row["candidate_ids"].split(";")))), \
+            (code, reason)
+
+    # New automatic links to contacts with no ContactNumber got the client's code, in Xero and in the mirror.
+    to_stamp = {row["contact_id"]: code for code, row in expected.items()
+                if row["outcome"] == "linked" and row["rule"] != "stored" and not seeded_numbers[row["contact_id"]]}
+    assert len(to_stamp) == 26  # every automatic link but FAIR01's and OAK1's (numbered already)
+    in_xero = sandbox_contact_numbers(sandbox)
+    assert {cid: in_xero[cid] for cid in to_stamp} == to_stamp
+    assert {cid: number for cid, number in in_xero.items() if cid not in to_stamp} == {
+        cid: number for cid, number in seeded_numbers.items() if cid not in to_stamp}  # nothing else written
+    mirrored = dict(db.session.execute(db.select(XeroContact.contact_id, XeroContact.contact_number).filter(
+        XeroContact.practice_id == practice_id, XeroContact.contact_id.in_(list(to_stamp)))).all())
+    assert mirrored == to_stamp
+
+    assert first.counts["contacts_full_pull"] is True and first.counts["contacts_new"] == len(seeded_numbers)
+    assert (first.counts["contacts_calls"], first.counts["contact_numbers_calls"]) == (1, 1)
+    assert first.counts["contact_numbers_written"] == len(to_stamp) and first.counts["warnings"] == []
+    assert first.xero_calls == 5  # accounts, branding themes, tax rates, one page of contacts, one batch of codes
+
+    # A quiet night: one Contacts call (If-Modified-Since) that returns only the contacts Socket just wrote to.
+    calls_before = sandbox.state()["calls_per_org"][DEMO_TENANT_ID]
+    second = run_sync(practice_id, "nightly")
+    assert sandbox.state()["calls_per_org"][DEMO_TENANT_ID] - calls_before == 4
+    assert second.xero_calls == 4 and second.counts["contacts_calls"] == 1
+    assert second.counts["contacts_full_pull"] is False
+    assert (second.counts["contacts_new"], second.counts["contacts_changed"],
+            second.counts["contacts_unchanged"]) == (0, 0, len(to_stamp))
+    assert (second.counts["links_changed"], second.counts["contact_numbers_calls"]) == (0, 0)
+    assert stored_decisions(practice_id) == decisions
