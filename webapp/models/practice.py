@@ -17,6 +17,13 @@ class PrimaryCRM(str, enum.Enum):
     XERO = "xero"
 
 
+class CRMImportScope(str, enum.Enum):
+    """Which active Xero contacts become Socket clients when Xero is the primary CRM (webapp.sync.crm_import)."""
+
+    CUSTOMERS = "customers"  # IsCustomer: contacts the organisation has invoiced
+    ALL = "all"
+
+
 class Role(str, enum.Enum):
     OWNER = "owner"
     ADMIN = "admin"
@@ -30,6 +37,8 @@ class Practice(Model):
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     primary_crm: Mapped[str] = mapped_column(String(16), default=PrimaryCRM.SOCKET.value)
+    # Used only when primary_crm is Xero: which contacts each sync makes clients of.
+    crm_import_scope: Mapped[str] = mapped_column(String(16), default=CRMImportScope.CUSTOMERS.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Flask-SQLAlchemy's Query (as db.relationship would set) for the dynamic collection.

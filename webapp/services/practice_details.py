@@ -1,9 +1,11 @@
-"""A practice's own details: its name, its time zone and which system is its primary CRM."""
+"""A practice's own details: its name, its time zone, which system is its primary CRM and, with Xero primary, which
+Xero contacts become clients."""
 from functools import lru_cache
 from zoneinfo import available_timezones
 
 from webapp.extensions import db
 from webapp.models import Practice, PrimaryCRM
+from webapp.models.practice import CRMImportScope
 
 
 @lru_cache(maxsize=1)
@@ -13,11 +15,15 @@ def time_zone_names() -> tuple[str, ...]:
     return ("Europe/London", *[name for name in names if name != "Europe/London"])
 
 
-def save_practice_details(practice_id: int, name: str, time_zone: str, primary_crm: PrimaryCRM) -> Practice:
-    """Store validated details; the caller has checked the zone is one of time_zone_names()."""
+def save_practice_details(practice_id: int, name: str, time_zone: str, primary_crm: PrimaryCRM,
+                          crm_import_scope: CRMImportScope | None = None) -> Practice:
+    """Store validated details; the caller has checked the zone is one of time_zone_names(). A `crm_import_scope` of
+    None keeps the stored one (it matters only with Xero as the primary CRM, and the form requires it then)."""
     practice = db.session.get_one(Practice, practice_id)  # the signed-in user's practice: it exists
     practice.name = name.strip()
     practice.time_zone = time_zone
     practice.primary_crm = primary_crm.value
+    if crm_import_scope is not None:
+        practice.crm_import_scope = crm_import_scope.value
     db.session.commit()
     return practice

@@ -5,12 +5,20 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Valid
 
 from webapp.forms import Form, TextField
 from webapp.models import PrimaryCRM
+from webapp.models.practice import CRMImportScope
 from webapp.services.practice_details import time_zone_names
 
 CRM_CHOICES = [
     SelectChoice(PrimaryCRM.SOCKET.value, "Socket: clients are kept in Socket and matched to Xero contacts"),
     SelectChoice(PrimaryCRM.XERO.value, "Xero: Xero contacts also become Socket clients"),
 ]
+
+IMPORT_SCOPE_CHOICES = [
+    SelectChoice(CRMImportScope.CUSTOMERS.value, "Customers only: contacts Xero marks as customers (ones you have "
+                                                 "invoiced)"),
+    SelectChoice(CRMImportScope.ALL.value, "All active contacts, suppliers included"),
+]
+CHOOSE_IMPORT_SCOPE = "Choose which Xero contacts become clients: customers only, or all active contacts."
 
 
 class PracticeDetailsForm(Form):
@@ -23,10 +31,25 @@ class PracticeDetailsForm(Form):
     primary_crm = RadioField("Primary CRM", choices=CRM_CHOICES, validate_choice=False,
                              validators=[AnyOf([choice.value for choice in CRM_CHOICES],
                                                message="Choose Socket or Xero as the primary CRM.")])
+    # Needed only with Xero as the primary CRM (validate_crm_import_scope): without it the stored choice is kept.
+    crm_import_scope = RadioField("Xero contacts that become clients", choices=IMPORT_SCOPE_CHOICES,
+                                  validate_choice=False,
+                                  description="Applies only when Xero is the primary CRM: at each sync these "
+                                              "active Xero contacts become clients, linked to their contact, unless "
+                                              "a client already has them; archiving a contact in Xero archives its "
+                                              "client.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = [SelectChoice(name, name.replace("_", " ")) for name in time_zone_names()]
+
+    def validate_crm_import_scope(self, field):
+        if field.raw_data == []:  # not posted
+            if self.primary_crm.data == PrimaryCRM.XERO.value:
+                raise ValidationError(CHOOSE_IMPORT_SCOPE)
+            return
+        if field.data not in {choice.value for choice in IMPORT_SCOPE_CHOICES}:
+            raise ValidationError(CHOOSE_IMPORT_SCOPE)
 
     def validate_time_zone(self, field):
         if field.data not in time_zone_names():

@@ -1,8 +1,10 @@
-"""Practice Settings > Practice: name, time zone and primary CRM (owner/admin change them)."""
+"""Practice Settings > Practice: name, time zone, primary CRM and which Xero contacts become clients (owner/admin
+change them)."""
 from flask_login import current_user, login_required
 
 from webapp.htmx import render_page_or_fragment
 from webapp.models import PrimaryCRM
+from webapp.models.practice import CRMImportScope
 from webapp.scoping import require_settings_manager
 from webapp.services.practice_details import save_practice_details
 from webapp.settings import bp
@@ -27,6 +29,8 @@ def practice_save():
     form = PracticeDetailsForm()
     if not form.validate():
         return _render(form, status=422)
-    save_practice_details(current_user.practice_id, form.name.data, form.time_zone.data,
-                          PrimaryCRM(form.primary_crm.data))
+    scope = form.crm_import_scope.data
+    practice = save_practice_details(current_user.practice_id, form.name.data, form.time_zone.data,
+                                     PrimaryCRM(form.primary_crm.data), CRMImportScope(scope) if scope else None)
+    form.crm_import_scope.data = practice.crm_import_scope  # the stored choice, when it was not posted
     return _render(form, saved=True)

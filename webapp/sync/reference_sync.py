@@ -5,9 +5,10 @@ marked rather than deleted, so a code or theme chosen earlier can still be named
 become DELETED, tax rates DELETED, themes present_in_xero=False.
 
 Contacts (`sync_contacts`): pulled into the mirror (webapp.sync.contacts_pull), clients matched to them
-(webapp.sync.contact_links), and new automatic links' client codes written to Xero's ContactNumber
-(webapp.sync.contact_numbers). Contacts Socket skipped and codes Xero refused are listed in the run's
-`counts["warnings"]`.
+(webapp.sync.contact_links), with Xero as the primary CRM its contacts made clients and archived ones' clients
+archived (webapp.sync.crm_import), and new automatic links' client codes written to Xero's ContactNumber
+(webapp.sync.contact_numbers). Contacts Socket skipped (or could not make clients of) and codes Xero refused are
+listed in the run's `counts["warnings"]`.
 """
 import logging
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from webapp.models.base import utcnow
 from webapp.sync.contact_links import rematch_practice
 from webapp.sync.contact_numbers import stamp_contact_numbers
 from webapp.sync.contacts_pull import pull_contacts
+from webapp.sync.crm_import import import_from_xero
 from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings, XeroUnavailable
 
 log = logging.getLogger(__name__)
@@ -147,7 +149,8 @@ def _capped(warnings: list[str]) -> list[str]:
 
 def sync_contacts(practice_id: int, tenant_id: str, client: XeroClient, counts: dict,
                   progress: Progress = lambda message: None) -> None:
-    """Pull contacts, match clients to them, write new links' codes to Xero; fills `counts` as each step ends.
+    """Pull contacts, match clients to them, import contacts as clients (Xero as primary CRM), write new links' codes
+    to Xero; fills `counts` as each step ends.
 
     Matching runs only after a pull that read every page, so a half-read organisation never decides a link.
     """
@@ -157,6 +160,9 @@ def sync_contacts(practice_id: int, tenant_id: str, client: XeroClient, counts: 
     counts.update(pulled.counts(), warnings=_capped(warnings))
     progress("Matching clients to Xero contacts")
     counts.update(rematch_practice(practice_id))
+    imported = import_from_xero(practice_id, progress)  # only when Xero is the primary CRM
+    warnings = warnings + imported.warnings
+    counts.update(imported.counts(), warnings=_capped(warnings))
     progress("Writing client codes to Xero contacts")
     stamped = stamp_contact_numbers(practice_id, tenant_id, client)
     counts.update(stamped.counts(), warnings=_capped(warnings + stamped.warnings))
