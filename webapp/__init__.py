@@ -43,11 +43,13 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.auth import bp as auth_bp
     from webapp.billing import bp as billing_bp
     from webapp.clients import bp as clients_bp
+    from webapp.contacts import bp as contacts_bp
     from webapp.pricing import bp as pricing_bp
     from webapp.settings import bp as settings_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(clients_bp)
+    app.register_blueprint(contacts_bp)
     app.register_blueprint(pricing_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(billing_bp)

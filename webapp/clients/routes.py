@@ -32,10 +32,11 @@ def index():
     query = request.args.get("q", "").strip()
     show_archived = request.args.get("archived") == "1"
     page = request.args.get("page", 1, type=ascii_int)
+    xero = request.args.get("xero", "")  # the Xero column's filter: linked, needs_review, unmatched, no_contact
     result = client_service.search_clients(current_practice_id(), query, show_archived, page,
-                                           current_app.config["CLIENTS_PER_PAGE"])
+                                           current_app.config["CLIENTS_PER_PAGE"], xero_state=xero)
     return render_page_or_fragment("clients/index.html", "clients/_client_table.html",
-                                   result=result, q=query, show_archived=show_archived)
+                                   result=result, q=query, show_archived=show_archived, xero=xero)
 
 
 @bp.route("/<int:client_id>/archive", methods=["POST"], endpoint="archive")

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import Client, ClientStatus, Engagement, PricingMenu, Service
-from webapp.services import billing_lock
+from webapp.services import billing_lock, contact_matching_ui
 from webapp.services import engagements as engagement_billing
 from webapp.sync import contact_links
 
@@ -106,11 +106,13 @@ class ClientPage:
 
 
 def search_clients(practice_id: int, query: str = "", include_archived: bool = False,
-                   page: int = 1, per_page: int = 25) -> ClientPage:
-    """Clients whose name, code or email contains `query`, by name; archived ones only when asked."""
+                   page: int = 1, per_page: int = 25, xero_state: str | None = None) -> ClientPage:
+    """Clients whose name, code or email contains `query`, by name; archived ones only when asked; only those
+    whose Xero contact stands at `xero_state` when given (see contact_matching_ui.FILTERS)."""
     statement = db.select(Client).filter_by(practice_id=practice_id)
     if not include_archived:
         statement = statement.filter(Client.status == ClientStatus.ACTIVE.value)
+    statement = contact_matching_ui.filter_by_xero_state(statement, xero_state)
     query = (query or "").strip()
     if query:
         pattern = f"%{_escape_like(query)}%"
