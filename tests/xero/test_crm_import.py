@@ -380,3 +380,25 @@ def _run(practice_id) -> SyncRun:
     db.session.commit()
     assert run_reference_sync(run.id) == "succeeded"
     return fresh(SyncRun, run.id)
+
+
+def test_links_to_another_organisations_contacts_stop_the_import_until_a_person_relinks(pid, owner):
+    """After switching organisation a person's link still names the old organisation's contact: matching cannot
+    place that client in the new one, so importing its contacts would make a second client of it."""
+    old = contact(pid, "Abbott & Sons Ltd")
+    abbott = make_client(pid, "Abbott & Sons Ltd", code="ABB01")
+    rematch_practice(pid)
+    link_client(pid, abbott.id, old.contact_id, owner.id)
+    db.session.delete(old)  # the new organisation's mirror does not hold the old contact
+    new = contact(pid, "Abbott and Sons Limited")
+    contact(pid, "Brand New Customer Ltd")
+    db.session.commit()
+
+    result = sync_step(pid)
+    assert result.imported == 0
+    assert any("1 client is linked to a contact this Xero organisation does not have" in w for w in result.warnings)
+    assert set(clients(pid)) == {"ABB01"}
+
+    link_client(pid, abbott.id, new.contact_id, owner.id)
+    result = sync_step(pid)
+    assert result.imported == 1 and set(clients(pid)) == {"ABB01", "BRA01"}

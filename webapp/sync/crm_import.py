@@ -295,11 +295,30 @@ def import_contacts(practice_id: int, scope: str, result: ImportResult) -> None:
     result.imported = len(made)
 
 
+def links_to_missing_contacts(practice_id: int) -> int:
+    """How many clients' stored links name a contact the mirror does not hold (e.g. after switching organisation:
+    a person's links to the old organisation are kept). Their clients cannot be matched in this organisation, so
+    importing its contacts now could make a second client of each of them."""
+    link = ClientContactLink
+    mirrored = db.select(XeroContact.contact_id).filter(XeroContact.practice_id == practice_id)
+    return db.session.execute(db.select(db.func.count()).select_from(link).filter(
+        link.practice_id == practice_id, link.contact_id.is_not(None),
+        link.contact_id.not_in(mirrored))).scalar_one()
+
+
 def _import_once(practice_id: int, scope: str) -> ImportResult:
     result = ImportResult()
     if _lock_pull_state(practice_id) is None:  # contacts never pulled: nothing to import from
         return result
     result.archived = archive_clients_of_gone_contacts(practice_id)
+    missing = links_to_missing_contacts(practice_id)
+    if missing:
+        result.warnings.append(
+            f"No Xero contacts were made into clients: {missing} client{'s are' if missing != 1 else ' is'} linked "
+            "to a contact this Xero organisation does not have (was the organisation changed?). Link or unlink "
+            "them on the Billing Plan's review list, and the next sync imports the rest.")
+        db.session.commit()
+        return result
     import_contacts(practice_id, scope, result)
     db.session.commit()
     return result
