@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from tests.factories import make_practice
-from tests.helpers import login
+from tests.helpers import forget_redis_keys, login
 from webapp import create_app
 from webapp.extensions import db
 
@@ -99,13 +99,8 @@ def _forget_sign_in_failures(request):
     yield
     if "app" not in request.fixturenames:
         return
-    app = request.getfixturevalue("app")
     try:
-        store = redis.Redis.from_url(app.config["REDIS_URL"])
-        keys = list(store.scan_iter(f"{app.config['REDIS_KEY_PREFIX']}login-failures:*"))
-        if keys:
-            store.delete(*keys)
-        store.close()
+        forget_redis_keys(request.getfixturevalue("app"), "login-failures:*")
     except redis.RedisError:
         pass
 

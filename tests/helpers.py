@@ -4,6 +4,7 @@ from werkzeug.routing import IntegerConverter
 from tests.factories import PASSWORD
 from webapp.extensions import db
 from webapp.models import Invoice
+from webapp.redis_conn import get_redis
 from webapp.services.billing_plan import build_plan, parse_period
 
 HTMX = {"HX-Request": "true"}  # what htmx sends with every request it makes
@@ -49,3 +50,11 @@ def route_path(rule, ids: dict[str, int]) -> str:
     values = {name: ids[name] if isinstance(converter, IntegerConverter) else "name"
               for name, converter in rule._converters.items()}
     return rule.build(values, append_unknown=False)[1]
+
+
+def forget_redis_keys(app, pattern: str = "*") -> None:
+    """Delete the test run's Redis keys matching `pattern` under its REDIS_KEY_PREFIX (pacing, locks, throttles)."""
+    store = get_redis(app.config["REDIS_URL"])
+    keys = list(store.scan_iter(match=app.config["REDIS_KEY_PREFIX"] + pattern))
+    if keys:
+        store.delete(*keys)

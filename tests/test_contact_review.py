@@ -9,10 +9,9 @@ import requests
 import responses
 
 from tests.factories import TENANT_ID, make_client, make_connection, make_contact_pull, make_user, make_xero_contact
-from tests.helpers import HTMX, login
+from tests.helpers import HTMX, forget_redis_keys, login
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, Role, XeroConnection, XeroContact
-from webapp.redis_conn import get_redis
 from webapp.services import contact_matching_ui as ui
 from webapp.sync.contact_links import rematch_practice, unlink_client
 from webapp.xero.settings import XeroSettings
@@ -36,11 +35,7 @@ def _clean_redis(request):
     yield
     if "app" not in request.fixturenames:
         return
-    app = request.getfixturevalue("app")
-    client = get_redis(app.config["REDIS_URL"])
-    keys = list(client.scan_iter(match=app.config["REDIS_KEY_PREFIX"] + "xero:*"))
-    if keys:
-        client.delete(*keys)
+    forget_redis_keys(request.getfixturevalue("app"), "xero:*")
 
 
 @pytest.fixture

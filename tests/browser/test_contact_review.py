@@ -1,16 +1,13 @@
 """The Billing Plan's warning about clients not matched to a Xero contact, fixed where it is, in a real browser:
 the demo practice synced with the sandbox's demo organisation, one client linked to a suggestion and one created in
 Xero, the warning's counts falling in place without a reload."""
-from datetime import timedelta
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
-from tests.factories import make_connection
+from tests.demo_sandbox import connect_demo_practice, run_sync
 from webapp.extensions import db
-from webapp.models import Client, ClientContactLink, Practice, SyncRun
-from webapp.services.demo_seed import DEMO_PRACTICE_NAME
+from webapp.models import Client, ClientContactLink
 
 pytestmark = pytest.mark.browser
 
@@ -27,20 +24,8 @@ def sandbox(app, live_server):
 def synced_demo(demo, sandbox):
     """The demo practice connected to the sandbox's demo organisation (consent, then the stored tokens) and synced
     once: contacts pulled and every client matched (tests/data/expected_matches.csv: 4 unmatched, 6 to review)."""
-    from jobs.sync_reference import run_reference_sync
-    from xero_sandbox.constants import DEMO_TENANT_ID
-
-    practice_id = db.session.execute(db.select(Practice.id).filter_by(name=DEMO_PRACTICE_NAME)).scalar_one()
-    tokens = sandbox.connect(tenants=(DEMO_TENANT_ID,))
-    [listing] = requests.get(f"{sandbox.url}/connections", timeout=10,
-                             headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
-    make_connection(practice_id, access=tokens["access_token"], refresh=tokens["refresh_token"],
-                    expires_in=timedelta(minutes=20), tenant_id=DEMO_TENANT_ID, connection_id=listing["id"],
-                    tenant_name=listing["tenantName"])
-    run = SyncRun(practice_id=practice_id, trigger="connect", status="queued", counts={})
-    db.session.add(run)
-    db.session.commit()
-    assert run_reference_sync(run.id) == "succeeded"
+    practice_id = connect_demo_practice(sandbox)
+    run_sync(practice_id, "connect")
     return practice_id
 
 

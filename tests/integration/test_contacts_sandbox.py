@@ -3,17 +3,15 @@ decided as tests/data/expected_matches.csv says, new links' codes written to Xer
 second sync that costs one Contacts call and changes no decision."""
 import csv
 import os
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
-import requests
 
-from jobs.sync_reference import run_reference_sync
-from tests.factories import make_connection
+from tests.demo_sandbox import connect_demo_practice, run_sync, sandbox_contact_numbers
 from tests.live_servers import sandbox_for
 from webapp.extensions import db
-from webapp.models import Client, ClientContactLink, Practice, SyncRun, XeroContact
-from webapp.services.demo_seed import DEMO_PRACTICE_NAME, seed_demo
+from webapp.models import Client, ClientContactLink, XeroContact
+from webapp.services.demo_seed import seed_demo
 
 pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
 from xero_sandbox.constants import DEMO_TENANT_ID
@@ -33,28 +31,6 @@ def sandbox(app):
         yield sandbox
 
 
-def connect_demo_practice(sandbox) -> int:
-    """Seed the demo practice and connect it to the demo organisation (Xero's consent, then the stored tokens)."""
-    seed_demo(today=date(2026, 11, 15))
-    practice_id = db.session.execute(db.select(Practice.id).filter_by(name=DEMO_PRACTICE_NAME)).scalar_one()
-    tokens = sandbox.connect(tenants=(DEMO_TENANT_ID,))
-    [listing] = requests.get(f"{sandbox.url}/connections", timeout=10,
-                             headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
-    make_connection(practice_id, access=tokens["access_token"], refresh=tokens["refresh_token"],
-                    expires_in=timedelta(minutes=20), tenant_id=DEMO_TENANT_ID, connection_id=listing["id"],
-                    tenant_name=listing["tenantName"])
-    return practice_id
-
-
-def run_sync(practice_id: int, trigger: str) -> SyncRun:
-    run = SyncRun(practice_id=practice_id, trigger=trigger, status="queued", counts={})
-    db.session.add(run)
-    db.session.commit()
-    assert run_reference_sync(run.id) == "succeeded"
-    db.session.expire_all()
-    return db.session.get_one(SyncRun, run.id)
-
-
 def stored_decisions(practice_id: int) -> dict[str, tuple]:
     """code -> (outcome, contact_id, rule, sorted candidate ids, reason, decided_at)."""
     db.session.expire_all()
@@ -64,14 +40,8 @@ def stored_decisions(practice_id: int) -> dict[str, tuple]:
                    link.decided_at) for code, link in rows}
 
 
-def sandbox_contact_numbers(sandbox) -> dict[str, str]:
-    """ContactID -> ContactNumber of every demo contact, as the sandbox holds them now."""
-    token = sandbox.connect(tenants=(DEMO_TENANT_ID,))["access_token"]
-    contacts = sandbox.api("GET", "Contacts", token, params={"includeArchived": "true"}).json()["Contacts"]
-    return {c["ContactID"]: c.get("ContactNumber", "") for c in contacts}
-
-
 def test_the_demo_practice_is_matched_stamped_and_quiet_the_second_time(app, app_ctx, sandbox):
+    seed_demo(today=date(2026, 11, 15))
     practice_id = connect_demo_practice(sandbox)
     seeded_numbers = {row["ContactID"]: row["ContactNumber"] for row in csv_rows("xero_contacts.csv")}
     expected = {row["client_code"]: row for row in csv_rows("expected_matches.csv")}

@@ -2,12 +2,15 @@
 customers no client has become linked clients (their made-up codes written to Xero's ContactNumber), a quiet second
 sync imports nothing, and later a contact archived in Xero archives its client while a new one (and, with every
 contact in scope, the suppliers) become clients."""
+from datetime import date
+
 import pytest
 
-from tests.integration.test_contacts_sandbox import connect_demo_practice, run_sync, sandbox_contact_numbers
+from tests.demo_sandbox import connect_demo_practice, run_sync, sandbox_contact_numbers
 from tests.live_servers import sandbox_for
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, Practice, XeroContact
+from webapp.services.demo_seed import seed_demo
 
 pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
 from xero_sandbox.constants import DEMO_TENANT_ID
@@ -51,6 +54,7 @@ def new_clients(practice_id: int, seeded: set[str]) -> dict[str, tuple[str, str,
 
 
 def test_the_demo_organisations_contacts_become_clients_with_xero_as_the_primary_crm(app, app_ctx, sandbox):
+    seed_demo(today=date(2026, 11, 15))
     practice_id = connect_demo_practice(sandbox)
     set_practice(practice_id, primary_crm="xero")  # scope: customers, the default
     seeded = client_codes(practice_id)

@@ -5,7 +5,7 @@ import pytest
 import responses
 
 from tests.factories import make_connection
-from webapp.redis_conn import get_redis
+from tests.helpers import forget_redis_keys
 from webapp.xero.settings import XeroSettings
 
 
@@ -21,10 +21,7 @@ def _clean_redis(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
-    client = get_redis(app.config["REDIS_URL"])
-    keys = list(client.scan_iter(match=app.config["REDIS_KEY_PREFIX"] + "*"))
-    if keys:
-        client.delete(*keys)
+    forget_redis_keys(app)
     with app.app_context():
         from webapp.queue import get_queue
 
