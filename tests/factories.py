@@ -15,6 +15,7 @@ from webapp.models import (
     BillingSettings,
     Client,
     ContactPull,
+    ContactSyncIssue,
     Engagement,
     EngagementCompletion,
     Practice,
@@ -137,6 +138,14 @@ def make_xero_contact(practice_id: int, name="Abbott & Sons Ltd", contact_id=Non
     """A mirrored Xero contact (its ContactID made from its name unless given)."""
     contact_id = contact_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"contact/{practice_id}/{name}"))
     return _save(XeroContact(practice_id=practice_id, contact_id=contact_id, name=name, status=status, **fields))
+
+
+def make_sync_issue(client: Client, contact_id="c-1", **fields) -> ContactSyncIssue:
+    """A difference two-way updates recorded on `client` (a conflict over its email unless told otherwise)."""
+    fields = {"field": "email", "kind": "conflict", "socket_value": "socket@example.com",
+              "xero_value": "xero@example.com", "kept": "socket", **fields}
+    return _save(ContactSyncIssue(practice_id=client.practice_id, client_id=client.id, contact_id=contact_id,
+                                  **fields))
 
 
 def make_contact_pull(practice_id: int, tenant_id=TENANT_ID, **fields) -> ContactPull:

@@ -20,6 +20,7 @@ from tests.factories import (
     make_engagement,
     make_menu,
     make_service,
+    make_sync_issue,
     make_theme,
 )
 from tests.helpers import HTMX, approve_form, login, route_methods
@@ -117,6 +118,7 @@ FORMS: dict[str, tuple[str, dict, set]] = {
     "contacts.unlink": ("/contacts/clients/{client}/unlink", {}, set()),
     "contacts.rematch": ("/contacts/clients/{client}/rematch", {}, set()),
     "contacts.create_contact": ("/contacts/clients/{client}/create", {}, set()),
+    "contacts.dismiss_sync_issue": ("/contacts/clients/{client}/sync-issues/{sync_issue}/dismiss", {}, set()),
     "pricing.create_menu": ("/pricing/menus", {"name": "2027/28 Pricing"}, {"name"}),
     "pricing.rename_menu": ("/pricing/menus/{menu}/rename", {"name": "Renamed"}, {"name"}),
     "pricing.activate_menu": ("/pricing/menus/{draft_menu}/activate", {}, set()),
@@ -179,12 +181,13 @@ def book(owner, monkeypatch):
     engagement = make_engagement(client, service)
     one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
     completion = make_completion(one_off_engagement, date(2026, 1, 10))
+    sync_issue = make_sync_issue(client)
     month = this_month("Europe/London")
     organisation = SimpleNamespace(id="conn-a", tenant_name="Acme Ltd", tenant_id="t-a")
     monkeypatch.setattr("webapp.services.xero_connection.pending_choices", lambda *args: [organisation])
     ids = {"email": owner.email, "client": client.id, "engagement": engagement.id, "one_off": one_off_engagement.id,
-           "completion": completion.id, "menu": menu.id, "draft_menu": draft.id, "service": service.id,
-           "unused_service": unused.id, **approve_form(pid, f"{month:%Y-%m}")}
+           "completion": completion.id, "sync_issue": sync_issue.id, "menu": menu.id, "draft_menu": draft.id,
+           "service": service.id, "unused_service": unused.id, **approve_form(pid, f"{month:%Y-%m}")}
     return ids
 
 

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from tests.factories import make_client, make_practice
+from tests.factories import make_client, make_practice, make_sync_issue
 from tests.helpers import login, route_methods, route_path
 from webapp.extensions import db
-from webapp.models import Client, Engagement, EngagementCompletion, Invoice, PricingMenu, Service
+from webapp.models import Client, ContactSyncIssue, Engagement, EngagementCompletion, Invoice, PricingMenu, Service
 from webapp.services.billing_approval import approve_plan
 from webapp.services.demo_seed import seed_demo
 
@@ -23,6 +23,7 @@ ID_MODELS = {
     "invoice_id": Invoice,
     "menu_id": PricingMenu,
     "service_id": Service,
+    "sync_issue_id": ContactSyncIssue,
 }
 
 
@@ -39,6 +40,7 @@ def foreign_ids(app_ctx):
     seed_demo(today=date(2026, 11, 24))
     practice_id = db.session.execute(db.select(Client.practice_id)).scalars().first()
     approve_plan(practice_id, date(2026, 11, 1), None)
+    make_sync_issue(db.session.execute(db.select(Client).filter_by(practice_id=practice_id)).scalars().first())
     return {name: db.session.execute(db.select(model.id).filter_by(practice_id=practice_id)).scalars().first()
             for name, model in ID_MODELS.items()}
 

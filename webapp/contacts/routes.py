@@ -13,6 +13,7 @@ from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragmen
 from webapp.models import Client
 from webapp.scoping import current_practice_id, get_or_404, is_manager, manager_required
 from webapp.services import contact_matching_ui as ui
+from webapp.services import contact_sync_issues
 from webapp.sync import contact_links
 from webapp.sync.contact_links import ContactLinkError
 
@@ -31,6 +32,8 @@ def contact_helpers():
         "client_xero_states": lambda clients: (ui.xero_states(current_practice_id(), [c.id for c in clients])
                                                if signed_in else None),
         "client_xero_row": lambda client_id: ui.client_row(current_practice_id(), client_id) if signed_in else None,
+        "client_sync_issues": lambda client_id: (contact_sync_issues.open_issues(current_practice_id(), client_id)
+                                                 if signed_in else []),
         "can_link_contacts": signed_in and is_manager(),
         "link_contacts_read_only": READ_ONLY,
         "xero_state_filters": ui.FILTERS,
@@ -121,6 +124,17 @@ def create_contact(client_id):
     except ContactLinkError as exc:
         return _answer(client, 422, error=exc.message)
     return _answer(client, message=f"'{client.name}' was created in Xero and {client.code} is linked to it.")
+
+
+@bp.route("/clients/<int:client_id>/sync-issues/<int:sync_issue_id>/dismiss", methods=["POST"])
+@login_required
+@manager_required
+def dismiss_sync_issue(client_id, sync_issue_id):
+    """Dismiss a difference two-way updates recorded on the client (a conflict, or a change not copied)."""
+    client = get_or_404(Client, client_id)
+    if not contact_sync_issues.dismiss(current_practice_id(), client.id, sync_issue_id, current_user.id):
+        abort(404)
+    return _answer(client, message="Dismissed.")
 
 
 # -- answering -----------------------------------------------------------------------------------------------------

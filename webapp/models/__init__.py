@@ -10,7 +10,14 @@ from webapp.models.billing import (  # noqa: F401
     XeroPostStatus,
 )
 from webapp.models.client import Client, ClientStatus  # noqa: F401
-from webapp.models.contacts import ClientContactLink, ContactPull, LinkOutcome, XeroContact  # noqa: F401
+from webapp.models.contacts import (  # noqa: F401
+    ClientContactLink,
+    ContactPull,
+    ContactSyncIssue,
+    LinkOutcome,
+    SyncIssueKind,
+    XeroContact,
+)
 from webapp.models.practice import Practice, PrimaryCRM, Role, User  # noqa: F401
 from webapp.models.pricing import (  # noqa: F401
     BillingMethod,

@@ -92,3 +92,37 @@ class ClientContactLink(Model):
     is_manual: Mapped[bool] = mapped_column(default=False)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Two-way updates (webapp.sync.contact_updates): the shared details as each side held them when the pair was
+    # last synced ({"socket": {...}, "xero": {...}}), for the contact they were synced with. None until the first.
+    synced_contact_id: Mapped[str | None] = mapped_column(String(36))
+    synced_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncIssueKind(str, enum.Enum):
+    """Why a detail of a linked client and its contact was not simply copied across."""
+
+    CONFLICT = "conflict"  # changed on both sides since the last sync: the primary CRM's value was kept
+    REFUSED_BY_XERO = "refused_by_xero"  # Socket's change was sent; Xero refused it
+    NOT_ACCEPTED = "not_accepted"  # Xero's change is not a value Socket accepts for a client
+
+
+class ContactSyncIssue(Model):
+    """A detail two-way updates could not settle quietly, shown on the client until a person dismisses it."""
+
+    __tablename__ = "contact_sync_issues"
+    __table_args__ = (Index("ix_contact_sync_issues_client_open", "client_id", "dismissed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    contact_id: Mapped[str] = mapped_column(String(36))
+    field: Mapped[str] = mapped_column(String(20))  # the client's column
+    kind: Mapped[str] = mapped_column(String(20))
+    socket_value: Mapped[str | None] = mapped_column(Text)
+    xero_value: Mapped[str | None] = mapped_column(Text)
+    kept: Mapped[str | None] = mapped_column(String(8))  # "socket" or "xero": whose value both sides now hold
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

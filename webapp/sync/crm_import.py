@@ -127,8 +127,33 @@ def client_name(contact) -> str:
 
 _IDENTIFIERS: dict[str, Callable[[str], str]] = {
     "email": normalise_email, "company_number": normalise_company_number, "vat_number": normalise_vat_number}
-_WHAT = {"email": "email", "phone": "phone number", "address_line": "address", "city": "town or city",
+_WHAT = {"name": "name", "email": "email", "phone": "phone number", "address_line": "address", "city": "town or city",
          "postcode": "postcode", "company_number": "company number", "vat_number": "VAT number"}
+
+
+class NotAccepted(ValueError):
+    """A value from Xero that Socket does not accept for a client's detail; the message says why."""
+
+
+def accepted_detail(column: str, given: str | None) -> str | None:
+    """`given` (a contact's value) as a client's `column` stores it, None when empty; raises NotAccepted."""
+    value = _text(given)
+    if value is None:
+        return None
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    if _CONTROL.search(value):
+        raise NotAccepted(f"its {_WHAT[column]} '{shown}', which has a control character in it")
+    normaliser = _IDENTIFIERS.get(column)
+    if normaliser is not None:
+        try:
+            value = normaliser(value)
+        except InvalidIdentifier as problem:
+            why = str(problem).rstrip(".")
+            raise NotAccepted(f"its {_WHAT[column]} '{shown}', which Socket does not accept ({why})") from None
+    limit = column_length(column)
+    if len(value) > limit:
+        raise NotAccepted(f"its {_WHAT[column]} '{shown}', longer than {limit} characters")
+    return value
 
 
 def client_details(contact) -> tuple[dict[str, str | None], list[str]]:
@@ -139,27 +164,11 @@ def client_details(contact) -> tuple[dict[str, str | None], list[str]]:
     details: dict[str, str | None] = {}
     left_out: list[str] = []
     for column, given in raw.items():
-        value = _text(given)
-        details[column] = None
-        if value is None:
-            continue
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        if _CONTROL.search(value):
-            left_out.append(f"its {_WHAT[column]} '{shown}', which has a control character in it")
-            continue
-        normaliser = _IDENTIFIERS.get(column)
-        if normaliser is not None:
-            try:
-                value = normaliser(value)
-            except InvalidIdentifier as problem:
-                why = str(problem).rstrip(".")
-                left_out.append(f"its {_WHAT[column]} '{shown}', which Socket does not accept ({why})")
-                continue
-        limit = column_length(column)
-        if len(value) > limit:
-            left_out.append(f"its {_WHAT[column]} '{shown}', longer than {limit} characters")
-            continue
-        details[column] = value
+        try:
+            details[column] = accepted_detail(column, given)
+        except NotAccepted as problem:
+            details[column] = None
+            left_out.append(str(problem))
     return details, left_out
 
 

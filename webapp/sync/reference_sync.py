@@ -6,7 +6,8 @@ become DELETED, tax rates DELETED, themes present_in_xero=False.
 
 Contacts (`sync_contacts`): pulled into the mirror (webapp.sync.contacts_pull), clients matched to them
 (webapp.sync.contact_links), with Xero as the primary CRM its contacts made clients and archived ones' clients
-archived (webapp.sync.crm_import), and new automatic links' client codes written to Xero's ContactNumber
+archived (webapp.sync.crm_import), details changed on either side of a linked pair copied across
+(webapp.sync.contact_updates), and new automatic links' client codes written to Xero's ContactNumber
 (webapp.sync.contact_numbers). Contacts Socket skipped (or could not make clients of) and codes Xero refused are
 listed in the run's `counts["warnings"]`.
 """
@@ -26,6 +27,7 @@ from webapp.models import (
 from webapp.models.base import utcnow
 from webapp.sync.contact_links import rematch_practice
 from webapp.sync.contact_numbers import stamp_contact_numbers
+from webapp.sync.contact_updates import update_contacts
 from webapp.sync.contacts_pull import pull_contacts
 from webapp.sync.crm_import import import_from_xero
 from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings, XeroUnavailable
@@ -149,8 +151,8 @@ def _capped(warnings: list[str]) -> list[str]:
 
 def sync_contacts(practice_id: int, tenant_id: str, client: XeroClient, counts: dict,
                   progress: Progress = lambda message: None) -> None:
-    """Pull contacts, match clients to them, import contacts as clients (Xero as primary CRM), write new links' codes
-    to Xero; fills `counts` as each step ends.
+    """Pull contacts, match clients to them, import contacts as clients (Xero as primary CRM), copy changed details
+    both ways, write new links' codes to Xero; fills `counts` as each step ends.
 
     Matching runs only after a pull that read every page, so a half-read organisation never decides a link.
     """
@@ -163,6 +165,10 @@ def sync_contacts(practice_id: int, tenant_id: str, client: XeroClient, counts: 
     imported = import_from_xero(practice_id, progress)  # only when Xero is the primary CRM
     warnings = warnings + imported.warnings
     counts.update(imported.counts(), warnings=_capped(warnings))
+    progress("Updating details changed in Socket or Xero")
+    updated = update_contacts(practice_id, tenant_id, client)
+    warnings = warnings + updated.warnings
+    counts.update(updated.counts(), warnings=_capped(warnings))
     progress("Writing client codes to Xero contacts")
     stamped = stamp_contact_numbers(practice_id, tenant_id, client)
     counts.update(stamped.counts(), warnings=_capped(warnings + stamped.warnings))
