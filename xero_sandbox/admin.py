@@ -5,7 +5,8 @@ import json
 
 from flask import Blueprint, abort, render_template, request
 
-from . import seed, webhooks
+from . import invoice_docs, seed, webhooks
+from .invoice_docs import Change, ChangeRefused
 from .limits import FaultError
 from .sandbox import get_sandbox
 from .tokens import revoke_grant
@@ -138,6 +139,49 @@ def archive_account(account_ref):
         db.execute("UPDATE accounts SET doc=?, status=?, updated_ms=? WHERE account_id=?",
                    (json.dumps(doc), status, now, row["account_id"]))
     return json_response({"ok": True, "account": doc})
+
+
+def _change_invoice(invoice_id: str, change: Change):
+    try:
+        doc = invoice_docs.change_invoice(get_sandbox(), invoice_id, change)
+    except ChangeRefused as e:
+        return _error(str(e))
+    return json_response({"ok": True, "invoice": doc}) if doc else _error("no such invoice", 404)
+
+
+@bp.route("/invoices", methods=["GET"])
+def invoices_list():
+    """The invoices of ?tenant= (default: the demo organisation) as stored, oldest first."""
+    tenant = request.args.get("tenant") or seed.C.DEMO_TENANT_ID
+    rows = get_sandbox().store.query("SELECT doc FROM invoices WHERE tenant_id=? ORDER BY created_ms, rowid",
+                                     (tenant,))
+    return json_response({"invoices": [json.loads(r["doc"]) for r in rows]})
+
+
+@bp.route("/invoices/<invoice_id>/pay", methods=["POST"])
+def pay_invoice(invoice_id):
+    """Body {"amount": "100.00", "date": "YYYY-MM-DD", "reference": "..."}, all optional (amount: all that is due)."""
+    body = _json_body()
+    return _change_invoice(invoice_id, invoice_docs.pay(get_sandbox(), body.get("amount"), body.get("date"),
+                                                        body.get("reference")))
+
+
+@bp.route("/invoices/<invoice_id>/void", methods=["POST"])
+def void_invoice(invoice_id):
+    return _change_invoice(invoice_id, invoice_docs.void)
+
+
+EDIT_FIELDS = ("line", "description", "quantity", "unit_amount", "reference")
+
+
+@bp.route("/invoices/<invoice_id>/edit", methods=["POST"])
+def edit_invoice(invoice_id):
+    """Body {"line": 0, "description": ..., "quantity": ..., "unit_amount": ..., "reference": ...}."""
+    body = _json_body()
+    unknown = sorted(set(body) - set(EDIT_FIELDS))
+    if unknown:
+        return _error(f"unknown fields {unknown}: use {', '.join(EDIT_FIELDS)}")
+    return _change_invoice(invoice_id, invoice_docs.edit(**{k: body[k] for k in EDIT_FIELDS if k in body}))
 
 
 @bp.route("/orgs", methods=["POST"])

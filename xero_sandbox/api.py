@@ -43,7 +43,7 @@ def _accounts(where_text: str | None = None, order: str | None = None) -> list[d
     pred = compile_where(where_text, ACCOUNT_FIELDS)
     if pred:
         docs = [d for d in docs if pred(d)]
-    return apply_order(docs, order, lambda d: (d.get("Code") or "", d["Name"]))
+    return apply_order(docs, order, lambda d: (d.get("Code") or "", d["Name"]), ACCOUNT_FIELDS, "Account")
 
 
 @bp.route("/Accounts", methods=["GET"])
@@ -97,5 +97,5 @@ def tax_rates() -> Response:
     tax_type = request.args.get("TaxType")
     if tax_type:
         docs = [d for d in docs if d["TaxType"].lower() == tax_type.lower()]
-    return ok("TaxRates", apply_order(docs, request.args.get("order"), lambda d: d["Name"]))
+    return ok("TaxRates", apply_order(docs, request.args.get("order"), lambda d: d["Name"], TAX_FIELDS, "TaxRate"))
 

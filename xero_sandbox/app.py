@@ -9,8 +9,9 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from . import admin, api, contacts, identity, invoices
+from .accounting import URL_PREFIX
 from .sandbox import PROJECT_ROOT, Sandbox, load_settings
-from .xerojson import XeroError, json_response, not_found, problem_response
+from .xerojson import XeroError, json_response, not_found, post_data_invalid, problem_response
 
 # Xero's resource paths are case-insensitive; route everything to one canonical spelling.
 CANONICAL = {name.lower(): name for name in
@@ -66,6 +67,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         status = e.code or 500  # Flask hands only exceptions with a code to error handlers
         if status == 404:
             return not_found()
+        if status == 400 and request.path.startswith(URL_PREFIX + "/"):
+            # a request werkzeug could not read: the Accounting API answers every 400 in Xero's Error shape
+            return json_response(post_data_invalid(f"JSON request body could not be read, {e.description}"), 400)
         if request.path.startswith("/_sandbox/") and request.accept_mimetypes.best != "text/html":
             return json_response({"error": e.name, "detail": e.description}, status)
         return problem_response(status, e.name, e.description or e.name)

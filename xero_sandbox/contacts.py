@@ -1,4 +1,5 @@
-"""Contacts: list/search/page, get one, create and update (with Xero's unique-active-name rule)."""
+"""Contacts: list/search/page, get one, create and update (with Xero's unique-active-name rule; Addresses and
+Phones merge by type, see `addresses`)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,8 @@ from typing import Any
 from flask import Response, g, request
 
 from .accounting import CONTACTS_READ, CONTACTS_WRITE, accounting_blueprint, ok, requires
-from .bodies import get_bool, get_enum, get_list, get_str, is_uuid
+from .addresses import ADDRESSES, PHONES, merge_typed, read_typed
+from .bodies import get_bool, get_enum, get_str, is_uuid
 from .idempotency import idempotent
 from .listing import apply_order, paginate, sql_page
 from .params import arg_bool, arg_int, if_modified_since
@@ -82,7 +84,7 @@ def list_contacts() -> Response:
             docs = [d for d in docs if any(term in (d.get(f) or "").casefold()
                                            for f in ("Name", "FirstName", "LastName", "ContactNumber",
                                                      "EmailAddress"))]
-        docs = apply_order(docs, order, lambda d: (name_key(d["Name"]), d["ContactID"]))
+        docs = apply_order(docs, order, lambda d: (name_key(d["Name"]), d["ContactID"]), CONTACT_FIELDS, "Contact")
         docs, pagination = paginate(docs, arg_int("page"), arg_int("pageSize"))
     if arg_bool("summaryOnly"):
         docs = [_summary(d) for d in docs]
@@ -114,7 +116,7 @@ def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int,
     status = get_enum(el, "ContactStatus", path, ("ACTIVE", "ARCHIVED", "GDPRREQUEST"), "ContactStatus")
     if status == "GDPRREQUEST":
         errors.append("ContactStatus GDPRREQUEST cannot be set through the API")
-    values: dict[str, Any] = {}  # field -> new value (a string, or a list for Addresses/Phones)
+    values: dict[str, str] = {}  # field -> new value ("" removes the field)
     for key, max_len in SIMPLE_STRINGS:
         v = get_str(el, key, path)
         if v is not None:
@@ -126,14 +128,8 @@ def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int,
     email = values.get("EmailAddress")
     if email and not EMAIL_RE.match(email):
         errors.append("Email address must be valid.")
-    for key in ("Addresses", "Phones"):
-        lst = get_list(el, key, path)
-        if lst is not None:
-            if not all(isinstance(x, dict) for x in lst):
-                errors.append(f"{key} must be a list of objects")
-            else:
-                values[key] = [{k: v for k, v in x.items() if isinstance(v, (str, int, float)) or v is None}
-                               for x in lst]
+    typed = [(spec, changes) for spec in (ADDRESSES, PHONES)
+             if (changes := read_typed(el, spec, path, errors)) is not None]
     get_bool(el, "IsCustomer", path)  # read-only in Xero: type-checked, then ignored
     get_bool(el, "IsSupplier", path)
     if doc is None:
@@ -162,10 +158,12 @@ def save_contact(db, tenant_id: str, el: dict, path: str, now_ms: int,
     doc["Name"] = final_name
     doc["ContactStatus"] = final_status
     for key, v in values.items():
-        if v == "" and key not in ("Addresses", "Phones"):
+        if v == "":
             doc.pop(key, None)
         else:
             doc[key] = v
+    for spec, changes in typed:
+        doc[spec.key] = merge_typed(doc.get(spec.key) or [], spec, changes)
     doc["UpdatedDateUTC"] = ms_date(now_ms)
     db.execute("INSERT OR REPLACE INTO contacts (contact_id, tenant_id, name_key, status, contact_number,"
                " updated_ms, doc) VALUES (?,?,?,?,?,?,?)",

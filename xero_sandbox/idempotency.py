@@ -1,4 +1,5 @@
-"""Xero's Idempotency-Key on PUT/POST: the same key and request replays the first answer, kept 24 hours."""
+"""Xero's Idempotency-Key on PUT/POST: the same key and request replays the first answer, kept 24 hours. A key
+that is too long or blank, or reused for a different request, is a 400 ValidationException."""
 from __future__ import annotations
 
 import functools
@@ -9,9 +10,12 @@ from typing import Any
 from flask import Response, current_app, g, request
 
 from .sandbox import get_sandbox
-from .xerojson import XeroError, problem
+from .xerojson import XeroError, problem, request_validation_error
 
 KEY_TTL_MS = 24 * 3600 * 1000
+MAX_KEY_LENGTH = 128
+KEY_LENGTH_MESSAGE = f"The Idempotency-Key header must be between 1 and {MAX_KEY_LENGTH} characters."
+KEY_REUSED_MESSAGE = "The Idempotency-Key has already been used for a different request."
 
 
 def _fingerprint() -> str:
@@ -32,9 +36,8 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Response]:
         if key is None:
             return fn(*args, **kwargs)
         sandbox = get_sandbox()
-        if len(key) > 128 or not key.strip():
-            raise XeroError(400, problem(400, "Bad Request",
-                                         "Idempotency-Key must be between 1 and 128 characters"))
+        if len(key) > MAX_KEY_LENGTH or not key.strip():
+            raise XeroError(400, request_validation_error(KEY_LENGTH_MESSAGE))
         fingerprint = _fingerprint()
         now = sandbox.now_ms()
         with sandbox.store.tx() as db:
@@ -46,8 +49,7 @@ def idempotent(fn: Callable[..., Any]) -> Callable[..., Response]:
                            " VALUES (?,?,?,?,?)", (g.client_id, g.tenant_id, key, fingerprint, now))
         if row is not None:
             if row["fingerprint"] != fingerprint:
-                raise XeroError(400, problem(400, "Bad Request",
-                                             "The Idempotency-Key has already been used for a different request"))
+                raise XeroError(400, request_validation_error(KEY_REUSED_MESSAGE))
             if row["status"] is None:
                 raise XeroError(409, problem(409, "Conflict",
                                              "A request with this Idempotency-Key is already in progress"))

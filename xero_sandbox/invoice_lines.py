@@ -54,8 +54,9 @@ def _line_account(code: str, accounts: dict[str, dict], inv_type: str | None,
 
 def _line_tax(tax_type: str | None, account: dict | None, inv_type: str | None, amount_types: str,
               amount: Decimal, errors: list[str]) -> tuple[str, Decimal]:
-    """(TaxType, TaxAmount): the given tax type if it applies to the account's class, else the account's default;
-    Inclusive amounts contain their tax, NoTax lines have none."""
+    """(TaxType, TaxAmount): the given tax type if it exists and applies to the account's class (else an error,
+    naming the account when there is one), else the account's default; Inclusive amounts contain their tax,
+    NoTax lines have none."""
     if amount_types == "NoTax":
         tax_type = "NONE"
     if tax_type is not None and tax_type.strip():
@@ -66,6 +67,9 @@ def _line_tax(tax_type: str | None, account: dict | None, inv_type: str | None, 
         if rate_row is None or klass not in applies:
             errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
                           "of transaction.")
+            if rate_row is not None and account is not None:
+                errors.append(f"The TaxType code '{tax_type}' cannot be used with account code "
+                              f"'{account['Code']}'.")
             rate_row = None
     else:
         tax_type = account["TaxType"] if account else "NONE"

@@ -5,24 +5,23 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, g, request
 
 from .accounting import INVOICES_READ, INVOICES_WRITE, accounting_blueprint, ok, requires
-from .bodies import _invalid, get_enum, get_list, get_obj, get_str, get_uuid, is_uuid, sub
+from .bodies import _invalid, get_enum, get_list, get_obj, get_str, get_uuid, sub
 from .idempotency import idempotent
+from .invoice_docs import HAS_PAYMENTS, has_payments, org_today, set_totals
 from .invoice_lines import price_lines
 from .listing import apply_order, paginate, sql_page
-from .params import arg_bool, arg_csv, arg_int, if_modified_since
+from .params import arg_bool, arg_csv, arg_guids, arg_int, if_modified_since
 from .records import CONTACTS, INVOICES
 from .sandbox import Sandbox, get_sandbox
 from .seed import contact_doc, insert_contact, name_key
 from .webhooks import queue_event
 from .where import compile_where, sql_filter
-from .xerojson import XeroError, date_string, money, ms_date, ms_from_date, parse_request_date
+from .xerojson import date_string, ms_date, ms_from_date, parse_request_date
 
 bp = accounting_blueprint("invoices", __name__)
 
@@ -42,11 +41,6 @@ INVOICE_FIELDS = {"Type", "InvoiceID", "InvoiceNumber", "Reference", "Status", "
                   "LineAmountTypes", "SubTotal", "TotalTax", "Total", "AmountDue", "AmountPaid", "CurrencyCode",
                   "BrandingThemeID", "UpdatedDateUTC", "SentToContact", "HasAttachments"}
 NOT_VALID_FOR_MODIFICATION = "Invoice not of valid status for modification"
-
-
-def org_today(sandbox: Sandbox) -> dt.date:
-    """Today in the organisation's time zone (Europe/London for every sandbox organisation)."""
-    return dt.datetime.fromtimestamp(sandbox.now(), ZoneInfo("Europe/London")).date()
 
 
 def _date(el: dict, key: str, path: str) -> dt.date | None:
@@ -92,7 +86,7 @@ def _read_input(el: dict, path: str) -> InvoiceInput:
     return InvoiceInput(
         type=get_enum(el, "Type", path, TYPES, "InvoiceType"),
         status=get_enum(el, "Status", path, STATUSES, "InvoiceStatus"),
-        amount_types=get_enum(el, "LineAmountTypes", path, LINE_AMOUNT_TYPES, "LineAmountType"),
+        amount_types=get_str(el, "LineAmountTypes", path),
         contact=get_obj(el, "Contact", path),
         date=_date(el, "Date", path),
         due=_date(el, "DueDate", path),
@@ -106,13 +100,35 @@ def _read_input(el: dict, path: str) -> InvoiceInput:
     )
 
 
-def _echo(el: dict, old: dict | None) -> dict[str, Any]:
-    """What an invalid element reports back: its own string fields and the id of the invoice it updates."""
-    echo = {k: el[k] for k in ("Type", "InvoiceNumber", "Reference", "Status", "LineAmountTypes")
-            if isinstance(el.get(k), str)}
+def _amount_types(inp: InvoiceInput, old: dict | None, errors: list[str]) -> str:
+    """The invoice's LineAmountTypes: the element's (any case) or else the old invoice's, Exclusive by default; an
+    unknown value is a validation error (and the lines are priced Exclusive meanwhile)."""
+    if inp.amount_types is None:
+        return old["LineAmountTypes"] if old else "Exclusive"
+    for known in LINE_AMOUNT_TYPES:
+        if known.lower() == inp.amount_types.strip().lower():
+            return known
+    errors.append(f"LineAmountTypes '{inp.amount_types}' is not valid: use Exclusive, Inclusive or NoTax.")
+    return old["LineAmountTypes"] if old else "Exclusive"
+
+
+def _echo(inp: InvoiceInput, old: dict | None, amount_types: str) -> dict[str, Any]:
+    """What an invalid element reports back: the fields it sent as read (an invalid LineAmountTypes left out) and
+    the id of the invoice it updates."""
+    echo: dict[str, Any] = {"Type": inp.type, "InvoiceNumber": inp.number, "Reference": inp.reference,
+                            "Status": inp.status}
+    if inp.amount_types is not None and inp.amount_types.strip().lower() == amount_types.lower():
+        echo["LineAmountTypes"] = amount_types
+    echo = {k: v for k, v in echo.items() if v is not None}
     if old:
         echo["InvoiceID"] = old["InvoiceID"]
     return echo
+
+
+def _check_paid_change(inp: InvoiceInput, new_status: str, errors: list[str]) -> None:
+    """An invoice with a payment keeps its contact, lines and amounts, and cannot be voided."""
+    if new_status == "VOIDED" or inp.lines is not None or inp.contact is not None or inp.amount_types is not None:
+        errors.append(HAS_PAYMENTS)
 
 
 def _type_and_status(inp: InvoiceInput, old: dict | None, errors: list[str]) -> tuple[str | None, str]:
@@ -322,20 +338,6 @@ def _set_branding_theme(db, tenant_id: str, doc: dict, theme_doc: dict | None) -
             doc["BrandingThemeID"] = row["theme_id"]
 
 
-def _set_totals(doc: dict, lines: list[dict], amount_types: str, status: str) -> None:
-    """SubTotal, TotalTax, Total and AmountDue from the lines (Inclusive line amounts contain their tax); a
-    VOIDED or DELETED invoice has nothing due."""
-    sub_total = sum((Decimal(str(line["LineAmount"])) for line in lines), Decimal(0))
-    total_tax = sum((Decimal(str(line["TaxAmount"])) for line in lines), Decimal(0))
-    if amount_types == "Inclusive":
-        sub_total -= total_tax
-    total = sub_total + total_tax
-    doc["SubTotal"], doc["TotalTax"], doc["Total"] = money(sub_total), money(total_tax), money(total)
-    doc["AmountDue"] = money(total - Decimal(str(doc.get("AmountPaid", 0))))
-    if status in ("VOIDED", "DELETED"):
-        doc["AmountDue"] = 0.0
-
-
 def _persist(db, tenant_id: str, doc: dict, existing, client_id: str, now_ms: int, event: str) -> None:
     """Write the invoice (keeping its creation time and creating app) and queue its webhook event."""
     db.execute("INSERT OR REPLACE INTO invoices (invoice_id, tenant_id, invoice_number, status, contact_id,"
@@ -354,13 +356,15 @@ def save_invoice(db, sandbox: Sandbox, tenant_id: str, el: dict, path: str, now_
     existing = INVOICES.existing(db, tenant_id, el, path, url_ident, errors)
     old = json.loads(existing["doc"]) if existing else None
     inp = _read_input(el, path)
-    echo = _echo(el, old)
     inv_type, new_status = _type_and_status(inp, old, errors)
     # Status-only changes (void, delete) leave everything else as it was.
     status_change_only = old is not None and new_status in ("VOIDED", "DELETED")
+    if old is not None and has_payments(old):
+        _check_paid_change(inp, new_status, errors)
     contact, new_contact_name = _contact(db, tenant_id, inp, path, old, status_change_only, errors)
     theme_doc, number = _check_header(db, tenant_id, inp, inv_type, old, status_change_only, errors)
-    final_types = inp.amount_types or (old["LineAmountTypes"] if old else "Exclusive")
+    final_types = _amount_types(inp, old, errors)
+    echo = _echo(inp, old, final_types)
     lines = _final_lines(db, tenant_id, inv_type, inp, path, old, final_types, status_change_only, errors)
     date, due = _final_dates(sandbox, inp, old)
     if new_status in ("SUBMITTED", "AUTHORISED") and not status_change_only:
@@ -377,7 +381,7 @@ def save_invoice(db, sandbox: Sandbox, tenant_id: str, el: dict, path: str, now_
     doc["Status"] = new_status
     doc["LineAmountTypes"] = final_types
     doc["LineItems"] = lines
-    _set_totals(doc, lines, final_types, new_status)
+    set_totals(doc, lines, final_types, new_status)
     doc["CurrencyCode"] = "GBP"
     doc["UpdatedDateUTC"] = ms_date(now_ms)
     event = "UPDATE" if old else "CREATE"
@@ -418,12 +422,9 @@ def list_invoices() -> Response:
     if ims is not None:
         sql += " AND updated_ms >= ?"
         params.append(ims)
-    ids = arg_csv("IDs")
-    if ids and not all(is_uuid(i) for i in ids):
-        raise XeroError(400, {"ErrorNumber": 16, "Type": "QueryParseException",
-                              "Message": "IDs must be a comma separated list of GUIDs"})
+    ids = arg_guids("IDs")
     numbers = arg_csv("InvoiceNumbers")
-    contact_ids = [c.lower() for c in arg_csv("ContactIDs")]
+    contact_ids = arg_guids("ContactIDs")
     statuses = [s.upper() for s in arg_csv("Statuses")]
     pred = compile_where(request.args.get("where"), INVOICE_FIELDS)
     term = (request.args.get("searchTerm") or "").strip().casefold()
@@ -435,7 +436,7 @@ def list_invoices() -> Response:
         # (created_ms, InvoiceNumber), ties in the index scan order the fallback path keeps: (updated_ms, rowid).
         where = sql + pushed[0]
         params = params + pushed[1]
-        for column, values in (("invoice_id", sorted({str(uuid.UUID(i)) for i in ids})),
+        for column, values in (("invoice_id", sorted(set(ids))),
                                ("invoice_number", numbers), ("contact_id", contact_ids), ("status", statuses)):
             if values:
                 where += f" AND {column} IN ({','.join('?' * len(values))})"
@@ -457,8 +458,7 @@ def list_invoices() -> Response:
             order_key[d["InvoiceID"]] = r["created_ms"]
             docs.append(d)
         if ids:
-            wanted = {str(uuid.UUID(i)) for i in ids}
-            docs = [d for d in docs if d["InvoiceID"] in wanted]
+            docs = [d for d in docs if d["InvoiceID"] in ids]
         if numbers:
             docs = [d for d in docs if d.get("InvoiceNumber") in numbers]
         if contact_ids:
@@ -470,7 +470,8 @@ def list_invoices() -> Response:
         if term:
             docs = [d for d in docs if term in (d.get("InvoiceNumber") or "").casefold()
                     or term in (d.get("Reference") or "").casefold()]
-        docs = apply_order(docs, order, lambda d: (order_key[d["InvoiceID"]], d["InvoiceNumber"]))
+        docs = apply_order(docs, order, lambda d: (order_key[d["InvoiceID"]], d["InvoiceNumber"]), INVOICE_FIELDS,
+                           "Invoice")
         docs, pagination = paginate(docs, page, arg_int("pageSize"))
     # Xero leaves line items out of multi-invoice responses unless paging or asking by id/number.
     with_lines = page is not None or bool(ids) or bool(numbers)

@@ -1,34 +1,55 @@
 """Ordering and paging lists the way Xero does, in Python (`apply_order`, `paginate`) or in SQLite (`sql_page`)."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from .store import Store
+from .xerojson import XeroError, query_parse_error
 
 
-def apply_order(docs: list[dict], order: str | None, default_key: Callable[[dict], Any]) -> list[dict]:
-    """`order=Field [ASC|DESC], ...` over documents (strings ignore case, /Date()/ by time, nulls last), stable
-    on `default_key`."""
-    if not order:
-        return sorted(docs, key=default_key)
+def _order_keys(order: str, fields: set[str] | None, type_name: str) -> list[tuple[list[str], bool]]:
+    """`Field [ASC|DESC], ...` as [(field path, descending)]; an unknown field or a stray word is Xero's 400
+    QueryParseException. Field names ignore case, as Xero's do."""
+    known = {f.lower(): f for f in fields} if fields is not None else None
     keys = []
-    for part in reversed([p.strip() for p in order.split(",") if p.strip()]):
+    for part in (p.strip() for p in order.split(",")):
+        if not part:
+            continue
         bits = part.split()
-        field = bits[0]
-        desc = len(bits) > 1 and bits[1].upper() == "DESC"
+        if len(bits) > 2 or (len(bits) == 2 and bits[1].upper() not in ("ASC", "DESC")):
+            raise XeroError(400, query_parse_error(f"Syntax error in order: '{part}'"))
+        path = bits[0].split(".")
+        if known is not None:
+            if path[0].lower() not in known:
+                raise XeroError(400, query_parse_error(
+                    f"No property or field '{path[0]}' exists in type '{type_name}'"))
+            path[0] = known[path[0].lower()]
+        keys.append((path, len(bits) == 2 and bits[1].upper() == "DESC"))
+    return keys
 
-        def k(d: dict, field: str = field) -> tuple:
-            v = d.get(field)
-            if isinstance(v, str):
-                if v.startswith("/Date("):
-                    return (0, int(v[6:].split("+")[0].split(")")[0]))
-                return (0, v.casefold())
-            return (1, "") if v is None else (0, v)
-        keys.append((k, desc))
+
+def _sort_value(d: dict, path: list[str]) -> tuple:
+    v: Any = d
+    for part in path:
+        v = v.get(part) if isinstance(v, dict) else None
+    if isinstance(v, str):
+        if v.startswith("/Date("):
+            return (0, int(v[6:].split("+")[0].split(")")[0]))
+        return (0, v.casefold())
+    return (1, "") if v is None else (0, v)
+
+
+def apply_order(docs: list[dict], order: str | None, default_key: Callable[[dict], Any],
+                fields: set[str] | None = None, type_name: str = "") -> list[dict]:
+    """`order=Field [ASC|DESC], ...` over documents (strings ignore case, /Date()/ by time, nulls last), stable
+    on `default_key`. With `fields`, a field outside them is a 400 (see `_order_keys`)."""
     docs = sorted(docs, key=default_key)
-    for k, desc in keys:
-        docs.sort(key=k, reverse=desc)
+    if not order:
+        return docs
+    for path, desc in reversed(_order_keys(order, fields, type_name)):
+        docs.sort(key=functools.partial(_sort_value, path=path), reverse=desc)
     return docs
 
 

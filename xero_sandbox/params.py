@@ -1,9 +1,13 @@
-"""Reading the Accounting API's query parameters and headers the way Xero does (lenient: bad values are ignored)."""
+"""Reading the Accounting API's query parameters and headers the way Xero does: lenient (a bad page, pageSize or
+If-Modified-Since is ignored) except for lists of GUIDs, where anything else is a 400."""
 from __future__ import annotations
+
+import uuid
 
 from flask import request
 
-from .xerojson import parse_if_modified_since
+from .bodies import is_uuid
+from .xerojson import XeroError, parse_if_modified_since, query_parse_error
 
 
 def if_modified_since() -> int | None:
@@ -34,6 +38,15 @@ def arg_csv(name: str) -> list[str]:
     """`?name=a,"b",c` as ["a", "b", "c"] (quotes and blanks dropped)."""
     v = request.args.get(name)
     return [x.strip().strip('"') for x in v.split(",") if x.strip()] if v else []
+
+
+def arg_guids(name: str) -> list[str]:
+    """`?name=` as a list of GUIDs in canonical lower case (see `arg_csv`); anything else in the list is Xero's
+    400 QueryParseException."""
+    values = arg_csv(name)
+    if not all(is_uuid(v) for v in values):
+        raise XeroError(400, query_parse_error(f"{name} must be a comma separated list of GUIDs"))
+    return [str(uuid.UUID(v)) for v in values]
 
 
 def summarize_errors() -> bool:

@@ -6,6 +6,7 @@
         sb.url            # e.g. http://127.0.0.1:54321 (use for XERO_LOGIN_URL/IDENTITY_URL/API_URL)
         sb.client_id, sb.client_secret, sb.redirect_uris, sb.redirect_uri
         sb.reset(); sb.faults(status=503, count=2); sb.revoke(connection_id); sb.expire_tokens(); sb.state()
+        sb.invoices(); sb.pay_invoice(invoice_id, "100.00"); sb.void_invoice(invoice_id); sb.edit_invoice(...)
         tokens = sb.connect()  # consent + code exchange in one call, for tests that need a token fast
 
 The server runs in a daemon thread (werkzeug, threaded) on a free 127.0.0.1 port with a fresh temporary
@@ -97,6 +98,29 @@ class SandboxServer:
     def archive_account(self, account: str, tenant_id: str | None = None, status: str = "ARCHIVED") -> dict:
         suffix = f"?tenant={tenant_id}" if tenant_id else ""
         return self._admin("POST", f"accounts/{account}/archive{suffix}", {"status": status})
+
+    def invoices(self, tenant_id: str = DEMO_TENANT_ID) -> list[dict]:
+        """The organisation's invoices as stored (lines and payments included), oldest first."""
+        return self._admin("GET", f"invoices?tenant={tenant_id}")["invoices"]
+
+    def pay_invoice(self, invoice_id: str, amount: object = None, date: str | None = None,
+                    reference: str | None = None) -> dict:
+        """A person records a payment in Xero (`amount` e.g. "100.00"; None pays all that is due). Returns the
+        invoice; fully paid, it is PAID."""
+        body = {k: v for k, v in (("amount", None if amount is None else str(amount)), ("date", date),
+                                  ("reference", reference)) if v is not None}
+        return self._admin("POST", f"invoices/{invoice_id}/pay", body)["invoice"]
+
+    def void_invoice(self, invoice_id: str) -> dict:
+        """A person voids an AUTHORISED invoice without payments in Xero. Returns the invoice."""
+        return self._admin("POST", f"invoices/{invoice_id}/void")["invoice"]
+
+    def edit_invoice(self, invoice_id: str, line: int = 0, **changes: object) -> dict:
+        """A person edits an invoice in Xero: `description`, `quantity` or `unit_amount` of line `line` (totals
+        follow), and/or `reference`. Returns the invoice."""
+        body = {"line": line, **{k: str(v) if k in ("quantity", "unit_amount") else v
+                                 for k, v in changes.items() if v is not None}}
+        return self._admin("POST", f"invoices/{invoice_id}/edit", body)["invoice"]
 
     def generate_org(self, name: str, contacts: int) -> str:
         return self._admin("POST", "orgs", {"name": name, "contacts": contacts})["tenant_id"]

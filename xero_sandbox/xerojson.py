@@ -88,8 +88,15 @@ def not_found() -> Response:
 
 
 def validation_exception(elements: list) -> dict:
+    """Xero's 400 for invalid data: each element as sent (or as far as it was read) with its ValidationErrors."""
     return {"ErrorNumber": 10, "Type": "ValidationException",
             "Message": "A validation exception occurred", "Elements": elements}
+
+
+def request_validation_error(message: str) -> dict:
+    """A ValidationException about the request rather than one of its elements (e.g. its Idempotency-Key): one
+    element carrying only the message, so clients read it where they read every validation message."""
+    return validation_exception([{"ValidationErrors": [{"Message": message}]}])
 
 
 def post_data_invalid(message: str) -> dict:

@@ -32,6 +32,9 @@ OAUTH_ERROR_SCHEMA = {"type": "object", "required": ["error"],
                                                         "unauthorized_client", "unsupported_grant_type",
                                                         "invalid_scope"]},
                                      "error_description": {"type": "string"}}}
+# Xero's Accounting API 400s: ErrorNumber and Type go together (developer.xero.com http-response-codes).
+XERO_400_TYPES = {10: "ValidationException", 14: "PostDataInvalidException", 16: "QueryParseException",
+                  17: "NoDataProcessedException"}
 OFFSETLESS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}$")
 NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 
@@ -85,10 +88,38 @@ def openapi_specs():
     }
 
 
+def spec_error_schema(accounting_spec) -> dict:
+    """The accounting spec's Error schema (with Element and ValidationError) as one self-contained schema."""
+    schemas = {}
+    for name in ("Error", "Element", "ValidationError"):
+        with (accounting_spec.spec / "components" / "schemas" / name).open() as contents:
+            schemas[name] = dict(contents)
+    return {"$ref": "#/components/schemas/Error", "components": {"schemas": schemas}}
+
+
+def check_xero_400(body: dict, error_schema: dict) -> None:
+    """An Accounting API 400 body: the spec's Error schema, with ErrorNumber, Type and Message always present and
+    matching; a ValidationException lists Elements, each with a non-empty list of ValidationErrors messages
+    (elements of a rolled-back batch that were valid themselves have an empty list)."""
+    from openapi_schema_validator import OAS30Validator, validate
+    validate(body, error_schema, cls=OAS30Validator, format_checker=OAS30Validator.FORMAT_CHECKER)
+    assert {"ErrorNumber", "Type", "Message"} <= set(body), body
+    assert XERO_400_TYPES.get(body["ErrorNumber"]) == body["Type"], body
+    assert isinstance(body["Message"], str) and body["Message"], body
+    if body["Type"] == "ValidationException":
+        assert body["Message"] == "A validation exception occurred"
+        assert body.get("Elements") and any(e.get("ValidationErrors") for e in body["Elements"]), body
+        for element in body["Elements"]:
+            assert all(isinstance(m["Message"], str) and m["Message"] for m in element["ValidationErrors"]), body
+    else:
+        assert "Elements" not in body, body
+
+
 class Validator:
     def __init__(self, specs):
         self.specs = specs
         self.count = 0
+        self.error_schema = spec_error_schema(specs["accounting"])
 
     def __call__(self, response, expect_status: int | None = None):
         """Validate a requests.Response from the sandbox; returns its parsed JSON (or text for 404)."""
@@ -117,8 +148,9 @@ class Validator:
         if status == 404 and ctype.startswith("text/plain"):
             assert response.text == NOT_FOUND_TEXT
             return response.text
-        if status in (401, 403, 409, 429, 500, 502, 503, 504) or (
-                status == 400 and path.startswith("/api.xro/") and "ErrorNumber" not in response.text):
+        if status == 400 and path.startswith("/api.xro/"):
+            check_xero_400(response.json(), self.error_schema)
+        if status in (401, 403, 409, 429, 500, 502, 503, 504):
             data = response.json()
             jsonschema.validate(data, PROBLEM_SCHEMA, format_checker=jsonschema.FormatChecker())
             assert data["Status"] == status

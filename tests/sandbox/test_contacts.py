@@ -189,3 +189,63 @@ def test_archive_and_merge_through_admin(sb, api):
     assert (merged["ContactStatus"], merged["MergedToContactID"]) == ("ARCHIVED", ABBOTT)
     r = sb.http.post(f"{sb.url}/_sandbox/contacts/{ABBOTT}/merge", json={"into": ABBOTT})
     assert r.status_code == 400
+
+
+def _by_type(entries, key):
+    return {e[key]: e for e in entries}
+
+
+def test_update_merges_addresses_and_phones_by_type(api):
+    api("POST", f"Contacts/{ABBOTT}", json={
+        "Addresses": [{"AddressType": "STREET", "AddressLine1": "1 High Street", "City": "Leeds",
+                       "PostalCode": "LS1 1AA"}],
+        "Phones": [{"PhoneType": "MOBILE", "PhoneNumber": "07700 900123"},
+                   {"PhoneType": "DDI", "PhoneNumber": "0113 496 0000"}]})
+    body = api("POST", f"Contacts/{ABBOTT}", json={
+        "Addresses": [{"AddressType": "POBOX", "AddressLine1": "PO Box 12", "City": "York"}],
+        "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "0113 496 0999", "PhoneAreaCode": "0113"}]})
+    for got in (body["Contacts"][0], api("GET", f"Contacts/{ABBOTT}")["Contacts"][0]):
+        addresses = _by_type(got["Addresses"], "AddressType")
+        assert addresses["STREET"]["AddressLine1"] == "1 High Street" and addresses["STREET"]["City"] == "Leeds"
+        assert addresses["POBOX"]["AddressLine1"] == "PO Box 12" and addresses["POBOX"]["City"] == "York"
+        phones = _by_type(got["Phones"], "PhoneType")
+        assert set(phones) == {"DEFAULT", "DDI", "FAX", "MOBILE"}
+        assert (phones["DEFAULT"]["PhoneNumber"], phones["DEFAULT"]["PhoneAreaCode"]) == ("0113 496 0999", "0113")
+        assert phones["MOBILE"]["PhoneNumber"] == "07700 900123" and phones["DDI"]["PhoneNumber"] == "0113 496 0000"
+
+
+def test_fields_sent_replace_those_fields_and_empty_clears(api):
+    api("POST", f"Contacts/{ABBOTT}", json={"Addresses": [
+        {"AddressType": "STREET", "AddressLine1": "1 High Street", "AddressLine2": "Unit 4", "City": "Leeds"}]})
+    body = api("POST", "Contacts", json={"Contacts": [{"ContactID": ABBOTT, "Addresses": [
+        {"AddressType": "STREET", "AddressLine2": "", "City": "Bradford"}]}]})
+    street = _by_type(body["Contacts"][0]["Addresses"], "AddressType")["STREET"]
+    assert (street["AddressLine1"], street["AddressLine2"], street["City"]) == ("1 High Street", "", "Bradford")
+    assert api("POST", f"Contacts/{ABBOTT}", json={"EmailAddress": "x@abbott.co.uk"})["Contacts"][0][
+        "Addresses"] == body["Contacts"][0]["Addresses"]  # not sent: kept
+
+
+def test_new_contact_gets_every_type_and_untyped_entries_take_xeros_default(api):
+    body = api("PUT", "Contacts", json={"Name": "Typed Ltd", "Addresses": [{"AddressLine1": "PO Box 9"}],
+                                        "Phones": [{"PhoneNumber": "020 7946 0000"},
+                                                   {"PhoneType": "office", "PhoneNumber": "020 7946 0001"}]})
+    c = body["Contacts"][0]
+    addresses = _by_type(c["Addresses"], "AddressType")
+    assert set(addresses) == {"STREET", "POBOX"} and addresses["POBOX"]["AddressLine1"] == "PO Box 9"
+    phones = _by_type(c["Phones"], "PhoneType")
+    assert set(phones) == {"DEFAULT", "DDI", "FAX", "MOBILE", "OFFICE"}
+    assert (phones["DEFAULT"]["PhoneNumber"], phones["OFFICE"]["PhoneNumber"]) == ("020 7946 0000", "020 7946 0001")
+
+
+@pytest.mark.parametrize("data,kind", [
+    ({"Addresses": [{"AddressType": "HOME"}]}, "PostDataInvalidException"),
+    ({"Phones": ["0113 496 0000"]}, "PostDataInvalidException"),
+    ({"Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": {"n": 1}}]}, "PostDataInvalidException"),
+    ({"Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "1" * 51}]}, "ValidationException"),
+    ({"Addresses": [{"AddressType": "STREET", "PostalCode": "X" * 51}]}, "ValidationException"),
+])
+def test_bad_addresses_and_phones(api, data, kind):
+    before = api("GET", f"Contacts/{ABBOTT}")["Contacts"][0]
+    body = api("POST", f"Contacts/{ABBOTT}", json=data, expect=400)
+    assert body["Type"] == kind
+    assert api("GET", f"Contacts/{ABBOTT}")["Contacts"][0] == before

@@ -229,9 +229,10 @@ def test_idempotency_key_replays_and_refuses_a_different_body(api):
     r2, again = api("PUT", "Invoices", json={"Invoices": [inv()]}, headers=key, raw=True)
     assert again == first and len(api("GET", "Invoices")["Invoices"]) == 1
     body = api("PUT", "Invoices", json={"Invoices": [inv(Reference="changed")]}, headers=key, expect=400)
-    assert "different request" in body["Detail"]
-    assert api("PUT", "Invoices", json={"Invoices": [inv()]}, headers={"Idempotency-Key": "x" * 129},
-               expect=400)["Status"] == 400
+    assert errors_of(body["Elements"][0]) == ["The Idempotency-Key has already been used for a different request."]
+    body = api("PUT", "Invoices", json={"Invoices": [inv()]}, headers={"Idempotency-Key": "x" * 129}, expect=400)
+    assert errors_of(body["Elements"][0]) == ["The Idempotency-Key header must be between 1 and 128 characters."]
+    assert len(api("GET", "Invoices")["Invoices"]) == 1
     # a validation failure is replayed too, without re-validating
     bad = {"Invoices": [inv(Contact={"ContactID": KINGFISHER})]}
     e1 = api("PUT", "Invoices", json=bad, headers={"Idempotency-Key": "k-2"}, expect=400)
@@ -261,7 +262,7 @@ def test_idempotency_key_in_flight_is_a_409(sb, api):
         db.execute("INSERT INTO idempotency (client_id, tenant_id, key, fingerprint, created_ms) VALUES (?,?,?,?,?)",
                    (sb.client_id, "b4a6b0b2-2d4e-4f8a-9c1e-5d0e6f7a8b90", "busy", "x", sb.sandbox.now_ms()))
     body = api("PUT", "Invoices", json={"Invoices": [inv()]}, headers={"Idempotency-Key": "busy"}, expect=400)
-    assert "different request" in body["Detail"]  # a different fingerprint wins over "in progress"
+    assert "different request" in errors_of(body["Elements"][0])[0]  # a different fingerprint wins over "in progress"
     fp_row = {"Idempotency-Key": "busy2"}
     with sb.sandbox.store.tx() as db:
         import hashlib
@@ -272,3 +273,152 @@ def test_idempotency_key_in_flight_is_a_409(sb, api):
     r, body = api("PUT", "Invoices", data='{"Invoices": []}', headers={**fp_row, "Content-Type": "application/json"},
                   expect=409, raw=True)
     assert body["Title"] == "Conflict"
+
+
+BAD_ELEMENTS = {
+    "archived contact": (inv(Contact={"ContactID": KINGFISHER}),
+                         ["The contact 'Kingfisher Hotels Ltd' is archived and cannot be used on this transaction."]),
+    "unknown contact": (inv(Contact={"ContactID": "00000000-0000-0000-0000-0000000000ab"}),
+                        ["The contact with the specified ContactID could not be found"]),
+    "archived account": (inv([{"Description": "x", "UnitAmount": 1, "AccountCode": "215"}]),
+                         ["Account code '215' has been archived, or deleted. Each line item must reference a valid "
+                          "account."]),
+    "deleted account": (inv([{"Description": "x", "UnitAmount": 1, "AccountCode": "225"}]),
+                        ["Account code '225' has been archived, or deleted. Each line item must reference a valid "
+                         "account."]),
+    "unknown account": (inv([{"Description": "x", "UnitAmount": 1, "AccountCode": "999"}]),
+                        ["Account code '999' is not a valid code for this document."]),
+    "unknown tax type": (inv([{"Description": "x", "UnitAmount": 1, "AccountCode": "200", "TaxType": "GST15"}]),
+                         ["The TaxType code 'GST15' does not exist or cannot be used for this type of transaction."]),
+    "tax type not for the account": (
+        inv([{"Description": "x", "UnitAmount": 1, "AccountCode": "200", "TaxType": "INPUT2"}]),
+        ["The TaxType code 'INPUT2' does not exist or cannot be used for this type of transaction.",
+         "The TaxType code 'INPUT2' cannot be used with account code '200'."]),
+    "duplicate number": (inv(InvoiceNumber="SKT-7"), ["Invoice # must be unique."]),
+    "unknown branding theme": (inv(BrandingThemeID="00000000-0000-0000-0000-000000000001"),
+                               ["BrandingThemeID 00000000-0000-0000-0000-000000000001 is not a valid branding theme "
+                                "for this organisation."]),
+    "invalid line amount types": (inv(LineAmountTypes="Gross"),
+                                  ["LineAmountTypes 'Gross' is not valid: use Exclusive, Inclusive or NoTax."]),
+}
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_batch_of_50_reports_each_elements_own_result(sb, api, method):
+    put(api, inv(InvoiceNumber="SKT-7"))  # INV numbering is not used by a given number
+    bad = list(BAD_ELEMENTS.values())
+    batch, expected = [], []
+    for i in range(50):
+        if i % 5 == 2 and bad:
+            doc, messages = bad.pop(0)
+            batch.append(doc)
+            expected.append(messages)
+        else:
+            batch.append(inv(Reference=f"ok-{i}"))
+            expected.append(None)
+    assert not bad
+    body = api(method, "Invoices", json={"Invoices": batch}, params={"summarizeErrors": "false"})
+    results = body["Invoices"]
+    assert len(results) == 50
+    numbers = []
+    for got, messages in zip(results, expected, strict=True):
+        if messages is None:
+            assert (got["StatusAttributeString"], got["HasErrors"]) == ("OK", False)
+            assert "ValidationErrors" not in got or got["ValidationErrors"] == []
+            numbers.append(got["InvoiceNumber"])
+        else:
+            assert (got["StatusAttributeString"], got["HasErrors"]) == ("ERROR", True)
+            assert errors_of(got) == messages, got
+            assert "InvoiceID" not in got
+    assert numbers == [f"INV-{n:04d}" for n in range(1, 41)]
+    stored = {i["Reference"] for i in api("GET", "Invoices")["Invoices"]}
+    assert stored == {""} | {f"ok-{i}" for i in range(50) if i % 5 != 2}
+    assert sb.state()["invoices_received"] == 41
+
+
+def test_duplicate_numbers_within_one_batch(api):
+    body = put(api, inv(InvoiceNumber="SKT-9"), inv(InvoiceNumber=" SKT-9 "), params={"summarizeErrors": "false"})
+    first, second = body["Invoices"]
+    assert (first["StatusAttributeString"], first["InvoiceNumber"]) == ("OK", "SKT-9")
+    assert second["StatusAttributeString"] == "ERROR" and errors_of(second) == ["Invoice # must be unique."]
+    assert len(api("GET", "Invoices")["Invoices"]) == 1
+
+
+def test_invalid_line_amount_types_is_an_element_error(api):
+    body = put(api, inv(LineAmountTypes="Gross"), expect=400)
+    assert body["Type"] == "ValidationException" and "LineAmountTypes" not in body["Elements"][0]
+    assert errors_of(body["Elements"][0]) == ["LineAmountTypes 'Gross' is not valid: use Exclusive, Inclusive or "
+                                              "NoTax."]
+    assert put(api, inv(LineAmountTypes="notax"))["Invoices"][0]["LineAmountTypes"] == "NoTax"
+
+
+def test_numbers_come_from_the_sequence_and_skip_taken_ones(api):
+    assert put(api, inv())["Invoices"][0]["InvoiceNumber"] == "INV-0001"
+    put(api, inv(InvoiceNumber="INV-0002"), inv(InvoiceNumber="MANUAL-1"))
+    assert put(api, inv())["Invoices"][0]["InvoiceNumber"] == "INV-0003"
+    assert put(api, inv(InvoiceNumber=""))["Invoices"][0]["InvoiceNumber"] == "INV-0004"
+
+
+def test_where_reference_or_clauses_and_other_filters(sb, api):
+    made = put(api, *[inv(Reference=f"SKT-{n}") for n in range(1, 6)])["Invoices"]
+    ids = {i["Reference"]: i["InvoiceID"] for i in made}
+
+    def refs(**params):
+        return [i["Reference"] for i in api("GET", "Invoices", params=params)["Invoices"]]
+
+    assert refs(where='Reference=="SKT-2"') == ["SKT-2"]
+    assert refs(where='Reference=="SKT-1" OR Reference=="SKT-4" OR Reference=="nope"') == ["SKT-1", "SKT-4"]
+    assert refs(where='(Reference=="SKT-1" OR Reference=="SKT-3") AND Status=="DRAFT"', page=1) == ["SKT-1", "SKT-3"]
+    assert refs(where='Reference=="SKT-5" OR Reference=="SKT-3"', order="Reference") == ["SKT-3", "SKT-5"]
+    assert refs(InvoiceNumbers="INV-0002,INV-0005") == ["SKT-2", "SKT-5"]
+    assert refs(IDs=f"{ids['SKT-3']},{ids['SKT-1'].upper()}") == ["SKT-1", "SKT-3"]
+    assert refs(ContactIDs=ABBOTT, Statuses="DRAFT,AUTHORISED") == [f"SKT-{n}" for n in range(1, 6)]
+    assert refs(ContactIDs=KINGFISHER) == [] and refs(Statuses="PAID") == []
+    paged = api("GET", "Invoices", params={"page": 2, "pageSize": 2})
+    assert [i["Reference"] for i in paged["Invoices"]] == ["SKT-3", "SKT-4"] and paged["pagination"]["pageCount"] == 3
+
+
+def test_summary_only_leaves_out_lines_and_payments(api):
+    made = put(api, inv(Status="AUTHORISED"))["Invoices"][0]
+    for params in ({"summaryOnly": "true"}, {"summaryOnly": "true", "page": 1},
+                   {"summaryOnly": "true", "IDs": made["InvoiceID"]}):
+        (got,) = api("GET", "Invoices", params=params)["Invoices"]
+        assert "LineItems" not in got and "Payments" not in got
+        assert (got["InvoiceID"], got["Total"], got["AmountDue"]) == (made["InvoiceID"], 300.0, 300.0)
+
+
+def test_if_modified_since_sees_changes_only(sb, api):
+    old = put(api, inv(Reference="old"))["Invoices"][0]
+    since = dt.datetime.fromtimestamp((sb.state()["now_ms"] + 1) / 1000, dt.UTC).isoformat()
+    new = put(api, inv(Reference="new"))["Invoices"][0]
+    got = api("GET", "Invoices", headers={"If-Modified-Since": since})["Invoices"]
+    assert [i["InvoiceID"] for i in got] == [new["InvoiceID"]]
+    api("POST", f"Invoices/{old['InvoiceID']}", json={"Reference": "old, changed"})
+    got = api("GET", "Invoices", headers={"If-Modified-Since": since})["Invoices"]
+    assert [i["Reference"] for i in got] == ["old, changed", "new"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_same_idempotency_key_and_body_replays_without_creating(sb, api, method):
+    key = {"Idempotency-Key": f"batch-{method}"}
+    batch = {"Invoices": [inv(Reference="a"), inv(Reference="b")]}
+    first = api(method, "Invoices", json=batch, headers=key, params={"summarizeErrors": "false"})
+    events = sb.state()["webhook_events_pending"]
+    again = api(method, "Invoices", json=batch, headers=key, params={"summarizeErrors": "false"})
+    assert again == first
+    assert sb.state()["invoices_received"] == 2 and sb.state()["webhook_events_pending"] == events
+    body = api(method, "Invoices", json=batch, headers=key, expect=400)  # the query differs
+    assert "different request" in errors_of(body["Elements"][0])[0]
+
+
+def test_lost_response_on_an_invoice_post_was_committed(sb, token, validate):
+    import requests
+    sb.faults(lose_response=1)
+    with pytest.raises(requests.ConnectionError):
+        sb.api("POST", "Invoices", token, json={"Invoices": [inv(Reference="lost")]},
+               headers={"Idempotency-Key": "post-1"})
+    (stored,) = sb.invoices()
+    assert (stored["Reference"], stored["InvoiceNumber"]) == ("lost", "INV-0001")
+    body = validate(sb.api("POST", "Invoices", token, json={"Invoices": [inv(Reference="lost")]},
+                           headers={"Idempotency-Key": "post-1"}), 200)
+    assert body["Invoices"][0]["InvoiceID"] == stored["InvoiceID"] and len(sb.invoices()) == 1
