@@ -1,5 +1,6 @@
 """Practice Settings > Practice: name, time zone, primary CRM and which Xero contacts become clients."""
 import re
+from datetime import time
 
 import sqlalchemy as sa
 
@@ -147,3 +148,16 @@ def test_the_migration_gives_existing_practices_customers_only(scratch_database)
             assert "crm_import_scope" not in {c["name"] for c in sa.inspect(conn).get_columns("practices")}
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_nightly_sync_time_is_chosen_on_the_practice_tab_and_kept_when_not_posted(auth_client, owner):
+    page = auth_client.get("/settings/practice").get_data(as_text=True)
+    assert re.search(r'<option[^>]*selected[^>]*value="02:00"|<option[^>]*value="02:00"[^>]*selected', page)
+    form = {"name": "Acme", "time_zone": "Europe/London", "primary_crm": "socket"}
+    assert auth_client.post("/settings/practice", data={**form, "nightly_sync_at": "23:00"}).status_code == 200
+    assert fresh(Practice, owner.practice_id).nightly_sync_at == time(23, 0)
+    assert auth_client.post("/settings/practice", data=form).status_code == 200
+    assert fresh(Practice, owner.practice_id).nightly_sync_at == time(23, 0)
+    refused = auth_client.post("/settings/practice", data={**form, "nightly_sync_at": "14:00"})
+    assert refused.status_code == 422 and "between 20:00 and 06:00" in refused.get_data(as_text=True)
+    assert fresh(Practice, owner.practice_id).nightly_sync_at == time(23, 0)

@@ -28,6 +28,7 @@ from webapp.models.pricing import (  # noqa: F401
 )
 from webapp.models.xero import (  # noqa: F401
     ConnectionStatus,
+    NightlyDispatch,
     SyncRun,
     SyncStatus,
     XeroAccount,

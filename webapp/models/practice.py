@@ -1,7 +1,7 @@
 """Practices and the people who sign in to them."""
 import enum
 import secrets
-from datetime import datetime
+from datetime import datetime, time
 
 from flask_login import UserMixin
 from flask_sqlalchemy.query import Query
@@ -39,6 +39,8 @@ class Practice(Model):
     primary_crm: Mapped[str] = mapped_column(String(16), default=PrimaryCRM.SOCKET.value)
     # Used only when primary_crm is Xero: which contacts each sync makes clients of.
     crm_import_scope: Mapped[str] = mapped_column(String(16), default=CRMImportScope.CUSTOMERS.value)
+    # Local time (in time_zone) the nightly sync window opens; each practice's run starts within the hour after.
+    nightly_sync_at: Mapped[time] = mapped_column(default=time(2, 0))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Flask-SQLAlchemy's Query (as db.relationship would set) for the dynamic collection.

@@ -1,6 +1,6 @@
 """What Socket keeps of a practice's Xero organisation: the connection and the synced reference data."""
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -127,3 +127,18 @@ class SyncRun(Model):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NightlyDispatch(Model):
+    """A practice's nightly sync queued for one local night: at most one per night (the unique key), however often
+    or concurrently the dispatcher runs."""
+
+    __tablename__ = "nightly_dispatches"
+    __table_args__ = (UniqueConstraint("practice_id", "night", name="uq_nightly_dispatches_practice_night"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    night: Mapped[date]  # the practice's local date when its window opened
+    sync_run_id: Mapped[int | None] = mapped_column(ForeignKey("sync_runs.id"))
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(200), default="queued")  # or why nothing was queued

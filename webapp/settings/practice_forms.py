@@ -18,6 +18,9 @@ IMPORT_SCOPE_CHOICES = [
                                                  "invoiced)"),
     SelectChoice(CRMImportScope.ALL.value, "All active contacts, suppliers included"),
 ]
+# The nightly sync's window, local time: the evening and the small hours, when nobody is working in Xero.
+NIGHTLY_CHOICES = [SelectChoice(f"{hour:02d}:00", f"{hour:02d}:00") for hour in (*range(20, 24), *range(0, 7))]
+CHOOSE_NIGHTLY = "Choose when the nightly sync starts: between 20:00 and 06:00."
 CHOOSE_IMPORT_SCOPE = "Choose which Xero contacts become clients: customers only, or all active contacts."
 
 
@@ -27,7 +30,11 @@ class PracticeDetailsForm(Form):
                                                   Length(max=200, message="Keep the name under 200 characters.")])
     time_zone = SelectField("Time zone", validate_choice=False,
                             validators=[InputRequired("Choose a time zone.")],
-                            description="Times are shown in this zone, and the nightly sync runs at 02:00 here.")
+                            description="Times are shown in this zone, and the nightly sync runs by its clock.")
+    # Optional in a post: without it the stored time is kept.
+    nightly_sync_at = SelectField("Nightly sync starts at", choices=NIGHTLY_CHOICES, validate_choice=False,
+                                  description="Each night Socket syncs with Xero within the hour after this time "
+                                              "(02:00 suits most practices).")
     primary_crm = RadioField("Primary CRM", choices=CRM_CHOICES, validate_choice=False,
                              validators=[AnyOf([choice.value for choice in CRM_CHOICES],
                                                message="Choose Socket or Xero as the primary CRM.")])
@@ -50,6 +57,10 @@ class PracticeDetailsForm(Form):
             return
         if field.data not in {choice.value for choice in IMPORT_SCOPE_CHOICES}:
             raise ValidationError(CHOOSE_IMPORT_SCOPE)
+
+    def validate_nightly_sync_at(self, field):
+        if field.raw_data and field.data not in {choice.value for choice in NIGHTLY_CHOICES}:
+            raise ValidationError(CHOOSE_NIGHTLY)
 
     def validate_time_zone(self, field):
         if field.data not in time_zone_names():

@@ -1,5 +1,7 @@
-"""Practice Settings > Practice: name, time zone, primary CRM and which Xero contacts become clients (owner/admin
-change them)."""
+"""Practice Settings > Practice: name, time zone, nightly sync time, primary CRM and which Xero contacts become
+clients (owner/admin change them)."""
+from datetime import time
+
 from flask_login import current_user, login_required
 
 from webapp.htmx import render_page_or_fragment
@@ -19,7 +21,10 @@ def _render(form, status=200, saved=False):
 @bp.route("/practice")
 @login_required
 def practice():
-    return _render(PracticeDetailsForm(obj=current_user.practice))
+    practice = current_user.practice
+    form = PracticeDetailsForm(obj=practice)
+    form.nightly_sync_at.data = f"{practice.nightly_sync_at:%H:%M}"
+    return _render(form)
 
 
 @bp.route("/practice", methods=["POST"])
@@ -30,7 +35,10 @@ def practice_save():
     if not form.validate():
         return _render(form, status=422)
     scope = form.crm_import_scope.data
+    nightly = time.fromisoformat(form.nightly_sync_at.data) if form.nightly_sync_at.raw_data else None
     practice = save_practice_details(current_user.practice_id, form.name.data, form.time_zone.data,
-                                     PrimaryCRM(form.primary_crm.data), CRMImportScope(scope) if scope else None)
+                                     PrimaryCRM(form.primary_crm.data), CRMImportScope(scope) if scope else None,
+                                     nightly)
     form.crm_import_scope.data = practice.crm_import_scope  # the stored choice, when it was not posted
+    form.nightly_sync_at.data = f"{practice.nightly_sync_at:%H:%M}"
     return _render(form, saved=True)
