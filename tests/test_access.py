@@ -42,10 +42,10 @@ from webapp.models import (
     XeroConnection,
 )
 
-# Reachable without signing in: the sign-in page itself, static files, and "/" (only a redirect to the
-# Billing Plan, which asks to sign in). There is no Xero webhook or health check route today; one added
-# later must be listed here, or this walk fails because it does not ask to sign in.
-PUBLIC = {"auth.login", "auth.index", "static"}
+# Reachable without signing in: the sign-in page itself, static files, "/" (only a redirect to the Billing Plan,
+# which asks to sign in), and Xero's webhook (its signature is its authentication: tests/test_webhooks.py). A route
+# added later must be listed here, or this walk fails because it does not ask to sign in.
+PUBLIC = {"auth.login", "auth.index", "static", "webhooks.xero"}
 
 # An owner-and-admin route: its URL is under /settings (Practice Settings) or /pricing (pricing decides what
 # every client pays), or its endpoint names one of these — Xero, integrations, account codes (Xero settings), and
@@ -91,6 +91,8 @@ CHANGES = {
 
 
 def is_manager_route(rule) -> bool:
+    if rule.endpoint in PUBLIC:
+        return False
     return rule.rule.startswith(MANAGER_AREAS) or any(word in rule.endpoint for word in MANAGER_WORDS)
 
 

@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.contacts import bp as contacts_bp
     from webapp.pricing import bp as pricing_bp
     from webapp.settings import bp as settings_bp
+    from webapp.webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(clients_bp)
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(pricing_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(billing_bp)
+    app.register_blueprint(webhooks_bp)
 
     from webapp.cli import register_cli
     from webapp.template_helpers import register_template_helpers

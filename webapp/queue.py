@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
-from rq import Queue
+from rq import Queue, Retry
 from rq.job import Job
 
 from webapp.redis_conn import get_redis
@@ -20,7 +20,8 @@ def get_queue(config: Mapping[str, Any] | None = None) -> Queue:
 
 
 def enqueue(dotted_path: str, *args: Any, job_id: str | None = None, config: Mapping[str, Any] | None = None,
-            job_timeout: int = 1800, **meta: Any) -> Job:
-    """Queue `dotted_path(*args)`; jobs get ids, never ORM objects. `meta` lands in job.meta."""
+            job_timeout: int = 1800, retry: Retry | None = None, **meta: Any) -> Job:
+    """Queue `dotted_path(*args)`; jobs get ids, never ORM objects. `meta` lands in job.meta; `retry` has RQ run
+    a failed job again after its intervals (a transient failure: the job must be safe to repeat)."""
     return get_queue(config).enqueue_call(dotted_path, args=args, job_id=job_id, timeout=job_timeout,
-                                          meta=meta or None)
+                                          meta=meta or None, retry=retry)
