@@ -55,7 +55,7 @@ def refresh_from_webhooks(practice_id: int, config: Mapping, client_factory=None
     result = RefreshResult()
     connection = db.session.execute(db.select(XeroConnection).filter_by(practice_id=practice_id)).scalar_one_or_none()
     contact_ids = take_pending(practice_id, "contacts")
-    invoice_ids = take_pending(practice_id, "invoices")
+    invoice_ids = take_pending(practice_id, "invoices") if refresh_invoices is not None else []
     if connection is None or connection.status != ConnectionStatus.CONNECTED.value or not connection.tenant_id:
         log.info("Webhook refresh for practice %s dropped: not connected to Xero", practice_id)
         return result
