@@ -25,3 +25,11 @@ def enqueue(dotted_path: str, *args: Any, job_id: str | None = None, config: Map
     a failed job again after its intervals (a transient failure: the job must be safe to repeat)."""
     return get_queue(config).enqueue_call(dotted_path, args=args, job_id=job_id, timeout=job_timeout,
                                           meta=meta or None, retry=retry)
+
+
+def enqueue_many(dotted_path: str, calls: list[tuple[tuple, dict]], config: Mapping[str, Any] | None = None,
+                 job_timeout: int = 1800) -> list[Job]:
+    """Queue `dotted_path(*args)` for each (args, meta) of `calls` in one Redis round trip."""
+    queue = get_queue(config)
+    return queue.enqueue_many([Queue.prepare_data(dotted_path, args=args, timeout=job_timeout, meta=meta or None)
+                               for args, meta in calls])

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, NightlyDispatch, Practice, XeroConnection
-from webapp.sync.sync_runs import SyncRefused, start_sync
+from webapp.models.base import utcnow
+from webapp.sync.sync_runs import start_syncs
 
 log = logging.getLogger(__name__)
 
@@ -94,39 +96,46 @@ def _dispatched_since(day: date) -> set[tuple[int, date]]:
     return {(row.practice_id, row.night) for row in rows}
 
 
-def _claim(practice_id: int, night: date) -> NightlyDispatch | None:
-    """Insert the night's row; None when another dispatcher already has it."""
-    claim = NightlyDispatch(practice_id=practice_id, night=night)
-    db.session.add(claim)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return None
-    return claim
+def _claim(due: list[tuple[int, date]]) -> list[tuple[int, date]]:
+    """Insert the nights' rows, skipping any another dispatcher has (its unique key); returns those inserted."""
+    if not due:
+        return []
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(NightlyDispatch).on_conflict_do_nothing(index_elements=["practice_id", "night"]).returning(
+        NightlyDispatch.practice_id, NightlyDispatch.night)
+    now = utcnow()
+    claimed = db.session.execute(statement, [{"practice_id": practice_id, "night": night, "dispatched_at": now,
+                                              "outcome": "queued"} for practice_id, night in due]).all()
+    db.session.commit()
+    return [(row.practice_id, row.night) for row in claimed]
 
 
 def dispatch_nightly(now: datetime | None = None) -> DispatchResult:
-    """Queue the nightly sync of every connected practice due at `now` (default: the current time)."""
+    """Queue the nightly sync of every connected practice due at `now` (default: the current time).
+
+    A few statements and one Redis round trip whatever the number due (webapp.sync.sync_runs.start_syncs).
+    """
     now = now or datetime.now(UTC)
     result = DispatchResult()
     # Every local date on Earth is within a day of UTC's, so older nights cannot be due.
     dispatched = _dispatched_since(now.astimezone(UTC).date() - timedelta(days=1))
-    for practice_id, night in due_practices(connected_windows(), now, dispatched):
-        claim = _claim(practice_id, night)
-        if claim is None:
+    claimed = _claim(due_practices(connected_windows(), now, dispatched))
+    if not claimed:
+        return result
+    runs, refused = start_syncs([practice_id for practice_id, _ in claimed], trigger="nightly")
+    nights = dict(claimed)
+    for practice_id, reason in refused.items():
+        result.skipped[practice_id] = reason.message
+        log.info("Nightly sync of practice %s not queued: %s", practice_id, reason.message)
+    rows = db.session.execute(db.select(NightlyDispatch).filter(
+        NightlyDispatch.practice_id.in_(list(nights)), NightlyDispatch.night.in_(set(nights.values())))).scalars()
+    for row in rows:
+        if nights.get(row.practice_id) != row.night:
             continue
-        try:
-            run = start_sync(practice_id, trigger="nightly")
-        except SyncRefused as refused:
-            claim = db.session.get_one(NightlyDispatch, claim.id)
-            claim.outcome = refused.message[:200]
-            db.session.commit()
-            result.skipped[practice_id] = refused.message
-            log.info("Nightly sync of practice %s not queued: %s", practice_id, refused.message)
-            continue
-        claim = db.session.get_one(NightlyDispatch, claim.id)
-        claim.sync_run_id = run.id
-        db.session.commit()
-        result.queued.append(practice_id)
+        if row.practice_id in runs:
+            row.sync_run_id = runs[row.practice_id].id
+        elif row.practice_id in refused:
+            row.outcome = refused[row.practice_id].message[:200]
+    db.session.commit()
+    result.queued = sorted(runs)
     return result

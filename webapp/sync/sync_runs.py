@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from webapp.extensions import db
 from webapp.models import SyncRun, SyncStatus, XeroConnection
 from webapp.models.base import utcnow
-from webapp.queue import enqueue
+from webapp.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 
@@ -42,42 +42,70 @@ def latest_sync_run(practice_id: int) -> SyncRun | None:
     ).scalar_one_or_none()
 
 
-def _active_run(practice_id: int) -> SyncRun | None:
-    return db.session.execute(
-        db.select(SyncRun).filter(SyncRun.practice_id == practice_id,
+def _active_runs(practice_ids: list[int]) -> dict[int, SyncRun]:
+    """Each practice's latest queued or running SyncRun (one statement)."""
+    runs = db.session.execute(
+        db.select(SyncRun).filter(SyncRun.practice_id.in_(practice_ids),
                                   SyncRun.status.in_([SyncStatus.QUEUED.value, SyncStatus.RUNNING.value]))
-        .order_by(SyncRun.id.desc()).limit(1)
-    ).scalar_one_or_none()
+        .order_by(SyncRun.id)).scalars()
+    return {run.practice_id: run for run in runs}  # the later run of a practice wins
+
+
+def start_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
+    """Queue a sync for each practice, in a handful of statements and one Redis round trip whatever their number.
+
+    Returns the runs queued and, per practice refused, why: not connected, or a run already queued or running (one
+    that has sat for SYNC_STALE_AFTER is presumed lost with its worker and recorded as failed). Each practice's
+    connection row is locked while deciding, so two starters (a click and the dispatcher) never both queue one.
+    """
+    practice_ids = sorted(set(practice_ids))
+    if not practice_ids:
+        return {}, {}
+    connections = {c.practice_id: c for c in db.session.execute(
+        db.select(XeroConnection).filter(XeroConnection.practice_id.in_(practice_ids))
+        .order_by(XeroConnection.practice_id).with_for_update()).scalars()}
+    refused: dict[int, SyncRefused] = {}
+    actives = _active_runs(practice_ids)
+    now = utcnow()
+    for practice_id in practice_ids:
+        connection = connections.get(practice_id)
+        if connection is None or not connection.is_connected:
+            refused[practice_id] = SyncRefused("Connect to Xero before syncing.")
+            continue
+        active = actives.get(practice_id)
+        if active is None:
+            continue
+        if now - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
+            refused[practice_id] = SyncAlreadyRunning(active)
+            continue
+        active.status, active.finished_at = SyncStatus.FAILED.value, now
+        active.error = "The sync stopped without finishing (its worker was lost)."
+    runs = {practice_id: SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
+                                 progress="Waiting for the worker", counts={})
+            for practice_id in practice_ids if practice_id not in refused}
+    db.session.add_all(runs.values())
+    db.session.commit()
+    if not runs:
+        return runs, refused
+    try:
+        jobs = enqueue_many(SYNC_JOB, [((run.id,), {"practice_id": pid}) for pid, run in runs.items()])
+    except RedisError as exc:
+        log.error("Could not queue %s sync runs: %s", len(runs), type(exc).__name__)
+        message = "The sync could not be queued (the background worker's queue is unreachable)."
+        for practice_id, run in runs.items():
+            run.status, run.finished_at, run.error = SyncStatus.FAILED.value, utcnow(), message
+            refused[practice_id] = SyncRefused(message)
+        db.session.commit()
+        return {}, refused
+    for run, job in zip(runs.values(), jobs, strict=True):
+        run.rq_job_id = job.id
+    db.session.commit()
+    return runs, refused
 
 
 def start_sync(practice_id: int, trigger: str = "manual") -> SyncRun:
-    """Queue a reference-data sync; refused while another is queued or running (one that has sat for an hour
-    is presumed lost with its worker and recorded as failed)."""
-    connection = db.session.execute(
-        db.select(XeroConnection).filter_by(practice_id=practice_id).with_for_update()  # one starter at a time
-    ).scalar_one_or_none()
-    if connection is None or not connection.is_connected:
-        db.session.rollback()
-        raise SyncRefused("Connect to Xero before syncing.")
-    active = _active_run(practice_id)
-    if active is not None:
-        if utcnow() - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
-            db.session.rollback()
-            raise SyncAlreadyRunning(active)
-        active.status, active.finished_at = SyncStatus.FAILED.value, utcnow()
-        active.error = "The sync stopped without finishing (its worker was lost)."
-    run = SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
-                  progress="Waiting for the worker", counts={})
-    db.session.add(run)
-    db.session.commit()
-    try:
-        job = enqueue(SYNC_JOB, run.id, practice_id=practice_id)
-    except RedisError as exc:
-        log.error("Could not queue SyncRun %s: %s", run.id, type(exc).__name__)
-        run.status, run.finished_at = SyncStatus.FAILED.value, utcnow()
-        run.error = "The sync could not be queued (the background worker's queue is unreachable)."
-        db.session.commit()
-        raise SyncRefused(run.error) from None
-    run.rq_job_id = job.id
-    db.session.commit()
-    return run
+    """Queue a sync of one practice (start_syncs); raises SyncRefused (or SyncAlreadyRunning) saying why not."""
+    runs, refused = start_syncs([practice_id], trigger)
+    if practice_id in refused:
+        raise refused[practice_id]
+    return runs[practice_id]
