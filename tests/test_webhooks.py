@@ -162,3 +162,12 @@ class _NoCalls:
 
     def get(self, *args, **kwargs):
         raise AssertionError("no Xero call expected")
+
+
+@pytest.mark.parametrize("procfile", ["Procfile", "Procfile.dev"])
+def test_the_worker_runs_rqs_scheduler_so_retries_after_an_interval_happen(procfile):
+    import os
+
+    with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), procfile)) as handle:
+        [worker] = [line for line in handle if line.startswith("worker:")]
+    assert "--with-scheduler" in worker.split()  # RQ moves a Retry(interval=...) job back only with it
