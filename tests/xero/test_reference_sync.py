@@ -170,8 +170,11 @@ def test_redis_going_down_mid_sync_fails_the_run_with_a_clear_message(settings, 
     assert run_reference_sync(run.id) == "failed"
     run = reload(run)
     assert run.status == "failed" and run.finished_at is not None
-    assert run.error == BACKGROUND_SERVICE_DOWN
-    assert run.xero_calls == 1 and len(mocked.calls) == 1  # no call made without pacing
+    assert run.error == f"Account codes, branding themes and tax rates: {BACKGROUND_SERVICE_DOWN}"
+    # Every step ran; those that needed Xero failed without calling it: no call is made without pacing.
+    assert [(step["name"], step["outcome"]) for step in run.counts["steps"]] == [
+        ("reference", "failed"), ("contacts", "failed"), ("contact_updates", "done")]  # nothing to send
+    assert run.xero_calls == 1 and len(mocked.calls) == 1
     assert reference_data.find_account(connection.practice_id, "200") is not None  # the part done is kept
 
 
@@ -181,5 +184,29 @@ def test_redis_down_when_the_token_needs_refreshing_fails_the_run_with_a_clear_m
     connection = make_connection(expires_in=timedelta(seconds=-1))
     run = queued_run(connection.practice_id)
     assert run_reference_sync(run.id) == "failed"
-    assert reload(run).error == BACKGROUND_SERVICE_DOWN
+    assert reload(run).error.endswith(BACKGROUND_SERVICE_DOWN)
     assert len(mocked.calls) == 0
+
+
+def test_a_step_xero_fails_is_recorded_and_the_next_steps_still_run(settings, connection, mocked):
+    mock_reference(mocked, settings)
+    mocked.replace("GET", f"{settings.accounting_url}/TaxRates", status=503)
+    run = queued_run(connection.practice_id)
+    assert run_reference_sync(run.id) == "failed"
+    run = reload(run)
+    steps = {step["name"]: step for step in run.counts["steps"]}
+    assert steps["reference"]["outcome"] == "failed" and "Xero" in steps["reference"]["error"]
+    assert steps["contacts"]["outcome"] == "done" and steps["contact_updates"]["outcome"] == "done"
+    assert run.counts["contacts_calls"] == 1  # the contacts were pulled after the reference data failed
+    assert run.error.startswith("Account codes, branding themes and tax rates: ")
+
+
+def test_a_lost_connection_stops_the_run_at_that_step(settings, connection, mocked):
+    mocked.get(f"{settings.accounting_url}/Accounts", status=403,
+               json={"Title": "Forbidden", "Detail": "AuthenticationUnsuccessful"})
+    run = queued_run(connection.practice_id)
+    assert run_reference_sync(run.id) == "failed"
+    run = reload(run)
+    assert [(step["name"], step["outcome"]) for step in run.counts["steps"]] == [
+        ("reference", "failed"), ("contacts", "not run"), ("contact_updates", "not run")]
+    assert len(mocked.calls) >= 1 and all("/Contacts" not in call.request.url for call in mocked.calls)

@@ -1,10 +1,12 @@
-"""The sync run: Xero's reference data (account codes, branding themes, tax rates), then contacts.
+"""The sync run's reference data and contacts steps (webapp.sync.practice_sync runs them).
 
+Reference data: account codes, branding themes, tax rates.
 What Xero returns is stored as Xero says it (an account keeps Xero's Status); what it no longer returns is
 marked rather than deleted, so a code or theme chosen earlier can still be named in a warning: accounts
 become DELETED, tax rates DELETED, themes present_in_xero=False.
 
-Contacts (`sync_contacts`): pulled into the mirror (webapp.sync.contacts_pull), clients matched to them
+Contacts (`pull_and_match_contacts`, then `write_contact_changes`): pulled into the mirror
+(webapp.sync.contacts_pull), clients matched to them
 (webapp.sync.contact_links), with Xero as the primary CRM its contacts made clients and archived ones' clients
 archived (webapp.sync.crm_import), details changed on either side of a linked pair copied across
 (webapp.sync.contact_updates), and new automatic links' client codes written to Xero's ContactNumber
@@ -12,16 +14,12 @@ archived (webapp.sync.crm_import), details changed on either side of a linked pa
 listed in the run's `counts["warnings"]`.
 """
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from webapp.extensions import db
 from webapp.models import (
-    ConnectionStatus,
-    SyncRun,
-    SyncStatus,
     XeroAccount,
     XeroBrandingTheme,
-    XeroConnection,
     XeroTaxRate,
 )
 from webapp.models.base import utcnow
@@ -30,7 +28,7 @@ from webapp.sync.contact_numbers import stamp_contact_numbers
 from webapp.sync.contact_updates import update_contacts
 from webapp.sync.contacts_pull import pull_contacts
 from webapp.sync.crm_import import import_from_xero
-from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings, XeroUnavailable
+from webapp.xero import XeroClient, XeroUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -149,84 +147,32 @@ def _capped(warnings: list[str]) -> list[str]:
     return warnings[:MAX_WARNINGS] + [f"... and {len(warnings) - MAX_WARNINGS} more."]
 
 
-def sync_contacts(practice_id: int, tenant_id: str, client: XeroClient, counts: dict,
-                  progress: Progress = lambda message: None) -> None:
-    """Pull contacts, match clients to them, import contacts as clients (Xero as primary CRM), copy changed details
-    both ways, write new links' codes to Xero; fills `counts` as each step ends.
+def pull_and_match_contacts(practice_id: int, tenant_id: str, client: XeroClient, counts: dict,
+                            progress: Progress = lambda message: None) -> None:
+    """Pull contacts, match clients to them, and with Xero as the primary CRM import its contacts as clients;
+    fills `counts` (and its warnings) as each part ends.
 
     Matching runs only after a pull that read every page, so a half-read organisation never decides a link.
     """
     progress("Fetching contacts")
     pulled = pull_contacts(practice_id, tenant_id, client)
-    warnings = pulled.warnings
+    warnings = counts.setdefault("warnings", [])
+    warnings += pulled.warnings
     counts.update(pulled.counts(), warnings=_capped(warnings))
     progress("Matching clients to Xero contacts")
     counts.update(rematch_practice(practice_id))
     imported = import_from_xero(practice_id, progress)  # only when Xero is the primary CRM
-    warnings = warnings + imported.warnings
-    counts.update(imported.counts(), warnings=_capped(warnings))
+    counts.update(imported.counts(), warnings=_capped(warnings + imported.warnings))
+
+
+def write_contact_changes(practice_id: int, tenant_id: str, client: XeroClient, counts: dict,
+                          progress: Progress = lambda message: None) -> None:
+    """Copy details changed on either side of linked pairs across, then write new links' client codes to Xero's
+    ContactNumber; fills `counts` (and its warnings)."""
+    warnings = counts.setdefault("warnings", [])
     progress("Updating details changed in Socket or Xero")
     updated = update_contacts(practice_id, tenant_id, client)
-    warnings = warnings + updated.warnings
-    counts.update(updated.counts(), warnings=_capped(warnings))
+    counts.update(updated.counts(), warnings=_capped(warnings + updated.warnings))
     progress("Writing client codes to Xero contacts")
     stamped = stamp_contact_numbers(practice_id, tenant_id, client)
-    counts.update(stamped.counts(), warnings=_capped(warnings + stamped.warnings))
-
-
-def run_reference_sync(sync_run_id: int, config: Mapping, client_factory=None) -> str:
-    """Run one queued SyncRun to the end, recording progress, counts, Xero calls and how it ended.
-
-    A Xero failure is recorded (status failed, the error) and not raised; anything unexpected is recorded
-    and raised again so the worker records it too.
-    """
-    run = db.session.get(SyncRun, sync_run_id)
-    if run is None:
-        log.warning("SyncRun %s does not exist; nothing to do", sync_run_id)
-        return "missing"
-    if run.status != SyncStatus.QUEUED.value:
-        log.warning("SyncRun %s is %s, not queued; not running it again", sync_run_id, run.status)
-        return run.status
-    run.status, run.started_at, run.progress = SyncStatus.RUNNING.value, utcnow(), "Starting"
-    db.session.commit()
-    client = None
-
-    def progress(message: str) -> None:
-        run.progress = message
-        run.xero_calls = client.calls if client else 0
-        db.session.commit()
-
-    counts: dict = {}  # what was done, recorded however the run ends
-    try:
-        connection = db.session.execute(
-            db.select(XeroConnection).filter_by(practice_id=run.practice_id)).scalar_one_or_none()
-        if connection is None or connection.status != ConnectionStatus.CONNECTED.value or not connection.tenant_id:
-            raise XeroAuthError("Xero is not connected (or needs reconnecting), so nothing could be synced.")
-        tenant_id = connection.tenant_id
-        settings = XeroSettings.from_config(config)
-        client = (client_factory or XeroClient.for_connection)(connection, settings)
-        counts.update(sync_reference_data(run.practice_id, client, progress))
-        sync_contacts(run.practice_id, tenant_id, client, counts, progress)
-        _finish(run, SyncStatus.SUCCEEDED, client, counts=counts, progress="Finished")
-    except XeroError as exc:
-        db.session.rollback()
-        _finish(run, SyncStatus.FAILED, client, counts=counts, error=exc.message, progress="Failed")
-    except Exception as exc:
-        db.session.rollback()
-        log.exception("SyncRun %s failed unexpectedly", sync_run_id)
-        _finish(run, SyncStatus.FAILED, client, counts=counts, error=f"Unexpected error ({type(exc).__name__}); "
-                                                                     "the team has been told.", progress="Failed")
-        raise
-    return run.status
-
-
-def _finish(run: SyncRun, status: SyncStatus, client, counts=None, error=None, progress="") -> None:
-    run = db.session.get_one(SyncRun, run.id)  # loaded again after a rollback; the row is there
-    run.status = status.value
-    run.finished_at = utcnow()
-    run.progress = progress
-    run.xero_calls = client.calls if client else run.xero_calls
-    if counts is not None:
-        run.counts = counts
-    run.error = error
-    db.session.commit()
+    counts.update(stamped.counts(), warnings=_capped(counts["warnings"] + stamped.warnings))
