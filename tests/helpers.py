@@ -29,9 +29,11 @@ def invoices_of(practice_id):
         db.select(Invoice).filter_by(practice_id=practice_id).order_by(Invoice.number)).scalars().all()
 
 
-def approve_form(practice_id, month="2026-11"):
-    """What the plan page's approve form posts: the month and the fingerprint of the plan shown."""
-    return {"month": month, "fingerprint": build_plan(practice_id, parse_period(month)).fingerprint}
+def approve_form(practice_id, month="2026-11", invoice_date="today"):
+    """What the plan page's approve form posts: the month, the fingerprint of the plan shown, and the date chosen
+    for invoices whose invoice day has passed (the form's default, today; ignored when it does not ask)."""
+    return {"month": month, "fingerprint": build_plan(practice_id, parse_period(month)).fingerprint,
+            "invoice_date": invoice_date}
 
 
 def plan_descriptions(practice_id, period, code):

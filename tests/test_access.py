@@ -86,7 +86,7 @@ CHANGES = {
     "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "consolidate_recurring": "consolidated",
     "consolidate_one_off": "consolidated", "branding_theme_id": "t-special", "recurring_account_code": "260",
     "one_off_account_code": "260", "account_code": "260", "confirm": "yes", "tenant_connection": "conn-b",
-    "description": "Staff price", "billing_method": "annual_advance", "price": "1",
+    "description": "Staff price", "billing_method": "annual_advance", "price": "1", "create_missing_contacts": "",
 }
 
 

@@ -316,8 +316,8 @@ def test_a_completion_undone_during_approval_refuses_it_as_a_changed_plan(auth_c
     completion_id, form = completion.id, approve_form(practice)
     real_build_plan = billing_approval.build_plan
 
-    def build_then_undo(practice_id, period):
-        plan = real_build_plan(practice_id, period)
+    def build_then_undo(practice_id, period, **options):
+        plan = real_build_plan(practice_id, period, **options)
         # A writer that skipped the billing lock commits its delete before the ledger refers to it.
         with db.engine.begin() as other:
             other.execute(sa.delete(EngagementCompletion).filter_by(id=completion_id))

@@ -292,7 +292,7 @@ def test_approving_raises_one_invoice_per_billed_client_copied_from_the_preview(
     assert set(by_client) == {"GRO01", "NEW01", "SHR01", "STE01"}
     grower, preview = by_client["GRO01"], rows_by_code(plan)["GRO01"].preview
     assert (grower.issue_date, grower.due_date, grower.period) == (preview.issue_date, preview.due_date, NOV)
-    assert grower.status == "approved"
+    assert grower.status == "raised"
     def shape(lines):
         return [(line.description, line.quantity, line.unit_amount, line.account_code, line.tax_type) for line in lines]
 

@@ -10,7 +10,7 @@ from webapp.models import BillingSettings, Role, XeroBrandingTheme
 
 URL = "/settings/billing"
 VALID = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
-         "payment_terms_days": "30", "xero_post_status": "AUTHORISED"}
+         "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y"}
 
 
 def settings_of(user) -> BillingSettings:
@@ -197,3 +197,54 @@ def test_an_inline_theme_not_in_the_synced_list_is_refused_beside_it(auth_client
     assert response.status_code == 422
     assert 'id="branding_theme_id-control"' in body and "Choose a template from the list synced from Xero" in body
     assert settings_of(owner).default_branding_theme_id is None
+
+
+# --- create missing contacts in Xero when posting -------------------------------------------------------------
+
+def test_create_missing_contacts_is_on_by_default_with_its_help(auth_client, owner):
+    assert settings_of(owner).create_missing_contacts is True
+    body = auth_client.get(URL).get_data(as_text=True)
+    control = body[body.index('id="create_missing_contacts-control"'):]
+    control = control[:control.index("</div>")]
+    assert re.search(r'<input[^>]*type="checkbox"[^>]*name="create_missing_contacts"[^>]*checked', control) or \
+        re.search(r'<input[^>]*checked[^>]*name="create_missing_contacts"', control)
+    assert "Create missing contacts in Xero when posting" in control
+    assert ("When a client has no Xero contact and no likely match, Socket creates one from the client&#39;s details "
+            "as it posts the invoice. Off: the invoice waits until you link the client.") in control
+    # Unticked, the box sends nothing: the hidden "" beside it still says the field was there.
+    assert '<input type="hidden" name="create_missing_contacts" value="">' in body
+
+
+@pytest.mark.parametrize("headers", [{}, {**HTMX, "HX-Source": "input#create_missing_contacts"}],
+                         ids=["whole form", "inline"])
+def test_create_missing_contacts_can_be_turned_off_and_on(auth_client, owner, headers):
+    off = auth_client.post(URL, data={**VALID, "create_missing_contacts": ""}, headers=headers)
+    body = off.get_data(as_text=True)
+    assert off.status_code == 200 and "Saved" in body
+    assert settings_of(owner).create_missing_contacts is False
+    # Shown again unticked, the box still sends "y" when ticked (not the hidden "" it was posted with).
+    box = re.search(r'<input[^>]*type="checkbox"[^>]*>', body).group(0)
+    assert 'value="y"' in box and "checked" not in box
+    on = auth_client.post(URL, data={**VALID, "create_missing_contacts": ["", "y"]}, headers=headers)
+    box = re.search(r'<input[^>]*type="checkbox"[^>]*>', on.get_data(as_text=True)).group(0)
+    assert on.status_code == 200 and 'value="y"' in box and "checked" in box
+    assert settings_of(owner).create_missing_contacts is True
+
+
+def test_a_post_without_create_missing_contacts_leaves_it_alone_and_says_so(auth_client, owner):
+    settings = settings_of(owner)
+    settings.create_missing_contacts = False
+    db.session.commit()
+    data = {key: value for key, value in VALID.items() if key != "create_missing_contacts"}
+    response = auth_client.post(URL, data=data)
+    assert response.status_code == 422
+    assert "Say whether Socket should create missing contacts in Xero when posting." in response.get_data(as_text=True)
+    assert settings_of(owner).create_missing_contacts is False
+
+
+def test_staff_cannot_change_create_missing_contacts(client, owner):
+    login(client, make_user(owner.practice_id, Role.STAFF))
+    page = client.get(URL).get_data(as_text=True)
+    assert 'name="create_missing_contacts"' in page and "<fieldset disabled>" in page
+    assert client.post(URL, data={**VALID, "create_missing_contacts": ""}).status_code == 403
+    assert settings_of(owner).create_missing_contacts is True

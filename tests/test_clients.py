@@ -23,7 +23,8 @@ def _field_html(body: str, name: str) -> str:
 VALID_FORM = {
     "name": "Carter and Price LLP", "code": "car01", "email": "Partners@CarterPrice.co.uk", "phone": "0113 496 0000",
     "address_line": "1 Park Row", "city": "Leeds", "postcode": "LS1 5AB", "company_number": "oc 301122",
-    "vat_number": "123 4567 89", "consolidate_recurring": "", "consolidate_one_off": "",
+    "vat_number": "123 4567 89", "consolidate_recurring": "", "consolidate_one_off": "", "invoice_day": "",
+    "payment_terms_days": "",
 }
 
 
@@ -299,6 +300,60 @@ def test_edit_client_keeps_its_own_code_and_saves_overrides(auth_client, owner):
     assert client.consolidate_recurring is True and client.consolidate_one_off is False
     body = auth_client.get(f"/clients/{client.id}").get_data(as_text=True)
     assert '<option selected value="one">One line</option>' in body
+
+
+# --- the client's own invoice day and payment terms (blank: the practice's Billing Settings) ----------------
+
+def test_own_invoice_day_and_terms_are_saved_and_blank_means_the_practice_default(auth_client, owner):
+    client = make_client(owner.practice_id, code="CAR01", name="Carter")
+    response = auth_client.post(f"/clients/{client.id}", data=dict(VALID_FORM, invoice_day="28",
+                                                                   payment_terms_days="0"))
+    assert response.status_code == 303
+    db.session.refresh(client)
+    assert (client.invoice_day, client.payment_terms_days) == (28, 0)
+    body = auth_client.get(f"/clients/{client.id}").get_data(as_text=True)
+    assert 'value="28"' in _field_html(body, "invoice_day") and 'value="0"' in _field_html(body, "payment_terms_days")
+    assert auth_client.post(f"/clients/{client.id}", data=VALID_FORM).status_code == 303
+    db.session.refresh(client)
+    assert (client.invoice_day, client.payment_terms_days) == (None, None)
+
+
+def test_the_form_names_the_practice_default(auth_client, owner):
+    settings = db.session.get(BillingSettings, owner.practice_id)
+    settings.invoice_day, settings.payment_terms_days = 2, 30
+    db.session.commit()
+    body = auth_client.get("/clients/new").get_data(as_text=True)
+    assert "Leave blank for the practice default (2nd of the month)." in _field_html(body, "invoice_day")
+    assert "Leave blank for the practice default (30 days)." in _field_html(body, "payment_terms_days")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("invoice_day", "29", "Enter a day from 1 to 28"),
+    ("invoice_day", "0", "Enter a day from 1 to 28"),
+    ("invoice_day", "3rd", "Enter a whole number using the digits 0 to 9."),
+    ("payment_terms_days", "121", "Enter a number of days from 0 to 120"),
+    ("payment_terms_days", "-1", "Enter a number of days from 0 to 120"),
+])
+def test_an_impossible_day_or_term_is_refused_beside_the_field(auth_client, owner, field, value, message):
+    client = make_client(owner.practice_id, code="CAR01", name="Carter", invoice_day=5)
+    response = auth_client.post(f"/clients/{client.id}", data=dict(VALID_FORM, **{field: value}))
+    assert response.status_code == 422
+    html = _field_html(response.get_data(as_text=True), field)
+    assert message in html and 'aria-invalid="true"' in html and f'value="{value}"' in html
+    db.session.refresh(client)
+    assert (client.invoice_day, client.payment_terms_days) == (5, None)
+    inline = auth_client.post(f"/clients/{client.id}/validate/{field}", data={field: value}, headers=HTMX)
+    assert inline.status_code == 422 and message in inline.get_data(as_text=True)
+
+
+def test_a_post_without_the_day_or_terms_keeps_the_clients_own(auth_client, owner):
+    client = make_client(owner.practice_id, code="CAR01", name="Carter", invoice_day=5, payment_terms_days=30)
+    data = {key: value for key, value in VALID_FORM.items() if key not in ("invoice_day", "payment_terms_days")}
+    response = auth_client.post(f"/clients/{client.id}", data=data)
+    assert response.status_code == 422
+    assert "or leave it blank for the practice default" in _field_html(response.get_data(as_text=True), "invoice_day")
+    db.session.refresh(client)
+    assert (client.invoice_day, client.payment_terms_days) == (5, 30)
 
 
 def test_edit_to_another_clients_code_is_refused(auth_client, owner):

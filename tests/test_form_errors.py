@@ -26,6 +26,7 @@ from tests.factories import (
 from tests.helpers import HTMX, approve_form, login, route_methods
 from webapp.clock import this_month
 from webapp.models import BillingMethod
+from webapp.services.billing_cadence import add_months
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 MESSAGE_CLASSES = {"field-error", "error-summary", "flash-error", "error-message"}
@@ -86,14 +87,17 @@ def test_the_parser_sees_only_what_is_shown():
 CLIENT = {"name": "Carter and Price LLP", "code": "CAR01", "email": "partners@carterprice.co.uk",
           "phone": "0113 496 0000", "address_line": "1 Park Row", "city": "Leeds", "postcode": "LS1 5AB",
           "company_number": "OC301122", "vat_number": "GB123456789", "consolidate_recurring": "",
-          "consolidate_one_off": "one", "branding_theme_id": "t-standard"}
-CLIENT_REQUIRED = {"name", "code", "consolidate_recurring", "consolidate_one_off", "branding_theme_id"}
+          "consolidate_one_off": "one", "branding_theme_id": "t-standard", "invoice_day": "28",
+          "payment_terms_days": "30"}
+CLIENT_REQUIRED = {"name", "code", "consolidate_recurring", "consolidate_one_off", "branding_theme_id", "invoice_day",
+                   "payment_terms_days"}
 SERVICE = {"name": "Payroll", "description": "Monthly payroll", "billing_method": "monthly", "price": "120"}
 ENGAGEMENT = {"service_id": "{service}", "price": "99.50", "start_date": "2026-01-01", "end_date": ""}
 BILLING = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
-           "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "branding_theme_id": "t-standard"}
+           "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "branding_theme_id": "t-standard",
+           "create_missing_contacts": "y"}
 BILLING_REQUIRED = {"consolidate_recurring", "consolidate_one_off", "invoice_day", "payment_terms_days",
-                    "xero_post_status"}
+                    "xero_post_status", "create_missing_contacts"}
 
 # endpoint -> (path, payload that would succeed, the fields it cannot do without); "{name}" is filled from the
 # `book` fixture. Every route that takes a POST must be here: a new one fails the walk below until listed.
@@ -127,8 +131,10 @@ FORMS: dict[str, tuple[str, dict, set]] = {
     "pricing.delete_service": ("/pricing/services/{unused_service}/delete", {}, set()),
     "pricing.save_account_code": ("/pricing/services/{service}/account-code", {"account_code": "200"},
                                   {"account_code"}),
-    "billing.approve": ("/billing/plan/approve", {"month": "{month}", "fingerprint": "{fingerprint}"},
-                        {"month", "fingerprint"}),
+    # Last month: its invoice day has always passed, so approving needs the date chosen (the day, or today).
+    "billing.approve": ("/billing/plan/approve", {"month": "{month}", "fingerprint": "{fingerprint}",
+                                                  "invoice_date": "{invoice_date}"},
+                        {"month", "fingerprint", "invoice_date"}),
     "settings.billing_save": ("/settings/billing", BILLING, BILLING_REQUIRED),
     "settings.practice_save": ("/settings/practice", {"name": "Acme", "time_zone": "Europe/London",
                                                       "primary_crm": "socket"}, {"name", "time_zone", "primary_crm"}),
@@ -186,7 +192,7 @@ def book(owner, monkeypatch):
     one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
     completion = make_completion(one_off_engagement, date(2026, 1, 10))
     sync_issue = make_sync_issue(client)
-    month = this_month("Europe/London")
+    month = add_months(this_month("Europe/London"), -1)
     organisation = SimpleNamespace(id="conn-a", tenant_name="Acme Ltd", tenant_id="t-a")
     monkeypatch.setattr("webapp.services.xero_connection.pending_choices", lambda *args: [organisation])
     ids = {"email": owner.email, "client": client.id, "engagement": engagement.id, "one_off": one_off_engagement.id,

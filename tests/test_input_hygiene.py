@@ -109,7 +109,7 @@ def test_a_completion_date_in_other_digits_is_refused(auth_client, owner):
 
 
 BILLING = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
-           "payment_terms_days": "30", "xero_post_status": "AUTHORISED"}
+           "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y"}
 
 
 @pytest.mark.parametrize("field, typed", [("invoice_day", "１２"), ("invoice_day", "١٢"), ("payment_terms_days", "٣٠"),
@@ -176,7 +176,8 @@ def test_textareas_keep_line_breaks_as_lf():
 ])
 def test_a_client_name_with_a_control_character_is_refused_beside_the_field(auth_client, owner, typed, message):
     response = auth_client.post("/clients/new", data={"name": typed, "code": "ACM01", "consolidate_recurring": "",
-                                                      "consolidate_one_off": ""})
+                                                      "consolidate_one_off": "", "invoice_day": "",
+                                                      "payment_terms_days": ""})
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert f'<small id="name-error" class="field-error">{message}: it is often pasted in by accident.</small>' in body
@@ -193,7 +194,7 @@ def test_a_client_is_stored_clean(auth_client, owner):
     response = auth_client.post("/clients/new", data={
         "name": "\u202eCafe\u0301\u200b Nero\u00a0Ltd ", "code": "caf\u200b01", "email": "\ufeffInfo@Cafe.example",
         "phone": "0113\u2009496 0000", "address_line": "1\u00a0Park Row", "city": "Leeds\u200d", "postcode": "LS1 5AB",
-        "consolidate_recurring": "", "consolidate_one_off": ""})
+        "consolidate_recurring": "", "consolidate_one_off": "", "invoice_day": "", "payment_terms_days": ""})
     assert response.status_code == 303, response.get_data(as_text=True)
     client = db.session.execute(sa.select(Client)).scalar_one()
     assert (client.name, client.code, client.email, client.phone, client.address_line, client.city) == (
@@ -203,7 +204,8 @@ def test_a_client_is_stored_clean(auth_client, owner):
 def test_a_client_code_differing_only_by_invisible_characters_is_the_same_code(auth_client, owner):
     make_client(owner.practice_id, code="ABB01")
     response = auth_client.post("/clients/new", data={"name": "Lookalike Ltd", "code": "ABB\u200b01\u2060",
-                                                      "consolidate_recurring": "", "consolidate_one_off": ""})
+                                                      "consolidate_recurring": "", "consolidate_one_off": "",
+                                                      "invoice_day": "", "payment_terms_days": ""})
     assert response.status_code == 422
     assert "Another client already has the code ABB01." in response.get_data(as_text=True)
     assert db.session.execute(sa.select(sa.func.count(Client.id))).scalar_one() == 1

@@ -17,11 +17,15 @@ from webapp.services.billing_cadence import (
 from webapp.services.invoicing import (
     BillableItem,
     DraftLine,
+    InvoiceDating,
+    InvoiceTerms,
     LineRules,
     TaxRate,
     build_lines,
     effective_consolidation,
+    effective_terms,
     invoice_dates,
+    invoice_day_passed,
     line_tax_type,
     line_vat,
     lines_total,
@@ -151,6 +155,54 @@ def test_invoice_dates_use_the_invoice_day_and_payment_terms():
     assert invoice_dates(NOV, 15, 30) == (date(2026, 11, 15), date(2026, 12, 15))
     assert invoice_dates(date(2026, 12, 1), 28, 14) == (date(2026, 12, 28), date(2027, 1, 11))
     assert invoice_dates(NOV, 1, 0) == (NOV, NOV)
+
+
+TODAY = InvoiceDating.TODAY
+
+
+def test_an_invoice_day_still_to_come_is_kept_even_dated_today():
+    assert not invoice_day_passed(NOV, 15, date(2026, 11, 10))
+    assert not invoice_day_passed(NOV, 15, date(2026, 11, 15))  # today itself has not passed
+    assert invoice_dates(NOV, 15, 14, today=date(2026, 11, 10), dating=TODAY) == (
+        date(2026, 11, 15), date(2026, 11, 29))
+    assert invoice_dates(NOV, 15, 14, today=date(2026, 11, 15), dating=TODAY) == (
+        date(2026, 11, 15), date(2026, 11, 29))
+
+
+def test_a_passed_invoice_day_is_kept_or_replaced_by_today_as_chosen():
+    """Approved on 30 November: dated 1 November it is due 15 November, overdue at once; dated today it is not."""
+    today = date(2026, 11, 30)
+    assert invoice_day_passed(NOV, 1, today)
+    assert invoice_dates(NOV, 1, 14, today=today) == (NOV, date(2026, 11, 15))  # the invoice day by default
+    assert invoice_dates(NOV, 1, 14, today=today, dating=InvoiceDating.INVOICE_DAY) == (NOV, date(2026, 11, 15))
+    assert invoice_dates(NOV, 1, 14, today=today, dating=TODAY) == (today, date(2026, 12, 14))
+    assert invoice_dates(NOV, 1, 14, dating=TODAY) == (NOV, date(2026, 11, 15))  # no today given: the invoice day
+
+
+def test_a_month_approved_after_it_ended_dates_today_across_month_and_year_ends():
+    december = date(2026, 12, 1)
+    assert invoice_day_passed(december, 28, date(2027, 1, 2))
+    assert invoice_dates(december, 28, 30, today=date(2027, 1, 2), dating=TODAY) == (
+        date(2027, 1, 2), date(2027, 2, 1))
+    # The last day of a month plus 30 days lands in the month after next when the next is short.
+    assert invoice_dates(date(2027, 1, 1), 1, 30, today=date(2027, 1, 31), dating=TODAY) == (
+        date(2027, 1, 31), date(2027, 3, 2))
+    assert invoice_dates(date(2028, 2, 1), 28, 1) == (date(2028, 2, 28), date(2028, 2, 29))  # a leap year
+
+
+def test_terms_of_zero_days_are_due_on_the_invoice_date():
+    assert invoice_dates(NOV, 1, 0, today=date(2026, 11, 30), dating=TODAY) == (date(2026, 11, 30),) * 2
+    assert effective_terms(1, 14, client_terms=0) == InvoiceTerms(1, 0)  # 0 is the client's own, not "none"
+
+
+@pytest.mark.parametrize("client_day, client_terms, expected", [
+    (None, None, InvoiceTerms(1, 14)),
+    (25, None, InvoiceTerms(25, 14)),
+    (None, 30, InvoiceTerms(1, 30)),
+    (28, 0, InvoiceTerms(28, 0)),
+])
+def test_a_clients_own_invoice_day_and_terms_override_the_practices(client_day, client_terms, expected):
+    assert effective_terms(1, 14, client_day, client_terms) == expected
 
 
 # --- cadence -----------------------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def test_attributes_pass_through_to_the_control_in_order(app):
 # --- the pages with forms --------------------------------------------------------------------------------
 
 VALID_CLIENT = {"name": "Carter and Price LLP", "code": "car01", "consolidate_recurring": "",
-                "consolidate_one_off": ""}
+                "consolidate_one_off": "", "invoice_day": "", "payment_terms_days": ""}
 
 
 def _body(response, status):
@@ -261,7 +261,7 @@ def test_billing_and_engagement_letter_settings_with_problems(auth_client, owner
 
 
 BILLING_VALID = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
-                 "payment_terms_days": "30", "xero_post_status": "AUTHORISED"}
+                 "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y"}
 
 
 def test_billing_settings_with_errors_and_templates(auth_client, owner):

@@ -17,8 +17,8 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms import DateField as _DateField
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, StopValidation, ValidationError
 
 from webapp.services.pricing import InvalidPrice, parse_price
@@ -176,6 +176,19 @@ class ChoiceField(SelectField):
             super().pre_validate(form)
         except ValidationError:
             raise ValidationError(self.message) from None
+
+
+class CheckboxField(BooleanField):
+    """A checkbox that is posted even unticked: its form renders a hidden input of the same name with the value ""
+    before it (browsers send nothing for an unticked box), so "" alone is off, "" with the box's value is on, and
+    nothing at all is a post without the field (give it a Sent validator to say so) — never silently "off"."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = any(value not in self.false_values for value in valuelist)
+
+    def _value(self):
+        return "y"  # the box's value whatever was posted (BooleanField would echo the hidden "" back)
 
 
 # --- missing fields ---------------------------------------------------------------------------------------------

@@ -51,6 +51,14 @@ def billing_method_label(value: str) -> str:
     return BILLING_METHOD_LABELS[BillingMethod(value)]
 
 
+def invoice_status_label(value: str) -> str:
+    """Socket's label for a stored invoice status ("Posted to Xero"); never "Approved", which is Xero's word."""
+    try:
+        return InvoiceStatus(value).label
+    except ValueError:
+        return str(value).capitalize()
+
+
 def html_attrs(attrs: dict | None) -> Markup:
     """` name="value"` for each attribute, in the order given: True gives a bare attribute (`disabled`),
     False and None leave it out. Unlike Jinja's xmlattr, `disabled=False` really means "not disabled"."""
@@ -66,6 +74,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["local_datetime"] = format_local_datetime
     app.jinja_env.filters["billing_method"] = billing_method_label
+    app.jinja_env.filters["invoice_status"] = invoice_status_label
     app.jinja_env.filters["html_attrs"] = html_attrs
     for model_enum in MODEL_ENUMS:
         app.jinja_env.globals[model_enum.__name__] = model_enum

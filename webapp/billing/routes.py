@@ -1,13 +1,16 @@
 """Billing Plan pages: the month's plan with previews, approving it, and the invoices it raised.
 
 Approving raises the month's invoices (which go on to Xero), so only owners and admins approve (manager_required);
-staff see the plan with "Approve plan" disabled and a line saying who can.
+staff see the plan with "Approve plan" disabled and a line saying who can. Before approving, the plan shows the
+dates its invoices will get; when an invoice day has already passed, the approve form asks whether to date them
+on it or today (today by default), and approving refuses (422, nothing raised) without a valid answer.
 """
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.billing import bp
-from webapp.clock import this_month
+from webapp.billing.forms import CHOOSE_DATE, InvoiceDateForm, parse_dating
+from webapp.clock import local_today, this_month
 from webapp.forms import ascii_int
 from webapp.htmx import is_htmx_request, render_page_or_fragment
 from webapp.models import Invoice
@@ -16,6 +19,7 @@ from webapp.services.billing_approval import Outcome, approve_plan, approver_nam
 from webapp.services.billing_invoices import invoice_page
 from webapp.services.billing_plan import build_plan, parse_period
 from webapp.services.billing_tax import tax_reference
+from webapp.services.invoicing import InvoiceDating
 from webapp.sync.reference_data import theme_name
 from webapp.template_helpers import format_local_datetime
 
@@ -34,18 +38,21 @@ def plan():
     return _render_plan(period, status=status, error=error)
 
 
-def _render_plan(period, status=200, error=None, notice=None, notice_ok=False):
-    plan = build_plan(current_practice_id(), period)
+def _render_plan(period, status=200, error=None, notice=None, notice_ok=False, date_error=None):
+    time_zone = current_user.practice.time_zone
+    # Open month: previews dated as the approve form's default (today, for invoices whose day has passed).
+    plan = build_plan(current_practice_id(), period, today=local_today(time_zone), dating=InvoiceDating.TODAY)
     approver = approver_name(plan.run) if plan.run else None
+    date_form = InvoiceDateForm(plan.dates, error=date_error) if plan.dates and plan.dates.ask else None
     return render_page_or_fragment(
         "billing/plan.html", "billing/_plan.html", status,
         plan=plan, approver=approver, error=error, notice=notice, notice_ok=notice_ok,
-        this_month=this_month(current_user.practice.time_zone), can_approve=is_manager(),
+        this_month=this_month(time_zone), can_approve=is_manager(), date_form=date_form,
     )
 
 
 REFUSAL_STATUS = {Outcome.ALREADY_APPROVED: 409, Outcome.PLAN_CHANGED: 409, Outcome.NOTHING_TO_BILL: 422,
-                  Outcome.FUTURE_MONTH: 422}
+                  Outcome.FUTURE_MONTH: 422, Outcome.DATE_NEEDED: 422}
 
 
 def _approval_message(result) -> str:
@@ -59,6 +66,8 @@ def _approval_message(result) -> str:
                 "No new invoices were raised.")
     if result.outcome is Outcome.PLAN_CHANGED:
         return "The plan changed since you opened it — review it and approve again. No invoices were raised."
+    if result.outcome is Outcome.DATE_NEEDED:
+        return f"{CHOOSE_DATE} No invoices were raised."
     if result.outcome is Outcome.FUTURE_MONTH:
         return (f"{month} has not started yet: you can approve it from 1 {month}. "
                 "No invoices were raised.")
@@ -73,11 +82,17 @@ def approve():
     fingerprint = request.form.get("fingerprint")
     if period is None or not fingerprint:
         abort(400)
-    result = approve_plan(current_practice_id(), period, current_user.id, fingerprint=fingerprint)
+    try:
+        dating = parse_dating(request.form.get("invoice_date"))
+    except ValueError:
+        return _render_plan(period, status=422, notice=f"{CHOOSE_DATE} No invoices were raised.",
+                            date_error=CHOOSE_DATE)
+    result = approve_plan(current_practice_id(), period, current_user.id, fingerprint=fingerprint, dating=dating)
     message = _approval_message(result)
     if result.outcome is not Outcome.APPROVED:
         # Refused: show the plan as it is now, the reason above it, with a status that says so.
-        return _render_plan(period, status=REFUSAL_STATUS[result.outcome], notice=message)
+        date_error = CHOOSE_DATE if result.outcome is Outcome.DATE_NEEDED else None
+        return _render_plan(period, status=REFUSAL_STATUS[result.outcome], notice=message, date_error=date_error)
     if is_htmx_request():
         return _render_plan(period, notice=message, notice_ok=True)
     flash(message, "success")

@@ -1,9 +1,9 @@
 """Client and engagement forms. Identifier checks come from webapp.services.clients."""
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from webapp.forms import ChoiceField, DateField, Form, PriceField, Sent, TextField, ascii_int
+from webapp.forms import ChoiceField, DateField, Form, PriceField, Sent, TextField, WholeNumberField, ascii_int
 from webapp.services import clients as client_service
 
 CONSOLIDATION_CHOICES = [SelectChoice("", "Use practice setting"), SelectChoice("one", "One line"),
@@ -17,6 +17,15 @@ def consolidation_choice(value: bool | None) -> str:
 
 
 CHOOSE_LAYOUT = "Choose one line, one line per service, or the practice setting."
+# The same ranges as the practice's Billing Settings (webapp/settings/billing_forms.py).
+DAY_RANGE = "Enter a day from 1 to 28 (every month has one), or leave it blank for the practice default."
+TERMS_RANGE = "Enter a number of days from 0 to 120, or leave it blank for the practice default."
+
+
+def ordinal(day: int) -> str:
+    """1st, 2nd, 3rd, 4th … 11th, 12th, 13th … 21st, 22nd, 23rd … 28th."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
 
 
 class ClientForm(Form):
@@ -38,14 +47,27 @@ class ClientForm(Form):
                                         default="", validators=[Sent(CHOOSE_LAYOUT)], message=CHOOSE_LAYOUT)
     consolidate_one_off = ChoiceField("Invoice lines for one-off work", choices=CONSOLIDATION_CHOICES, default="",
                                       validators=[Sent(CHOOSE_LAYOUT)], message=CHOOSE_LAYOUT)
+    # Blank: the practice's Billing Settings. Sent: a post without them must not quietly drop the client's own.
+    invoice_day = WholeNumberField("Invoice day",
+                                   validators=[Sent(DAY_RANGE), Optional(), NumberRange(1, 28, DAY_RANGE)],
+                                   render_kw={"inputmode": "numeric"})
+    payment_terms_days = WholeNumberField("Payment terms (days)",
+                                          validators=[Sent(TERMS_RANGE), Optional(), NumberRange(0, 120, TERMS_RANGE)],
+                                          render_kw={"inputmode": "numeric"})
     # Rendered (and so Sent) only when Xero's templates are synced: see __init__.
     branding_theme_id = SelectField("Invoice template", choices=[SelectChoice("", "Use practice default")], default="",
                                     validate_choice=False)
 
     def __init__(self, *args, practice_id: int, client_id: int | None = None,
-                 theme_choices: list[tuple[str, str]] | None = None, stored_theme_id: str | None = None, **kwargs):
+                 theme_choices: list[tuple[str, str]] | None = None, stored_theme_id: str | None = None,
+                 practice_terms: tuple[int, int] = (1, 14), **kwargs):
         super().__init__(*args, **kwargs)
         self.practice_id = practice_id
+        practice_day, practice_days = practice_terms
+        self.invoice_day.description = (f"1 to 28. Leave blank for the practice default "
+                                        f"({ordinal(practice_day)} of the month).")
+        self.payment_terms_days.description = (f"Days after the invoice date, 0 to 120. Leave blank for the "
+                                               f"practice default ({practice_days} days).")
         self.client_id = client_id
         self.stored_theme_id = stored_theme_id
         self.themes_offered = theme_choices is not None
@@ -85,6 +107,8 @@ class ClientForm(Form):
             "name", "code", "email", "phone", "address_line", "city", "postcode", "company_number", "vat_number")}
         fields["consolidate_recurring"] = _CONSOLIDATION_VALUES[self.consolidate_recurring.data or ""]
         fields["consolidate_one_off"] = _CONSOLIDATION_VALUES[self.consolidate_one_off.data or ""]
+        fields["invoice_day"] = self.invoice_day.data
+        fields["payment_terms_days"] = self.payment_terms_days.data
         if self.themes_offered:
             fields["branding_theme_id"] = self.branding_theme_id.data or None
         return fields

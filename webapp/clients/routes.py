@@ -18,10 +18,11 @@ from webapp.models import BillingSettings, Client, Engagement, EngagementComplet
 from webapp.scoping import current_practice_id, get_or_404
 from webapp.services import clients as client_service
 from webapp.services import engagements as engagement_service
+from webapp.services.billing_settings import get_billing_settings
 from webapp.sync import reference_data
 
 VALIDATED_FIELDS = ("name", "code", "email", "phone", "address_line", "city", "postcode", "company_number",
-                    "vat_number")
+                    "vat_number", "invoice_day", "payment_terms_days")
 
 
 # --- list -------------------------------------------------------------------------------------
@@ -63,6 +64,7 @@ def _safe_next(target: str | None) -> str:
 def _client_form(client: Client | None = None, formdata=None) -> ClientForm:
     practice_id = current_practice_id()
     stored_theme = client.branding_theme_id if client else None
+    settings = get_billing_settings(practice_id)
     form = ClientForm(
         formdata=formdata,
         obj=client,
@@ -70,6 +72,7 @@ def _client_form(client: Client | None = None, formdata=None) -> ClientForm:
         client_id=client.id if client else None,
         theme_choices=_theme_choices(practice_id, stored_theme),
         stored_theme_id=stored_theme,
+        practice_terms=(settings.invoice_day, settings.payment_terms_days),
     )
     if client is not None and formdata is None:
         form.consolidate_recurring.data = consolidation_choice(client.consolidate_recurring)

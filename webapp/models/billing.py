@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Model, Money, Quantity, UTCDateTime, utcnow
@@ -19,10 +19,27 @@ class XeroPostStatus(str, enum.Enum):
 
 
 class InvoiceStatus(str, enum.Enum):
-    DRAFT = "draft"
-    APPROVED = "approved"
-    POSTED = "posted"
-    FAILED = "failed"
+    """Socket's own status for an invoice it raised. Never "approved": that word is Xero's (XeroPostStatus)."""
+
+    RAISED = "raised"  # raised in Socket by approving its month, not yet sent to Xero
+    HELD = "held"  # pre-flight held it (e.g. a client to link, a code to choose): a person must act
+    POSTING = "posting"  # sent, or being sent, to Xero: the outcome is not yet confirmed
+    POSTED = "posted"  # Xero confirmed it
+    FAILED = "failed"  # Xero refused it
+
+    @property
+    def label(self) -> str:
+        """What people see (the status chip, billing/_invoice_status.html)."""
+        return INVOICE_STATUS_LABELS[self]
+
+
+INVOICE_STATUS_LABELS = {
+    InvoiceStatus.RAISED: "Raised",
+    InvoiceStatus.HELD: "Held",
+    InvoiceStatus.POSTING: "Posting to Xero",
+    InvoiceStatus.POSTED: "Posted to Xero",
+    InvoiceStatus.FAILED: "Failed",
+}
 
 
 class BillingSettings(Model):
@@ -33,12 +50,15 @@ class BillingSettings(Model):
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), primary_key=True)
     consolidate_recurring: Mapped[bool] = mapped_column(default=False)
     consolidate_one_off: Mapped[bool] = mapped_column(default=False)
-    invoice_day: Mapped[int] = mapped_column(default=1)
-    payment_terms_days: Mapped[int] = mapped_column(default=14)
+    invoice_day: Mapped[int] = mapped_column(default=1)  # 1-28; a client may have its own (Client.invoice_day)
+    payment_terms_days: Mapped[int] = mapped_column(default=14)  # 0-120; likewise Client.payment_terms_days
     xero_post_status: Mapped[str] = mapped_column(String(16), default=XeroPostStatus.DRAFT.value)
     default_branding_theme_id: Mapped[str | None] = mapped_column(String(36))
     recurring_account_code: Mapped[str | None] = mapped_column(String(10))
     one_off_account_code: Mapped[str | None] = mapped_column(String(10))
+    # Posting an invoice for a client with no Xero contact and no likely match: create the contact from the
+    # client's details (True), or hold the invoice until someone links the client (False).
+    create_missing_contacts: Mapped[bool] = mapped_column(default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -86,7 +106,8 @@ class Invoice(Model):
     issue_date: Mapped[date]
     due_date: Mapped[date]
     period: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16), default=InvoiceStatus.APPROVED.value)
+    status: Mapped[str] = mapped_column(String(16), default=InvoiceStatus.RAISED.value,
+                                        server_default=InvoiceStatus.RAISED.value)
     branding_theme_id: Mapped[str | None] = mapped_column(String(36))
     xero_invoice_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,7 +3,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Model, UTCDateTime, utcnow
@@ -19,7 +19,11 @@ class ClientStatus(str, enum.Enum):
 
 class Client(Model):
     __tablename__ = "clients"
-    __table_args__ = (UniqueConstraint("practice_id", "code", name="uq_clients_practice_code"),)
+    __table_args__ = (
+        UniqueConstraint("practice_id", "code", name="uq_clients_practice_code"),
+        CheckConstraint("invoice_day BETWEEN 1 AND 28", name="invoice_day"),
+        CheckConstraint("payment_terms_days BETWEEN 0 AND 120", name="payment_terms_days"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
@@ -37,6 +41,8 @@ class Client(Model):
     consolidate_recurring: Mapped[bool | None]
     consolidate_one_off: Mapped[bool | None]
     branding_theme_id: Mapped[str | None] = mapped_column(String(36))
+    invoice_day: Mapped[int | None]  # 1-28: the day of the month its invoices are dated
+    payment_terms_days: Mapped[int | None]  # 0-120: days from the invoice date to the due date
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,15 +1,16 @@
-"""Approving a month's Billing Plan: raising its invoices in Socket, each charge exactly once."""
+"""Approving a month's Billing Plan: raising its invoices in Socket (status "raised"), each charge exactly once."""
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 
-from webapp.clock import this_month
+from webapp.clock import local_today, this_month
 from webapp.extensions import db
 from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine, InvoiceStatus, User
 from webapp.services import billing_cadence, billing_lock
 from webapp.services.billing_plan import build_plan
+from webapp.services.invoicing import InvoiceDating
 
 NUMBER_PREFIX = "SKT-"
 NUMBER_DIGITS = 6
@@ -21,6 +22,7 @@ class Outcome(str, Enum):
     NOTHING_TO_BILL = "nothing_to_bill"
     FUTURE_MONTH = "future_month"
     PLAN_CHANGED = "plan_changed"
+    DATE_NEEDED = "date_needed"  # some invoice's day has passed and the approver did not say which date to use
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,13 @@ def approver_name(run: BillingRun) -> str:
 
 
 def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprint: str | None = None,
-                 now: datetime | None = None) -> ApprovalResult:
+                 now: datetime | None = None,
+                 dating: InvoiceDating | None = InvoiceDating.INVOICE_DAY) -> ApprovalResult:
     """Raise the month's invoices from its plan and record each charge in the ledger, once. Commits.
+
+    Each invoice is dated on its invoice day (the client's, else the practice's) and due its payment terms
+    later; with `dating` TODAY, one whose invoice day has passed (in the practice's time zone) is dated today.
+    `dating` None is an approver who was not asked: DATE_NEEDED, nothing raised, if some invoice day has passed.
 
     Refuses a month after the current one (in the practice's time zone) and, when `fingerprint` is
     given, a plan that changed since the user saw it. A second approval (even one racing this one)
@@ -84,13 +91,17 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
         db.session.rollback()
         return ApprovalResult(Outcome.FUTURE_MONTH, period)
 
-    plan = build_plan(practice_id, period)
+    plan = build_plan(practice_id, period, today=local_today(time_zone, now),
+                      dating=dating or InvoiceDating.INVOICE_DAY)
     if plan.is_empty:
         db.session.rollback()
         return ApprovalResult(Outcome.NOTHING_TO_BILL, period)
     if fingerprint is not None and fingerprint != plan.fingerprint:
         db.session.rollback()
         return ApprovalResult(Outcome.PLAN_CHANGED, period)
+    if dating is None and plan.dates is not None and plan.dates.ask:
+        db.session.rollback()
+        return ApprovalResult(Outcome.DATE_NEEDED, period)
 
     try:
         run = _raise_invoices(practice_id, period, user_id, plan)
@@ -160,5 +171,5 @@ def _invoice(practice_id: int, run: BillingRun, row, number: str) -> Invoice:
     return Invoice(
         practice_id=practice_id, client_id=row.client.id, billing_run_id=run.id, number=number,
         issue_date=preview.issue_date, due_date=preview.due_date, period=run.period,
-        status=InvoiceStatus.APPROVED.value, branding_theme_id=preview.branding_theme_id,
+        status=InvoiceStatus.RAISED.value, branding_theme_id=preview.branding_theme_id,
     )

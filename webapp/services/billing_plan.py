@@ -12,12 +12,13 @@ caught up).
 """
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import lazyload, noload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from webapp.clock import local_today
 from webapp.extensions import db
 from webapp.models import (
     BilledCharge,
@@ -31,6 +32,7 @@ from webapp.models import (
     EngagementCompletion,
     Invoice,
     InvoiceLine,
+    Practice,
     XeroBrandingTheme,
 )
 from webapp.services import billing_cadence, invoicing
@@ -46,12 +48,21 @@ ZERO = Decimal("0.00")
 class InvoicePreview:
     """The invoice exactly as approving the plan will raise it."""
 
-    issue_date: date
+    issue_date: date  # as the plan dates it (on its invoice day, or today: see PlanDates)
     due_date: date
     branding_theme_id: str | None
     template_name: str
     lines: list[invoicing.DraftLine]
     tax: invoicing.InvoiceTax  # net, VAT per line and total as Xero will post them
+    # Dated on its invoice day in the billed month (the client's, else the practice's): what the plan's
+    # fingerprint covers, whichever date approving gives it. None: the same as issue_date / due_date.
+    invoice_day_date: date | None = None
+    invoice_day_due_date: date | None = None
+    own_terms: bool = False  # the client has its own invoice day or payment terms
+
+    @property
+    def dated_on_invoice_day(self) -> bool:
+        return self.invoice_day_date in (None, self.issue_date)
 
     @property
     def total(self) -> Decimal:
@@ -112,6 +123,29 @@ class PlanTotals:
 
 
 @dataclass(frozen=True)
+class PlanDates:
+    """An open month's invoice dates: the practice's invoice day and due date, and whether approving must ask
+    which date to give invoices whose invoice day has already passed (that day, or today)."""
+
+    today: date  # in the practice's time zone
+    invoice_day: date  # the practice's invoice day in the month
+    due_date: date  # ... plus the practice's payment terms
+    today_due_date: date  # today plus the practice's payment terms
+    dating: invoicing.InvoiceDating  # how the previews are dated
+    passed: int = 0  # invoices whose invoice day (the client's, else the practice's) has passed
+    own_terms: int = 0  # invoices for clients with their own invoice day or payment terms
+
+    @property
+    def practice_day_passed(self) -> bool:
+        return self.invoice_day < self.today
+
+    @property
+    def ask(self) -> bool:
+        """Approving asks "the invoice day or today?": some invoice would otherwise be dated in the past."""
+        return self.passed > 0
+
+
+@dataclass(frozen=True)
 class BillingPlan:
     practice_id: int
     period: date  # first day of the month
@@ -125,6 +159,7 @@ class BillingPlan:
     awaiting_periods: list[date] = field(default_factory=list)  # earlier months with charges, not approved
     # Open month: calendar fees covering it that fell due before Socket's first approved month (not billed).
     before_socket: list[str] = field(default_factory=list)
+    dates: PlanDates | None = None  # open month only: its invoice dates, and whether approving asks which
 
     @property
     def previous_period(self) -> date:
@@ -157,8 +192,10 @@ def plan_fingerprint(rows: list[ClientPlan]) -> str:
     digest = hashlib.sha256()
     for row in sorted(rows, key=lambda r: r.client.id):
         preview = row.preview
-        digest.update(f"client {row.client.id} {preview.issue_date} {preview.due_date} "
-                      f"{preview.branding_theme_id}\n".encode())
+        # The invoice-day dates, not the ones the plan was shown with: approving on its invoice day or
+        # today is the approver's choice (and "today" moves at midnight), not a change in the plan.
+        digest.update(f"client {row.client.id} {preview.invoice_day_date or preview.issue_date} "
+                      f"{preview.invoice_day_due_date or preview.due_date} {preview.branding_theme_id}\n".encode())
         for line, taxed in zip(preview.lines, preview.tax.lines, strict=True):
             # The resolved tax type too: approval stores it, so an account's default changing refuses.
             digest.update(repr((line.description, str(line.quantity), str(line.unit_amount), line.account_code,
@@ -249,10 +286,24 @@ def effective_theme_id(settings: BillingSettings, client: Client, xero_default_i
     return client.branding_theme_id or settings.default_branding_theme_id or xero_default_id
 
 
+def client_terms(settings: BillingSettings, client: Client) -> invoicing.InvoiceTerms:
+    """The client's invoice day and payment terms: its own where it has them, else the practice's."""
+    return invoicing.effective_terms(settings.invoice_day, settings.payment_terms_days,
+                                     client.invoice_day, client.payment_terms_days)
+
+
+def has_own_terms(client: Client) -> bool:
+    return client.invoice_day is not None or client.payment_terms_days is not None
+
+
 def preview_invoice(settings: BillingSettings, client: Client, items: list[invoicing.BillableItem],
                     period: date, theme_names: dict[str, str], xero_default_id: str | None,
-                    tax: TaxReference) -> InvoicePreview:
-    issue, due = invoicing.invoice_dates(period, settings.invoice_day, settings.payment_terms_days)
+                    tax: TaxReference, today: date | None = None,
+                    dating: invoicing.InvoiceDating = invoicing.InvoiceDating.INVOICE_DAY) -> InvoicePreview:
+    terms = client_terms(settings, client)
+    on_day, due_on_day = invoicing.invoice_dates(period, terms.invoice_day, terms.payment_terms_days)
+    issue, due = invoicing.invoice_dates(period, terms.invoice_day, terms.payment_terms_days, today=today,
+                                         dating=dating)
     theme_id = effective_theme_id(settings, client, xero_default_id)
     lines = invoicing.build_lines(items, line_rules(settings, client), period)
     return InvoicePreview(
@@ -262,7 +313,20 @@ def preview_invoice(settings: BillingSettings, client: Client, items: list[invoi
         template_name=theme_names.get(theme_id, "Xero's default template") if theme_id else "Xero's default template",
         lines=lines,
         tax=tax.tax(lines),
+        invoice_day_date=on_day,
+        invoice_day_due_date=due_on_day,
+        own_terms=has_own_terms(client),
     )
+
+
+def plan_dates(settings: BillingSettings, period: date, today: date, dating: invoicing.InvoiceDating,
+               rows: list["ClientPlan"]) -> PlanDates:
+    """The open month's dates (see PlanDates) for the invoices in `rows`."""
+    invoice_day, due = invoicing.invoice_dates(period, settings.invoice_day, settings.payment_terms_days)
+    passed = sum(1 for row in rows if row.preview.invoice_day_date and row.preview.invoice_day_date < today)
+    return PlanDates(today=today, invoice_day=invoice_day, due_date=due,
+                     today_due_date=today + timedelta(days=settings.payment_terms_days), dating=dating,
+                     passed=passed, own_terms=sum(1 for row in rows if row.preview.own_terms))
 
 
 def _clients_with_engagements(practice_id: int, runs: list[BillingRun]) -> list[tuple[Client, list[Engagement]]]:
@@ -458,8 +522,13 @@ def _vat_total(rows: list[ClientPlan]) -> Decimal | None:
     return sum(known, ZERO)
 
 
-def build_plan(practice_id: int, period: date) -> BillingPlan:
+def build_plan(practice_id: int, period: date, *, today: date | None = None,
+               dating: invoicing.InvoiceDating = invoicing.InvoiceDating.INVOICE_DAY) -> BillingPlan:
     """The plan for one practice and month: per client its lines, amount and change against last month.
+
+    An open month's previews are dated by `dating` (each on its invoice day unless TODAY says otherwise for
+    one whose day is behind `today`, the practice's today by default); its `dates` say whether approving
+    must ask which.
 
     The change is in the client's agreed work, not its amount (see billing_changes); cadence moves in
     the amount get notes.
@@ -475,6 +544,9 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
     period = billing_cadence.month_start(period)
     previous = billing_cadence.add_months(period, -1)
     settings = get_billing_settings(practice_id)
+    if today is None:
+        practice = db.session.get(Practice, practice_id)
+        today = local_today(practice.time_zone if practice else "UTC")
     theme_names = _theme_names(practice_id)
     xero_default = reference_data.default_branding_theme(practice_id)
     xero_default_id = xero_default.branding_theme_id if xero_default else None
@@ -549,7 +621,8 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
             charges = pending
             items = _in_service_order(pending)
             amount = sum((item.amount for item in items), ZERO) if items else None
-            preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id, tax)
+            preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id, tax,
+                                       today=today, dating=dating)
                        if items else None)
         if previous_run is not None:
             before = invoiced_before.get(client.id)
@@ -583,4 +656,5 @@ def build_plan(practice_id: int, period: date) -> BillingPlan:
                        run=run, late=late,
                        scope_client_ids=frozenset(c.id for c, _ in clients if c.status == ClientStatus.ACTIVE.value),
                        next_open_period=runs.next_open_after(period) if run is not None else None,
-                       awaiting_periods=sorted(awaiting), before_socket=before_socket)
+                       awaiting_periods=sorted(awaiting), before_socket=before_socket,
+                       dates=plan_dates(settings, period, today, dating, rows) if run is None else None)

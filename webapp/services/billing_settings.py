@@ -8,7 +8,8 @@ from webapp.sync import reference_data
 
 @dataclass(frozen=True)
 class SettingsChange:
-    """Validated values for the Billing Settings form. `branding_theme_id` None leaves the theme as it is."""
+    """Validated values for the Billing Settings form. `branding_theme_id` None leaves the theme as it is, and
+    `create_missing_contacts` None that setting."""
 
     consolidate_recurring: bool
     consolidate_one_off: bool
@@ -16,6 +17,7 @@ class SettingsChange:
     payment_terms_days: int
     xero_post_status: str
     branding_theme_id: str | None = None
+    create_missing_contacts: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def is_allowed_theme(practice_id: int, theme_id: str, stored_id: str | None) -> 
 
 
 INLINE_FIELDS = ("consolidate_recurring", "consolidate_one_off", "invoice_day", "payment_terms_days",
-                 "xero_post_status", "branding_theme_id")
+                 "xero_post_status", "create_missing_contacts", "branding_theme_id")
 
 
 def save_one_setting(practice_id: int, name: str, value) -> BillingSettings:
@@ -97,5 +99,7 @@ def save_billing_settings(practice_id: int, change: SettingsChange) -> BillingSe
     settings.xero_post_status = change.xero_post_status
     if change.branding_theme_id is not None:
         settings.default_branding_theme_id = change.branding_theme_id
+    if change.create_missing_contacts is not None:
+        settings.create_missing_contacts = change.create_missing_contacts
     db.session.commit()
     return settings

@@ -91,7 +91,7 @@ def normalise_client_code(value: str) -> str:
 
 CLIENT_FIELDS = (
     "name", "code", "email", "phone", "address_line", "city", "postcode", "company_number", "vat_number",
-    "consolidate_recurring", "consolidate_one_off", "branding_theme_id",
+    "consolidate_recurring", "consolidate_one_off", "branding_theme_id", "invoice_day", "payment_terms_days",
 )
 
 

@@ -1,5 +1,9 @@
 """How an invoice is laid out: its lines and dates. Pure functions, no database, no Flask.
 
+Dates: an invoice is dated on its invoice day in the billed month (the client's own, else the practice's) and
+due its payment terms later (the client's own, else the practice's). Approved after that day has passed, it is
+dated on it or today, as the person approving chooses (InvoiceDating).
+
 Recurring and one-off work are laid out independently: each is either itemised (one line per service)
 or consolidated (one line per account code + tax type group, its amount the sum of the group's services).
 
@@ -11,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import Enum
 from typing import Protocol
 
 PENNY = Decimal("0.01")
@@ -129,9 +134,50 @@ def _consolidated_line(group: list[BillableItem], code, tax_type, period: date) 
     )
 
 
-def invoice_dates(period: date, invoice_day: int, payment_terms_days: int) -> tuple[date, date]:
-    """(issue date, due date): the practice's invoice day in the billed month, plus the payment terms."""
-    issue = period.replace(day=invoice_day)
+# --- dates -------------------------------------------------------------------------------------------
+
+class InvoiceDating(str, Enum):
+    """Which date approving gives an invoice whose invoice day has already passed (the approve form's choice)."""
+
+    INVOICE_DAY = "invoice_day"  # its invoice day in the billed month, even though that is in the past
+    TODAY = "today"  # the day it is approved (in the practice's time zone); the Billing Plan's default
+
+
+@dataclass(frozen=True)
+class InvoiceTerms:
+    """When one client's invoices are dated and due: its own invoice day and payment terms, else the practice's."""
+
+    invoice_day: int  # 1-28
+    payment_terms_days: int  # days from the invoice date to the due date
+
+
+def effective_terms(practice_day: int, practice_terms: int, client_day: int | None = None,
+                    client_terms: int | None = None) -> InvoiceTerms:
+    """The client's own invoice day and payment terms where it has them (not None), else the practice's."""
+    return InvoiceTerms(practice_day if client_day is None else client_day,
+                        practice_terms if client_terms is None else client_terms)
+
+
+def invoice_day_in(period: date, invoice_day: int) -> date:
+    """The invoice day in the billed month (`period`, any day of it): 1-28, so every month has it."""
+    return period.replace(day=invoice_day)
+
+
+def invoice_day_passed(period: date, invoice_day: int, today: date) -> bool:
+    """Whether the invoice day in the billed month is already behind `today` (today itself has not passed)."""
+    return invoice_day_in(period, invoice_day) < today
+
+
+def invoice_dates(period: date, invoice_day: int, payment_terms_days: int, *, today: date | None = None,
+                  dating: InvoiceDating = InvoiceDating.INVOICE_DAY) -> tuple[date, date]:
+    """(issue date, due date): the invoice day in the billed month, plus the payment terms.
+
+    Dated TODAY, an invoice whose invoice day has passed is dated `today` instead (and due `today` plus the
+    terms); one whose invoice day is still to come keeps it. Without `today` the invoice day is used.
+    """
+    issue = invoice_day_in(period, invoice_day)
+    if dating is InvoiceDating.TODAY and today is not None and issue < today:
+        issue = today
     return issue, issue + timedelta(days=payment_terms_days)
 
 

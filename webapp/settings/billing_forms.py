@@ -1,14 +1,19 @@
-"""The Billing Settings form: consolidation, invoice day, payment terms, Xero status, template."""
+"""The Billing Settings form: consolidation, invoice day, payment terms, Xero status, missing contacts, template."""
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, NumberRange
 
-from webapp.forms import Form, WholeNumberField
+from webapp.forms import CheckboxField, Form, Sent, WholeNumberField
 from webapp.models import XeroPostStatus
 
 LAYOUT_CHOICES = [SelectChoice("itemised", "One line per service"), SelectChoice("consolidated", "One line")]
 STATUS_CHOICES = [SelectChoice(XeroPostStatus.DRAFT.value, "Draft"),
                   SelectChoice(XeroPostStatus.AUTHORISED.value, "Approved")]
+
+
+CREATE_MISSING_CONTACTS_HELP = (
+    "When a client has no Xero contact and no likely match, Socket creates one from the client's details as it "
+    "posts the invoice. Off: the invoice waits until you link the client.")
 
 
 def _one_of(choices, message):
@@ -36,6 +41,10 @@ class BillingSettingsForm(Form):
     xero_post_status = SelectField(
         "Post invoices to Xero as", choices=STATUS_CHOICES, validate_choice=False,
         validators=[_one_of(STATUS_CHOICES, "Choose Draft or Approved.")])
+    # The form renders a hidden "" beside the box (settings/_billing_form.html), so unticked is still posted.
+    create_missing_contacts = CheckboxField(
+        "Create missing contacts in Xero when posting", description=CREATE_MISSING_CONTACTS_HELP,
+        validators=[Sent("Say whether Socket should create missing contacts in Xero when posting.")])
     branding_theme_id = SelectField("Default invoice template", choices=[], validate_choice=False)
 
     @classmethod
@@ -47,5 +56,6 @@ class BillingSettingsForm(Form):
             "invoice_day": settings.invoice_day,
             "payment_terms_days": settings.payment_terms_days,
             "xero_post_status": settings.xero_post_status,
+            "create_missing_contacts": settings.create_missing_contacts,
             "branding_theme_id": selected_theme_id,
         })

@@ -84,6 +84,7 @@ def billing_save():
         payment_terms_days=form.payment_terms_days.data,
         xero_post_status=form.xero_post_status.data,
         branding_theme_id=theme_id,
+        create_missing_contacts=form.create_missing_contacts.data,
     ))
     return _render(form, settings, saved_field="form")
 
