@@ -18,6 +18,13 @@ from webapp.models.contacts import (  # noqa: F401
     SyncIssueKind,
     XeroContact,
 )
+from webapp.models.invoice_posting import (  # noqa: F401
+    InvoicePosting,
+    InvoicePostingRun,
+    PostingRunStatus,
+    XeroInvoiceState,
+    XeroInvoiceStatus,
+)
 from webapp.models.practice import Practice, PrimaryCRM, Role, User  # noqa: F401
 from webapp.models.pricing import (  # noqa: F401
     BillingMethod,

@@ -20,7 +20,6 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select
 
@@ -29,6 +28,7 @@ from webapp.models import Client, ClientContactLink, ClientStatus, ContactPull, 
 from webapp.models.base import utcnow
 from webapp.services.xero_connection import get_connection, xero_settings
 from webapp.sync import contact_links, contact_review
+from webapp.sync.contact_body import contact_body
 from webapp.sync.contact_links import ContactLinkError
 from webapp.sync.contact_review import ContactChoice
 from webapp.sync.contacts_pull import BadContact, PullResult, parse_contact, pull_state, store_page
@@ -427,23 +427,6 @@ def mirrored_contact(practice_id: int, contact_id: str) -> ContactChoice | None:
 
 
 # -- creating the contact in Xero ----------------------------------------------------------------------------------
-def contact_body(client: Client) -> dict[str, Any]:
-    """The Contact to create for `client` (Xero's field names; empty fields left out): its name, email, code as
-    the ContactNumber (so the next match is certain), company and VAT numbers, phone and postal address."""
-    body: dict[str, Any] = {"Name": client.name.strip(), "ContactNumber": client.code}
-    for key, value in (("EmailAddress", client.email), ("CompanyNumber", client.company_number),
-                       ("TaxNumber", client.vat_number)):
-        if value and value.strip():
-            body[key] = value.strip()
-    if client.phone and client.phone.strip():
-        body["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": client.phone.strip()}]
-    address = {key: value.strip() for key, value in (("AddressLine1", client.address_line), ("City", client.city),
-                                                     ("PostalCode", client.postcode)) if value and value.strip()}
-    if address:
-        body["Addresses"] = [{"AddressType": "POBOX", **address}]
-    return body
-
-
 def idempotency_key(tenant_id: str, client_id: int, body: dict) -> str:
     """The same client with the same details for the same organisation always gets the same key (86 characters;
     Xero allows 128), so a retried create replays Xero's first answer instead of making a second contact."""

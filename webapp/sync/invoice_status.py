@@ -1,0 +1,210 @@
+"""Back from Xero: the status and amounts of the invoices Socket posted, read at each sync.
+
+GET /Invoices (ACCREC only) with If-Modified-Since from the start of the last read that went through every page
+(less a minute, in case the clocks differ: reading an invoice twice is harmless), a page at a time (a page carries
+the line items). For each invoice Socket posted (by InvoiceID; any other invoice is ignored) it stores Xero's
+status, total, amount due and paid and UpdatedDateUTC. An invoice whose contact, net total or lines differ from what
+Socket sent is flagged `edited_in_xero`, with what differs: Socket never overwrites it, and never changes its own
+invoice to match. The read's start is saved only when every page was read, so a read that stopped part way is
+repeated from the same point next time; an answer without an Invoices list stores nothing of that page.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from webapp.extensions import db
+from webapp.models import InvoicePosting, XeroInvoiceState, XeroInvoiceStatus
+from webapp.models.base import utcnow
+from webapp.sync.contacts_pull import if_modified_since
+from webapp.xero import XeroClient, XeroUnavailable, parse_xero_datetime
+
+PAGE_SIZE = 100  # Xero's page of invoices
+IDS_PER_CALL = 50
+CLOCK_OVERLAP = timedelta(minutes=1)
+STATUSES = {s.value for s in XeroInvoiceStatus}
+TWO_PLACES = Decimal("0.01")
+
+
+@dataclass
+class StatusReadResult:
+    """What one read did: invoices updated, newly flagged as edited in Xero, ignored (not Socket's), unreadable."""
+
+    updated: int = 0
+    edited: int = 0
+    ignored: int = 0
+    skipped: int = 0
+    calls: int = 0
+    full: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        """For a sync run's counts."""
+        return {"invoices_updated": self.updated, "invoices_edited_in_xero": self.edited,
+                "invoices_ignored": self.ignored, "invoices_skipped": self.skipped, "invoices_calls": self.calls,
+                "invoices_full_read": self.full}
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount.quantize(TWO_PLACES) if amount.is_finite() else None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _line_differs(sent: dict, item: dict) -> bool:
+    if _text(item.get("Description")) != _text(sent.get("description")):
+        return True
+    if _amount(item.get("Quantity")) != _amount(sent.get("quantity")):
+        return True
+    if _amount(item.get("UnitAmount")) != _amount(sent.get("unit_amount")):
+        return True
+    if (sent.get("account_code") or "") != _text(item.get("AccountCode")):
+        return True
+    return bool(sent.get("tax_type")) and sent.get("tax_type") != _text(item.get("TaxType"))
+
+
+def differences(sent: dict | None, invoice: dict) -> list[str]:
+    """What differs between what Socket sent (InvoicePosting.sent) and Xero's invoice now, in plain English."""
+    if not sent:
+        return []
+    found = []
+    contact = invoice.get("Contact")
+    contact_id = _text(contact.get("ContactID")).lower() if isinstance(contact, dict) else ""
+    if contact_id and contact_id != (sent.get("contact_id") or "").lower():
+        found.append("It is invoiced to another contact in Xero.")
+    sub_total = _amount(invoice.get("SubTotal"))
+    sent_total = _amount(sent.get("sub_total"))
+    if sub_total is not None and sent_total is not None and sub_total != sent_total:
+        found.append(f"Its total before VAT is £{sub_total:,.2f} in Xero; Socket sent £{sent_total:,.2f}.")
+    items = invoice.get("LineItems")
+    sent_lines = sent.get("lines") or []
+    if isinstance(items, list):
+        if len(items) != len(sent_lines):
+            found.append(f"It has {len(items)} lines in Xero; Socket sent {len(sent_lines)}.")
+        else:
+            changed = [n for n, (line, item) in enumerate(zip(sent_lines, items, strict=True), start=1)
+                       if not isinstance(item, dict) or _line_differs(line, item)]
+            if changed:
+                which = ", ".join(str(n) for n in changed)
+                found.append(f"Line{'s' if len(changed) > 1 else ''} {which} changed in Xero.")
+    return found
+
+
+def apply_invoice(posting: InvoicePosting, invoice: dict) -> bool:
+    """Store Xero's view of one posted invoice on its posting; True when it is newly flagged as edited in Xero."""
+    status = invoice.get("Status")
+    if isinstance(status, str) and status in STATUSES:
+        posting.xero_status = status
+    if isinstance(invoice.get("InvoiceNumber"), str) and invoice["InvoiceNumber"]:
+        posting.xero_number = invoice["InvoiceNumber"]
+    for key, column in (("Total", "total"), ("AmountDue", "amount_due"), ("AmountPaid", "amount_paid")):
+        amount = _amount(invoice.get(key))
+        if amount is not None:
+            setattr(posting, column, amount)
+    try:
+        updated = parse_xero_datetime(invoice["UpdatedDateUTC"]) if isinstance(invoice.get("UpdatedDateUTC"), str) \
+            else None
+    except ValueError:
+        updated = None
+    posting.xero_updated_at = updated or posting.xero_updated_at
+    if status in ("DELETED", "VOIDED"):
+        return False  # a voided or deleted invoice is shown as such; its lines no longer matter
+    found = differences(posting.sent, invoice)
+    newly = bool(found) and not posting.edited_in_xero
+    posting.edited_in_xero = bool(found)
+    posting.xero_edits = found
+    return newly
+
+
+def _state(practice_id: int, tenant_id: str) -> XeroInvoiceState:
+    state = db.session.get(XeroInvoiceState, practice_id)
+    if state is None:
+        state = XeroInvoiceState(practice_id=practice_id)
+        db.session.add(state)
+    if state.tenant_id != tenant_id:
+        state.tenant_id, state.status_read_from = tenant_id, None
+    return state
+
+
+def _store_page(practice_id: int, items: list, result: StatusReadResult) -> None:
+    ids = {str(item["InvoiceID"]).lower(): item for item in items
+           if isinstance(item, dict) and isinstance(item.get("InvoiceID"), str)
+           and item.get("Type", "ACCREC") == "ACCREC"}
+    result.skipped += sum(1 for item in items if not isinstance(item, dict) or not isinstance(item.get("InvoiceID"),
+                                                                                               str))
+    postings = {p.xero_invoice_id: p for p in db.session.execute(db.select(InvoicePosting).filter(
+        InvoicePosting.practice_id == practice_id, InvoicePosting.xero_invoice_id.in_(list(ids))))
+        .scalars()} if ids else {}
+    for invoice_id, item in ids.items():
+        posting = postings.get(invoice_id)
+        if posting is None:
+            result.ignored += 1
+            continue
+        result.edited += apply_invoice(posting, item)
+        result.updated += 1
+
+
+def read_invoice_statuses(practice_id: int, tenant_id: str, client: XeroClient,
+                          now: Callable[[], datetime] = utcnow) -> StatusReadResult:
+    """Bring the postings of the practice's invoices up to date with Xero; commits after each page. Raises
+    XeroUnavailable (and the other XeroErrors) when a page cannot be read; pages stored before it stay."""
+    started = now()
+    calls_before = client.calls
+    state = _state(practice_id, tenant_id)
+    since = state.status_read_from
+    result = StatusReadResult(full=since is None)
+    has_posted = db.session.execute(db.select(InvoicePosting.id).filter(
+        InvoicePosting.practice_id == practice_id, InvoicePosting.xero_invoice_id.is_not(None)).limit(1)).first()
+    if has_posted is None:
+        db.session.commit()
+        return result  # nothing Socket posted to read back: no call
+    headers = {"If-Modified-Since": if_modified_since(since - CLOCK_OVERLAP)} if since else None
+    page = 1
+    while True:
+        body = client.get("Invoices", params={"where": 'Type=="ACCREC"', "page": page}, headers=headers)
+        result.calls = client.calls - calls_before
+        items = body.get("Invoices") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            db.session.rollback()
+            raise XeroUnavailable("Xero's answer for Invoices had no Invoices list, so nothing more was changed; "
+                                  "try the sync again shortly.")
+        _store_page(practice_id, items, result)
+        db.session.commit()
+        pagination = body.get("pagination")
+        page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
+        if len(items) < PAGE_SIZE or (isinstance(page_count, int) and page >= page_count):
+            break
+        page += 1
+    state = _state(practice_id, tenant_id)
+    state.status_read_from, state.status_read_at = started, now()
+    db.session.commit()
+    return result
+
+
+def refresh_invoices(practice_id: int, invoice_ids: list[str], client: XeroClient) -> dict[str, Any]:
+    """Read back the invoices a webhook named (GET /Invoices?IDs=..., 50 a call: line items included), as
+    `read_invoice_statuses` stores them; commits after each call; returns counts for the run. Matches
+    webapp.sync.webhook_refresh.InvoiceRefresher. XeroUnavailable when an answer has no Invoices list."""
+    result = StatusReadResult()
+    calls_before = client.calls
+    wanted = sorted({str(i).lower() for i in invoice_ids if i})
+    for start in range(0, len(wanted), IDS_PER_CALL):
+        body = client.get("Invoices", params={"IDs": ",".join(wanted[start:start + IDS_PER_CALL])})
+        result.calls = client.calls - calls_before
+        items = body.get("Invoices") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            db.session.rollback()
+            raise XeroUnavailable("Xero's answer for Invoices had no Invoices list; the invoices are read again "
+                                  "later.")
+        _store_page(practice_id, items, result)
+        db.session.commit()
+    return result.counts()
