@@ -18,6 +18,8 @@ from webapp.models import (
     ContactSyncIssue,
     Engagement,
     EngagementCompletion,
+    Invoice,
+    InvoiceLine,
     Practice,
     PricingMenu,
     Role,
@@ -99,6 +101,16 @@ def make_completion(engagement: Engagement, completed_on: date, **fields) -> Eng
                                             completed_on=completed_on, **fields))
     db.session.refresh(engagement)
     return completion
+
+
+def make_invoice(client: Client, number="SKT-000900", period=date(2026, 10, 1), status="raised",
+                 amount="250.00", account_code="200", **fields) -> Invoice:
+    """A raised invoice of one line for `client` (no billing run or ledger: it leaves plans as they are)."""
+    invoice = Invoice(practice_id=client.practice_id, client_id=client.id, number=number, period=period,
+                      issue_date=period, due_date=period.replace(day=15), status=status, **fields)
+    invoice.lines.append(InvoiceLine(description="Monthly Bookkeeping — October 2026", quantity=Decimal("1.00"),
+                                     unit_amount=Decimal(amount), account_code=account_code, tax_type="OUTPUT2"))
+    return _save(invoice)
 
 
 # --- Xero ----------------------------------------------------------------------------------------

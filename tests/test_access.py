@@ -19,6 +19,7 @@ from tests.factories import (
     make_client,
     make_connection,
     make_engagement,
+    make_invoice,
     make_menu,
     make_service,
     make_theme,
@@ -32,6 +33,7 @@ from webapp.models import (
     BillingRun,
     BillingSettings,
     Invoice,
+    InvoicePostingRun,
     Practice,
     PricingMenu,
     Role,
@@ -187,7 +189,8 @@ def xero_practice(owner):
     make_engagement(make_client(pid), engaged)
     service = make_service(pid, menu=draft, account_code="200")
     approval = approve_form(pid, f"{this_month('Europe/London'):%Y-%m}")
-    return {"menu_id": draft.id, "service_id": service.id, "approval": approval}
+    invoice = make_invoice(make_client(pid, "Held Ltd", code="HEL01"), status="held")
+    return {"menu_id": draft.id, "service_id": service.id, "approval": approval, "invoice_id": invoice.id}
 
 
 def manager_rows(practice_id) -> dict[str, list]:
@@ -195,7 +198,7 @@ def manager_rows(practice_id) -> dict[str, list]:
     db.session.expire_all()
     tables = {model: model.practice_id if model is not Practice else model.id
               for model in (Practice, BillingSettings, XeroConnection, XeroAccount, XeroBrandingTheme, SyncRun,
-                            PricingMenu, Service, BillingRun, Invoice, BilledCharge)}
+                            PricingMenu, Service, BillingRun, Invoice, BilledCharge, InvoicePostingRun)}
     return {model.__tablename__: db.session.execute(sa.select(model.__table__).where(column == practice_id)).all()
             for model, column in tables.items()}
 

@@ -18,6 +18,7 @@ from tests.factories import (
     make_completion,
     make_connection,
     make_engagement,
+    make_invoice,
     make_menu,
     make_service,
     make_sync_issue,
@@ -132,6 +133,8 @@ FORMS: dict[str, tuple[str, dict, set]] = {
     "pricing.save_account_code": ("/pricing/services/{service}/account-code", {"account_code": "200"},
                                   {"account_code"}),
     # Last month: its invoice day has always passed, so approving needs the date chosen (the day, or today).
+    "billing.post_to_xero": ("/billing/plan/post", {"month": "{month}"}, {"month"}),
+    "billing.retry_xero_posting": ("/billing/invoices/{invoice}/retry", {"context": "invoice"}, set()),
     "billing.approve": ("/billing/plan/approve", {"month": "{month}", "fingerprint": "{fingerprint}",
                                                   "invoice_date": "{invoice_date}"},
                         {"month", "fingerprint", "invoice_date"}),
@@ -192,12 +195,14 @@ def book(owner, monkeypatch):
     one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
     completion = make_completion(one_off_engagement, date(2026, 1, 10))
     sync_issue = make_sync_issue(client)
+    invoice = make_invoice(make_client(pid, "Held Ltd", code="HEL01"), status="held")
     month = add_months(this_month("Europe/London"), -1)
     organisation = SimpleNamespace(id="conn-a", tenant_name="Acme Ltd", tenant_id="t-a")
     monkeypatch.setattr("webapp.services.xero_connection.pending_choices", lambda *args: [organisation])
     ids = {"email": owner.email, "client": client.id, "engagement": engagement.id, "one_off": one_off_engagement.id,
-           "completion": completion.id, "sync_issue": sync_issue.id, "menu": menu.id, "draft_menu": draft.id,
-           "service": service.id, "unused_service": unused.id, **approve_form(pid, f"{month:%Y-%m}")}
+           "completion": completion.id, "sync_issue": sync_issue.id, "invoice": invoice.id, "menu": menu.id,
+           "draft_menu": draft.id, "service": service.id, "unused_service": unused.id,
+           **approve_form(pid, f"{month:%Y-%m}")}
     return ids
 
 

@@ -5,7 +5,7 @@ staff see the plan with "Approve plan" disabled and a line saying who can. Befor
 dates its invoices will get; when an invoice day has already passed, the approve form asks whether to date them
 on it or today (today by default), and approving refuses (422, nothing raised) without a valid answer.
 """
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.billing import bp
@@ -20,10 +20,26 @@ from webapp.services.billing_invoices import invoice_page
 from webapp.services.billing_plan import build_plan, parse_period
 from webapp.services.billing_tax import tax_reference
 from webapp.services.invoicing import InvoiceDating
+from webapp.services.xero_posting import (
+    PostingRefused,
+    fixes_for,
+    month_posting,
+    post_after_approval,
+    post_month,
+    posting_views,
+    retry,
+)
 from webapp.sync.reference_data import theme_name
 from webapp.template_helpers import format_local_datetime
 
 BAD_MONTH = "That is not a month Socket understands (use YYYY-MM). Showing this month instead."
+POSTING_FINISHED_EVENT = "posting-finished"
+
+
+@bp.app_context_processor
+def posting_helpers():
+    """What the invoice posting fragments call: where to fix a held invoice, and whether the user may post."""
+    return {"posting_fixes": fixes_for}
 
 
 @bp.route("/plan")
@@ -38,17 +54,21 @@ def plan():
     return _render_plan(period, status=status, error=error)
 
 
-def _render_plan(period, status=200, error=None, notice=None, notice_ok=False, date_error=None):
+def _render_plan(period, status=200, error=None, notice=None, notice_ok=False, date_error=None,
+                 posting_error=None):
     time_zone = current_user.practice.time_zone
     # Open month: previews dated as the approve form's default (today, for invoices whose day has passed).
     plan = build_plan(current_practice_id(), period, today=local_today(time_zone), dating=InvoiceDating.TODAY)
     approver = approver_name(plan.run) if plan.run else None
     date_form = InvoiceDateForm(plan.dates, error=date_error) if plan.dates and plan.dates.ask else None
+    posting = month_posting(current_practice_id(), period) if plan.run else None
     return render_page_or_fragment(
         "billing/plan.html", "billing/_plan.html", status,
         plan=plan, approver=approver, error=error, notice=notice, notice_ok=notice_ok,
         this_month=this_month(time_zone), can_approve=is_manager(), date_form=date_form,
+        posting=posting, can_post=is_manager(), posting_error=posting_error,
     )
+
 
 
 REFUSAL_STATUS = {Outcome.ALREADY_APPROVED: 409, Outcome.PLAN_CHANGED: 409, Outcome.NOTHING_TO_BILL: 422,
@@ -93,10 +113,69 @@ def approve():
         # Refused: show the plan as it is now, the reason above it, with a status that says so.
         date_error = CHOOSE_DATE if result.outcome is Outcome.DATE_NEEDED else None
         return _render_plan(period, status=REFUSAL_STATUS[result.outcome], notice=message, date_error=date_error)
+    message = f"{message} {post_after_approval(current_practice_id(), period)}"
     if is_htmx_request():
         return _render_plan(period, notice=message, notice_ok=True)
     flash(message, "success")
     return redirect(url_for("billing.plan", month=f"{period:%Y-%m}"), 303)
+
+
+@bp.route("/plan/posting")
+@login_required
+def posting_status():
+    """The approved month's posting summary alone (htmx polls it while a run is active); the poll that sees the run
+    finish tells the plan to reload."""
+    period = parse_period(request.args.get("month"))
+    if period is None:
+        abort(400)
+    posting = month_posting(current_practice_id(), period)
+    if not posting.views:
+        abort(404)
+    response = make_response(render_template("billing/_xero_posting.html", posting=posting, can_post=is_manager(),
+                                             month_param=f"{period:%Y-%m}"))
+    if not posting.active:
+        response.headers["HX-Trigger"] = POSTING_FINISHED_EVENT
+    return response
+
+
+@bp.route("/plan/post", methods=["POST"])
+@login_required
+@manager_required
+def post_to_xero():
+    """"Post outstanding invoices": queue the month's invoices not yet in Xero (held ones are checked again)."""
+    period = parse_period(request.form.get("month"))
+    if period is None:
+        abort(400)
+    try:
+        post_month(current_practice_id(), period)
+    except PostingRefused as refused:
+        if is_htmx_request():
+            return _render_plan(period, status=422, posting_error=refused.message)
+        flash(refused.message, "error")
+    else:
+        if is_htmx_request():
+            return _render_plan(period)
+        flash(f"Posting {period:%B %Y}'s outstanding invoices to Xero.", "success")
+    return redirect(url_for("billing.plan", month=f"{period:%Y-%m}"), 303)
+
+
+@bp.route("/invoices/<int:invoice_id>/retry", methods=["POST"])
+@login_required
+@manager_required
+def retry_xero_posting(invoice_id):
+    """Send one held (once fixed) or refused invoice to Xero again."""
+    invoice = get_or_404(Invoice, invoice_id)
+    error = None
+    try:
+        retry(current_practice_id(), invoice.id)
+    except PostingRefused as refused:
+        error = refused.message
+    if is_htmx_request():
+        if request.form.get("context") == "plan":
+            return _render_plan(invoice.period, status=422 if error else 200, posting_error=error)
+        return _render_invoice(invoice, status=422 if error else 200, posting_error=error)
+    flash(error or f"Posting {invoice.number} to Xero again.", "error" if error else "success")
+    return redirect(url_for("billing.invoice", invoice_id=invoice.id), 303)
 
 
 @bp.route("/invoices")
@@ -106,16 +185,25 @@ def invoices():
     period = parse_period(month) if month else None
     listing = invoice_page(current_practice_id(), period, request.args.get("page", 1, type=ascii_int))
     tax = tax_reference(current_practice_id())
+    views = posting_views(current_practice_id(), [row.id for row in listing.invoices])
     return render_page_or_fragment("billing/invoices.html", "billing/_invoice_list.html",
-                                   listing=listing, invoices=listing.invoices,
+                                   listing=listing, invoices=listing.invoices, views=views,
                                    taxes={row.id: tax.tax(row.lines) for row in listing.invoices}, period=period)
 
 
 @bp.route("/invoices/<int:invoice_id>")
 @login_required
 def invoice(invoice_id):
-    invoice = get_or_404(Invoice, invoice_id)
-    template = theme_name(current_practice_id(), invoice.branding_theme_id) or "Xero's default template"
-    tax = tax_reference(current_practice_id()).tax(invoice.lines)
-    return render_page_or_fragment("billing/invoice.html", "billing/_invoice.html",
-                                   invoice=invoice, template_name=template, tax=tax)
+    return _render_invoice(get_or_404(Invoice, invoice_id))
+
+
+def _render_invoice(invoice: Invoice, status: int = 200, posting_error: str | None = None):
+    practice_id = current_practice_id()
+    template = theme_name(practice_id, invoice.branding_theme_id) or "Xero's default template"
+    tax = tax_reference(practice_id).tax(invoice.lines)
+    posting = month_posting(practice_id, invoice.period, [invoice.id])
+    view = posting.views.get(invoice.id)
+    active = posting.active and view is not None and view.state in ("waiting", "posting", "held")
+    return render_page_or_fragment("billing/invoice.html", "billing/_invoice.html", status,
+                                   invoice=invoice, template_name=template, tax=tax, view=view,
+                                   posting_active=active, can_post=is_manager(), posting_error=posting_error)

@@ -4,7 +4,10 @@ The steps, in order (each commits as it goes):
   reference        account codes, branding themes, tax rates (webapp.sync.reference_sync)
   contacts         contacts pulled, clients matched, with Xero as the primary CRM its contacts made clients
   contact_updates  details changed on either side of linked pairs copied across, new links' codes written to Xero
-  (the invoice steps join here: outstanding invoices posted, their status read back)
+  posting          invoices raised and not yet in Xero posted (held ones checked again; ones Xero refused wait for a
+                   person's Retry), as "Post outstanding invoices" does (webapp.sync.invoice_posting)
+  invoice_status   invoices Socket posted read back: paid, part paid, voided, edited in Xero
+                   (webapp.sync.invoice_status)
 
 A step Xero fails (unreachable after the client's own retries, an unreadable answer, a refusal) is recorded as
 failed with Xero's reason and the next step still runs; a step that finds the connection gone (XeroAuthError:
@@ -20,7 +23,9 @@ from webapp.extensions import db
 from webapp.models import ConnectionStatus, SyncRun, SyncStatus, XeroConnection
 from webapp.models.base import utcnow
 from webapp.sync import reference_sync
-from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings
+from webapp.sync.invoice_posting import post_outstanding
+from webapp.sync.invoice_status import read_invoice_statuses
+from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings, XeroUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,7 @@ class SyncContext:
     client: XeroClient
     counts: dict
     progress: Progress
+    config: Mapping
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,27 @@ def _contact_updates(ctx: SyncContext) -> None:
     reference_sync.write_contact_changes(ctx.practice_id, ctx.tenant_id, ctx.client, ctx.counts, ctx.progress)
 
 
+def _posting(ctx: SyncContext) -> None:
+    result = post_outstanding(ctx.practice_id, ctx.config, client_factory=lambda connection, settings: ctx.client,
+                              progress=ctx.progress)
+    counts = result.counts()
+    ctx.counts.update({f"posting_{key}": value for key, value in counts.items() if key not in ("calls", "warnings")})
+    if result.warnings:
+        ctx.counts["warnings"] = ctx.counts.get("warnings", []) + counts["warnings"]
+    if result.stopped and not result.busy:
+        raise XeroUnavailable(f"{result.stopped} The invoices not posted stay outstanding for the next run.")
+
+
+def _invoice_status(ctx: SyncContext) -> None:
+    ctx.counts.update(read_invoice_statuses(ctx.practice_id, ctx.tenant_id, ctx.client).counts())
+
+
 STEPS: tuple[Step, ...] = (
     Step("reference", "Account codes, branding themes and tax rates", _reference),
     Step("contacts", "Contacts and matching", _contacts),
     Step("contact_updates", "Contact details both ways", _contact_updates),
+    Step("posting", "Outstanding invoices posted", _posting),
+    Step("invoice_status", "Invoice status read back", _invoice_status),
 )
 
 
@@ -91,7 +114,7 @@ def run_practice_sync(sync_run_id: int, config: Mapping, client_factory=None,
         return _finish(sync_run_id, client, counts,
                        "Xero is not connected (or needs reconnecting), so nothing could be synced.")
     client = (client_factory or XeroClient.for_connection)(connection, XeroSettings.from_config(config))
-    ctx = SyncContext(run.practice_id, connection.tenant_id, client, counts, progress)
+    ctx = SyncContext(run.practice_id, connection.tenant_id, client, counts, progress, config)
     first_error: str | None = None
     for position, step in enumerate(steps):
         record = counts["steps"][position]

@@ -1,4 +1,4 @@
-"""Refreshing what Xero's webhooks said changed: the contacts (and invoices) named, fetched by id.
+"""Refreshing what Xero's webhooks said changed: the contacts and invoices named, fetched by id.
 
 The ids wait in Redis (webapp.services.xero_webhooks); one job per practice takes them all. Contacts are fetched 50
 ids a call (GET /Contacts?IDs=...), stored in the mirror as a pull stores them, then clients are matched again and
@@ -14,6 +14,7 @@ from webapp.extensions import db
 from webapp.models import ConnectionStatus, XeroConnection
 from webapp.models.base import utcnow
 from webapp.services.xero_webhooks import put_back, take_pending
+from webapp.sync import invoice_status
 from webapp.sync.contact_links import rematch_practice
 from webapp.sync.contact_updates import update_contacts
 from webapp.sync.contacts_pull import PullResult, pull_state, store_page
@@ -50,8 +51,9 @@ def fetch_contacts(practice_id: int, ids: list[str], client: XeroClient) -> Pull
 
 
 def refresh_from_webhooks(practice_id: int, config: Mapping, client_factory=None,
-                          refresh_invoices: InvoiceRefresher | None = None) -> RefreshResult:
-    """Refresh the practice's contacts (and, given `refresh_invoices`, invoices) that webhooks named."""
+                          refresh_invoices: InvoiceRefresher | None = invoice_status.refresh_invoices) -> RefreshResult:
+    """Refresh the practice's contacts and invoices that webhooks named (invoices read back as the sync does:
+    paid, voided, edited in Xero; `refresh_invoices` None leaves their ids waiting)."""
     result = RefreshResult()
     connection = db.session.execute(db.select(XeroConnection).filter_by(practice_id=practice_id)).scalar_one_or_none()
     contact_ids = take_pending(practice_id, "contacts")
