@@ -89,6 +89,7 @@ CHANGES = {
     "consolidate_one_off": "consolidated", "branding_theme_id": "t-special", "recurring_account_code": "260",
     "one_off_account_code": "260", "account_code": "260", "confirm": "yes", "tenant_connection": "conn-b",
     "description": "Staff price", "billing_method": "annual_advance", "price": "1", "create_missing_contacts": "",
+    "monthly_billing": "automatic",
 }
 
 

@@ -10,7 +10,8 @@ from webapp.models import BillingSettings, Role, XeroBrandingTheme
 
 URL = "/settings/billing"
 VALID = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
-         "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y"}
+         "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y",
+         "monthly_billing": "review"}
 
 
 def settings_of(user) -> BillingSettings:
@@ -248,3 +249,19 @@ def test_staff_cannot_change_create_missing_contacts(client, owner):
     assert 'name="create_missing_contacts"' in page and "<fieldset disabled>" in page
     assert client.post(URL, data={**VALID, "create_missing_contacts": ""}).status_code == 403
     assert settings_of(owner).create_missing_contacts is True
+
+
+# --- automatic monthly billing ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("headers", [{}, {**HTMX, "HX-Source": "select#monthly_billing"}],
+                         ids=["whole form", "inline"])
+def test_monthly_billing_is_reviewed_by_default_and_can_be_made_automatic(auth_client, owner, headers):
+    assert settings_of(owner).approve_automatically is False
+    body = auth_client.get(URL).get_data(as_text=True)
+    assert "Approve automatically on the invoice day" in body and "exactly as pressing Approve would" in body
+    saved = auth_client.post(URL, data={**VALID, "monthly_billing": "automatic"}, headers=headers)
+    assert saved.status_code == 200 and settings_of(owner).approve_automatically is True
+    refused = auth_client.post(URL, data={**VALID, "monthly_billing": "sometimes"}, headers=headers)
+    assert refused.status_code == 422
+    assert "Choose to review each month or to approve automatically." in refused.get_data(as_text=True)
+    assert settings_of(owner).approve_automatically is True

@@ -96,9 +96,9 @@ SERVICE = {"name": "Payroll", "description": "Monthly payroll", "billing_method"
 ENGAGEMENT = {"service_id": "{service}", "price": "99.50", "start_date": "2026-01-01", "end_date": ""}
 BILLING = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
            "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "branding_theme_id": "t-standard",
-           "create_missing_contacts": "y"}
+           "create_missing_contacts": "y", "monthly_billing": "automatic"}
 BILLING_REQUIRED = {"consolidate_recurring", "consolidate_one_off", "invoice_day", "payment_terms_days",
-                    "xero_post_status", "create_missing_contacts"}
+                    "xero_post_status", "create_missing_contacts", "monthly_billing"}
 
 # endpoint -> (path, payload that would succeed, the fields it cannot do without); "{name}" is filled from the
 # `book` fixture. Every route that takes a POST must be here: a new one fails the walk below until listed.

@@ -109,7 +109,8 @@ def test_a_completion_date_in_other_digits_is_refused(auth_client, owner):
 
 
 BILLING = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
-           "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y"}
+           "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y",
+           "monthly_billing": "review"}
 
 
 @pytest.mark.parametrize("field, typed", [("invoice_day", "１２"), ("invoice_day", "١٢"), ("payment_terms_days", "٣٠"),

@@ -261,7 +261,8 @@ def test_billing_and_engagement_letter_settings_with_problems(auth_client, owner
 
 
 BILLING_VALID = {"consolidate_recurring": "consolidated", "consolidate_one_off": "itemised", "invoice_day": "15",
-                 "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y"}
+                 "payment_terms_days": "30", "xero_post_status": "AUTHORISED", "create_missing_contacts": "y",
+                 "monthly_billing": "review"}
 
 
 def test_billing_settings_with_errors_and_templates(auth_client, owner):

@@ -174,7 +174,7 @@ def test_redis_going_down_mid_sync_fails_the_run_with_a_clear_message(settings, 
     # Every step ran; those that needed Xero failed without calling it: no call is made without pacing.
     assert [(step["name"], step["outcome"]) for step in run.counts["steps"]] == [
         ("reference", "failed"), ("contacts", "failed"), ("contact_updates", "done"),  # nothing to send
-        ("posting", "done"), ("invoice_status", "done")]  # nothing raised, nothing posted
+        ("approval", "done"), ("posting", "done"), ("invoice_status", "done")]  # nothing raised or posted
     assert run.xero_calls == 1 and len(mocked.calls) == 1
     assert reference_data.find_account(connection.practice_id, "200") is not None  # the part done is kept
 
@@ -209,6 +209,6 @@ def test_a_lost_connection_stops_the_run_at_that_step(settings, connection, mock
     assert run_reference_sync(run.id) == "failed"
     run = reload(run)
     assert [(step["name"], step["outcome"]) for step in run.counts["steps"]] == [
-        ("reference", "failed"), ("contacts", "not run"), ("contact_updates", "not run"), ("posting", "not run"),
-        ("invoice_status", "not run")]
+        ("reference", "failed"), ("contacts", "not run"), ("contact_updates", "not run"), ("approval", "not run"),
+        ("posting", "not run"), ("invoice_status", "not run")]
     assert len(mocked.calls) >= 1 and all("/Contacts" not in call.request.url for call in mocked.calls)

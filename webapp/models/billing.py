@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, true
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Model, Money, Quantity, UTCDateTime, utcnow
@@ -58,6 +58,8 @@ class BillingSettings(Model):
     one_off_account_code: Mapped[str | None] = mapped_column(String(10))
     # Posting an invoice for a client with no Xero contact and no likely match: create the contact from the
     # client's details (True), or hold the invoice until someone links the client (False).
+    # Approve each month's plan on its invoice day in the nightly run, as a person pressing Approve would.
+    approve_automatically: Mapped[bool] = mapped_column(default=False, server_default=false())
     create_missing_contacts: Mapped[bool] = mapped_column(default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -73,6 +75,7 @@ class BillingRun(Model):
     period: Mapped[date]  # first day of the billed month
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    automatic: Mapped[bool] = mapped_column(default=False, server_default=false())  # by the nightly run
 
     invoices: Mapped[list["Invoice"]] = relationship(back_populates="billing_run", lazy="selectin")
 

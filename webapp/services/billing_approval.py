@@ -56,18 +56,21 @@ def find_run(practice_id: int, period: date) -> BillingRun | None:
 
 
 def approver_name(run: BillingRun) -> str:
+    if run.automatic:
+        return "automatic monthly billing"
     user = db.session.get(User, run.approved_by_id) if run.approved_by_id else None
     return (user.name or user.email) if user else "someone no longer with the practice"
 
 
 def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprint: str | None = None,
                  now: datetime | None = None,
-                 dating: InvoiceDating | None = InvoiceDating.INVOICE_DAY) -> ApprovalResult:
+                 dating: InvoiceDating | None = InvoiceDating.INVOICE_DAY, automatic: bool = False) -> ApprovalResult:
     """Raise the month's invoices from its plan and record each charge in the ledger, once. Commits.
 
     Each invoice is dated on its invoice day (the client's, else the practice's) and due its payment terms
     later; with `dating` TODAY, one whose invoice day has passed (in the practice's time zone) is dated today.
     `dating` None is an approver who was not asked: DATE_NEEDED, nothing raised, if some invoice day has passed.
+    `automatic`: approved by the nightly run for a practice with automatic monthly billing (no user).
 
     Refuses a month after the current one (in the practice's time zone) and, when `fingerprint` is
     given, a plan that changed since the user saw it. A second approval (even one racing this one)
@@ -104,7 +107,7 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
         return ApprovalResult(Outcome.DATE_NEEDED, period)
 
     try:
-        run = _raise_invoices(practice_id, period, user_id, plan)
+        run = _raise_invoices(practice_id, period, user_id, plan, automatic)
     except IntegrityError:
         db.session.rollback()
         # The unique (practice, period) backstop, e.g. on a database without row locks.
@@ -116,14 +119,14 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
     return ApprovalResult(Outcome.APPROVED, period, run=run, invoice_count=len(plan.rows))
 
 
-def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan) -> BillingRun:
+def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan, automatic: bool = False) -> BillingRun:
     """The run, its scope, and every invoice with its lines and ledger rows, flushed (not committed).
 
     A handful of statements whatever the size (it runs holding the practice lock): the invoices in one
     flush (SQLAlchemy batches them, returning their ids), then all lines and all ledger rows in one
     bulk insert each.
     """
-    run = BillingRun(practice_id=practice_id, period=period, approved_by_id=user_id)
+    run = BillingRun(practice_id=practice_id, period=period, approved_by_id=user_id, automatic=automatic)
     db.session.add(run)
     db.session.flush()
     # The run's scope: catch-up may later bill a charge this month missed only to these clients.

@@ -18,6 +18,7 @@ class SettingsChange:
     xero_post_status: str
     branding_theme_id: str | None = None
     create_missing_contacts: bool | None = None
+    approve_automatically: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def is_allowed_theme(practice_id: int, theme_id: str, stored_id: str | None) -> 
 
 
 INLINE_FIELDS = ("consolidate_recurring", "consolidate_one_off", "invoice_day", "payment_terms_days",
-                 "xero_post_status", "create_missing_contacts", "branding_theme_id")
+                 "xero_post_status", "create_missing_contacts", "branding_theme_id", "monthly_billing")
 
 
 def save_one_setting(practice_id: int, name: str, value) -> BillingSettings:
@@ -84,6 +85,8 @@ def save_one_setting(practice_id: int, name: str, value) -> BillingSettings:
     settings = get_billing_settings(practice_id)
     if name in ("consolidate_recurring", "consolidate_one_off"):
         value = value == "consolidated"
+    if name == "monthly_billing":
+        name, value = "approve_automatically", value == "automatic"
     setattr(settings, "default_branding_theme_id" if name == "branding_theme_id" else name, value)
     db.session.commit()
     return settings
@@ -101,5 +104,7 @@ def save_billing_settings(practice_id: int, change: SettingsChange) -> BillingSe
         settings.default_branding_theme_id = change.branding_theme_id
     if change.create_missing_contacts is not None:
         settings.create_missing_contacts = change.create_missing_contacts
+    if change.approve_automatically is not None:
+        settings.approve_automatically = change.approve_automatically
     db.session.commit()
     return settings

@@ -7,6 +7,8 @@ from webapp.forms import CheckboxField, Form, Sent, WholeNumberField
 from webapp.models import XeroPostStatus
 
 LAYOUT_CHOICES = [SelectChoice("itemised", "One line per service"), SelectChoice("consolidated", "One line")]
+MONTHLY_CHOICES = [SelectChoice("review", "Review and approve each month's plan"),
+                   SelectChoice("automatic", "Approve automatically on the invoice day")]
 STATUS_CHOICES = [SelectChoice(XeroPostStatus.DRAFT.value, "Draft"),
                   SelectChoice(XeroPostStatus.AUTHORISED.value, "Approved")]
 
@@ -38,6 +40,9 @@ class BillingSettingsForm(Form):
         "Payment terms (days after the invoice date)",
         validators=[InputRequired("Enter a number of days from 0 to 120."),
                     NumberRange(0, 120, "Enter a number of days from 0 to 120.")])
+    monthly_billing = SelectField(
+        "Monthly billing", choices=MONTHLY_CHOICES, validate_choice=False,
+        validators=[_one_of(MONTHLY_CHOICES, "Choose to review each month or to approve automatically.")])
     xero_post_status = SelectField(
         "Post invoices to Xero as", choices=STATUS_CHOICES, validate_choice=False,
         validators=[_one_of(STATUS_CHOICES, "Choose Draft or Approved.")])
@@ -56,6 +61,7 @@ class BillingSettingsForm(Form):
             "invoice_day": settings.invoice_day,
             "payment_terms_days": settings.payment_terms_days,
             "xero_post_status": settings.xero_post_status,
+            "monthly_billing": "automatic" if settings.approve_automatically else "review",
             "create_missing_contacts": settings.create_missing_contacts,
             "branding_theme_id": selected_theme_id,
         })

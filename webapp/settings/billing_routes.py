@@ -85,6 +85,7 @@ def billing_save():
         xero_post_status=form.xero_post_status.data,
         branding_theme_id=theme_id,
         create_missing_contacts=form.create_missing_contacts.data,
+        approve_automatically=form.monthly_billing.data == "automatic",
     ))
     return _render(form, settings, saved_field="form")
 

@@ -4,6 +4,8 @@ The steps, in order (each commits as it goes):
   reference        account codes, branding themes, tax rates (webapp.sync.reference_sync)
   contacts         contacts pulled, clients matched, with Xero as the primary CRM its contacts made clients
   contact_updates  details changed on either side of linked pairs copied across, new links' codes written to Xero
+  approval         on the invoice day, with automatic monthly billing chosen, the month approved as a person would
+                   (nightly runs only: webapp.services.automatic_billing)
   posting          invoices raised and not yet in Xero posted (held ones checked again; ones Xero refused wait for a
                    person's Retry), as "Post outstanding invoices" does (webapp.sync.invoice_posting)
   invoice_status   invoices Socket posted read back: paid, part paid, voided, edited in Xero
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, SyncRun, SyncStatus, XeroConnection
 from webapp.models.base import utcnow
+from webapp.services.automatic_billing import approve_if_due
 from webapp.sync import reference_sync
 from webapp.sync.invoice_posting import post_outstanding
 from webapp.sync.invoice_status import read_invoice_statuses
@@ -40,6 +43,7 @@ class SyncContext:
     counts: dict
     progress: Progress
     config: Mapping
+    trigger: str = "manual"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,11 @@ def _contact_updates(ctx: SyncContext) -> None:
     reference_sync.write_contact_changes(ctx.practice_id, ctx.tenant_id, ctx.client, ctx.counts, ctx.progress)
 
 
+def _automatic_approval(ctx: SyncContext) -> None:
+    if ctx.trigger == "nightly":
+        ctx.counts.update(approve_if_due(ctx.practice_id).counts())
+
+
 def _posting(ctx: SyncContext) -> None:
     result = post_outstanding(ctx.practice_id, ctx.config, client_factory=lambda connection, settings: ctx.client,
                               progress=ctx.progress)
@@ -80,6 +89,7 @@ STEPS: tuple[Step, ...] = (
     Step("reference", "Account codes, branding themes and tax rates", _reference),
     Step("contacts", "Contacts and matching", _contacts),
     Step("contact_updates", "Contact details both ways", _contact_updates),
+    Step("approval", "Automatic monthly billing", _automatic_approval),
     Step("posting", "Outstanding invoices posted", _posting),
     Step("invoice_status", "Invoice status read back", _invoice_status),
 )
@@ -114,7 +124,7 @@ def run_practice_sync(sync_run_id: int, config: Mapping, client_factory=None,
         return _finish(sync_run_id, client, counts,
                        "Xero is not connected (or needs reconnecting), so nothing could be synced.")
     client = (client_factory or XeroClient.for_connection)(connection, XeroSettings.from_config(config))
-    ctx = SyncContext(run.practice_id, connection.tenant_id, client, counts, progress, config)
+    ctx = SyncContext(run.practice_id, connection.tenant_id, client, counts, progress, config, run.trigger)
     first_error: str | None = None
     for position, step in enumerate(steps):
         record = counts["steps"][position]
