@@ -24,6 +24,7 @@ from webapp.models import (
     PricingMenu,
     Role,
     Service,
+    SyncRun,
     User,
     XeroAccount,
     XeroBrandingTheme,
@@ -164,3 +165,30 @@ def make_contact_pull(practice_id: int, tenant_id=TENANT_ID, **fields) -> Contac
     """The practice's contacts pulled once from `tenant_id` (so matching runs for it)."""
     fields.setdefault("last_started_at", datetime(2026, 6, 15, 12, 0, tzinfo=UTC))
     return _save(ContactPull(practice_id=practice_id, tenant_id=tenant_id, **fields))
+
+
+FINISHED_STEPS = [{"name": "reference", "label": "Account codes, branding themes and tax rates", "outcome": "done"},
+                  {"name": "contacts", "label": "Contacts and matching", "outcome": "done"},
+                  {"name": "contact_updates", "label": "Contact details both ways", "outcome": "done"}]
+
+
+def make_sync_run(practice_id: int, trigger="nightly", status="succeeded", started_at=None, took=timedelta(seconds=8),
+                  error=None, counts=None, **fields) -> SyncRun:
+    """A sync run as the job leaves it: finished (`took` after `started_at`, default a minute ago) with every step
+    done, unless told otherwise; a failed one fails its reference step with `error`."""
+    started_at = started_at or datetime.now(UTC) - timedelta(minutes=1)
+    if counts is None:
+        steps = [dict(step) for step in FINISHED_STEPS]
+        if status == "failed":
+            steps[0].update(outcome="failed", error=error or "Xero is having trouble (HTTP 503)")
+        counts = {"steps": steps, "accounts": 4, "branding_themes": 2, "tax_rates": 2, "contacts_new": 0,
+                  "contacts_changed": 0, "clients_linked": 3, "clients_needs_review": 1, "clients_unmatched": 0,
+                  "contact_updates_sent": 0, "contact_updates_received": 0, "contact_update_conflicts": 0,
+                  "warnings": []}
+    if status == "failed" and error is None:
+        error = "Account codes, branding themes and tax rates: Xero is having trouble (HTTP 503)"
+    finished = status in ("succeeded", "failed")
+    fields.setdefault("xero_calls", 5)
+    return _save(SyncRun(practice_id=practice_id, trigger=trigger, status=status, counts=counts, error=error,
+                         queued_at=fields.pop("queued_at", started_at), started_at=started_at,
+                         finished_at=started_at + took if finished else None, **fields))

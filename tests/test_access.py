@@ -22,6 +22,7 @@ from tests.factories import (
     make_invoice,
     make_menu,
     make_service,
+    make_sync_run,
     make_theme,
     make_user,
 )
@@ -56,16 +57,18 @@ MANAGER_AREAS = ("/settings", "/pricing")
 MANAGER_WORDS = ("xero", "integration", "settings", "account_code", "approve")
 
 # The GETs staff may make on those routes: Practice Settings' tabs, read-only ("Only owners and admins change
-# them; staff see them read-only"), the sync progress and the account-code selects they contain, the
-# per-service account codes dialog, and Services & Pricing's pages and a service's row. Every other GET there (the
-# Xero callback, choosing the organisation, renaming a menu, editing a service) is part of a change and is refused
-# like a POST.
+# them; staff see them read-only"), the sync progress and the account-code selects they contain, the sync history
+# and a run's own page, the per-service account codes dialog, and Services & Pricing's pages and a service's row.
+# Every other GET there (the Xero callback, choosing the organisation, renaming a menu, editing a service) is part
+# of a change and is refused like a POST.
 STAFF_MAY_VIEW = {
     "settings.index": "/settings/billing",  # a redirect to the first tab
     "settings.billing": None,
     "settings.practice": None,
     "settings.integrations": None,
     "settings.xero_sync_status": None,
+    "settings.xero_runs": None,
+    "settings.xero_run": None,
     "settings.xero_account_codes": None,
     "pricing.billing_settings": None,
     "pricing.index": None,
@@ -79,6 +82,8 @@ READ_ONLY_LINES = {
     "pricing.index": "Only owners and admins can change pricing.",
     "pricing.menu": "Only owners and admins can change pricing.",
     "pricing.billing_settings": "Only the practice's owner or an admin can change account codes.",
+    "settings.xero_runs": "Only the practice's owner or an admin can start a sync.",
+    "settings.xero_run": "Only the practice's owner or an admin can start a sync.",
     "billing.plan": "Only owners and admins can approve the plan.",
 }
 
@@ -175,9 +180,10 @@ class Controls(HTMLParser):
 @pytest.fixture
 def xero_practice(owner):
     """The owner's practice with everything the owner-and-admin pages show: Xero connected and synced, an active
-    menu with a service a client is engaged on (so this month's plan has something to approve), and a menu that
-    is not active with a service nobody uses. Those are the ids walked: what a staff change would hurt most (the
-    menu could be activated, the service deleted)."""
+    menu with a service a client is engaged on (so this month's plan has something to approve), a menu that
+    is not active with a service nobody uses, and a nightly sync that failed (its page offers the owner Retry).
+    Those are the ids walked: what a staff change would hurt most (the menu could be activated, the service
+    deleted, a sync started)."""
     pid = owner.practice_id
     make_connection(pid)
     make_account(pid, "200", "Sales")
@@ -189,9 +195,11 @@ def xero_practice(owner):
     engaged = make_service(pid, name="Payroll", menu=menu)
     make_engagement(make_client(pid), engaged)
     service = make_service(pid, menu=draft, account_code="200")
+    run = make_sync_run(pid, status="failed")  # its page offers the owner Retry; the banner shows on every page
     approval = approve_form(pid, f"{this_month('Europe/London'):%Y-%m}")
     invoice = make_invoice(make_client(pid, "Held Ltd", code="HEL01"), status="held")
-    return {"menu_id": draft.id, "service_id": service.id, "approval": approval, "invoice_id": invoice.id}
+    return {"menu_id": draft.id, "service_id": service.id, "run_id": run.id, "approval": approval,
+            "invoice_id": invoice.id}
 
 
 def manager_rows(practice_id) -> dict[str, list]:

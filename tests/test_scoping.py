@@ -9,10 +9,19 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.routing import IntegerConverter
 
-from tests.factories import make_client, make_practice, make_sync_issue
+from tests.factories import make_client, make_practice, make_sync_issue, make_sync_run
 from tests.helpers import login, route_methods, route_path
 from webapp.extensions import db
-from webapp.models import Client, ContactSyncIssue, Engagement, EngagementCompletion, Invoice, PricingMenu, Service
+from webapp.models import (
+    Client,
+    ContactSyncIssue,
+    Engagement,
+    EngagementCompletion,
+    Invoice,
+    PricingMenu,
+    Service,
+    SyncRun,
+)
 from webapp.services.billing_approval import approve_plan
 from webapp.services.demo_seed import seed_demo
 
@@ -22,6 +31,7 @@ ID_MODELS = {
     "engagement_id": Engagement,
     "invoice_id": Invoice,
     "menu_id": PricingMenu,
+    "run_id": SyncRun,
     "service_id": Service,
     "sync_issue_id": ContactSyncIssue,
 }
@@ -41,6 +51,7 @@ def foreign_ids(app_ctx):
     practice_id = db.session.execute(db.select(Client.practice_id)).scalars().first()
     approve_plan(practice_id, date(2026, 11, 1), None)
     make_sync_issue(db.session.execute(db.select(Client).filter_by(practice_id=practice_id)).scalars().first())
+    make_sync_run(practice_id, status="failed")  # its page, and the banner on every page it would show them
     return {name: db.session.execute(db.select(model.id).filter_by(practice_id=practice_id)).scalars().first()
             for name, model in ID_MODELS.items()}
 

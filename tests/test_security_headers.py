@@ -7,16 +7,17 @@ from datetime import date
 import pytest
 import responses
 
+from tests.factories import make_sync_run
 from tests.helpers import HTMX, route_path
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import Client, Engagement, EngagementCompletion, Invoice, PricingMenu, Service
+from webapp.models import Client, Engagement, EngagementCompletion, Invoice, PricingMenu, Service, SyncRun
 from webapp.services.billing_approval import approve_plan
 from webapp.services.demo_seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL, seed_demo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ID_MODELS = {"client_id": Client, "completion_id": EngagementCompletion, "engagement_id": Engagement,
-             "invoice_id": Invoice, "menu_id": PricingMenu, "service_id": Service}
+             "invoice_id": Invoice, "menu_id": PricingMenu, "run_id": SyncRun, "service_id": Service}
 POLICY = {
     "default-src": "'self'",
     "script-src": "'self'",
@@ -53,10 +54,12 @@ def assert_secure_headers(response, what: str, https: bool = False) -> None:
 
 @pytest.fixture
 def demo_ids(app_ctx):
-    """The demo practice, with one id of each kind for the routes that take one (a month approved: invoices)."""
+    """The demo practice, with one id of each kind for the routes that take one (a month approved: invoices; a
+    nightly sync that failed: its page)."""
     seed_demo(today=date(2026, 11, 24))
     practice_id = db.session.execute(db.select(Client.practice_id)).scalars().first()
     approve_plan(practice_id, date(2026, 11, 1), None)
+    make_sync_run(practice_id, status="failed")
     return {name: db.session.execute(db.select(model.id).filter_by(practice_id=practice_id)).scalars().first()
             for name, model in ID_MODELS.items()}
 

@@ -5,6 +5,7 @@ from flask import Flask
 
 from webapp.matching_cli import match_csv_command
 from webapp.posting_cli import post_invoices_command
+from webapp.sync_cli import sync_practice_command
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -12,6 +13,7 @@ MIN_PASSWORD_LENGTH = 12
 def register_cli(app: Flask) -> None:
     app.cli.add_command(match_csv_command)  # the matching dry run (webapp/matching_cli.py)
     app.cli.add_command(post_invoices_command)  # posting in the foreground (webapp/posting_cli.py)
+    app.cli.add_command(sync_practice_command)  # a practice's sync in the foreground (webapp/sync_cli.py)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

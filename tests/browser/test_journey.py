@@ -4,6 +4,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from webapp.sync.practice_sync import STEPS
+
 pytestmark = pytest.mark.browser
 
 
@@ -105,3 +107,30 @@ def test_connect_xero_pick_the_company_and_choose_account_codes(page, live_serve
     expect(page.locator("#xero-connected")).to_contain_text("Connected to Xero")
     expect(page.locator("select[name=recurring_account_code]")).to_have_value("200")
     expect(page.locator("select[name=one_off_account_code]")).to_have_value("260")
+
+    # Sync now: the widget follows the run step by step, stops polling once it is done, and the run is in the history.
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#xero-sync-status")).to_contain_text("queued")
+    expect(page.get_by_role("button", name="Sync now")).to_be_disabled()
+    run_queued_jobs(app)
+    expect(page.locator("#xero-last-sync")).to_contain_text("succeeded")
+    steps = page.locator("#xero-sync-status .sync-step")
+    expect(steps).to_have_count(len(STEPS))
+    for position in range(len(STEPS)):
+        expect(steps.nth(position).locator(".chip")).to_have_text("Done")
+    expect(steps.first).to_contain_text("account codes")
+    expect(page.locator("#xero-sync-status")).not_to_have_attribute("hx-trigger", re.compile("every"))
+    expect(page.get_by_role("button", name="Sync now")).to_be_enabled()
+
+    page.get_by_role("link", name="Sync history").click()
+    expect(page).to_have_url(re.compile(r"/settings/integrations/xero/runs$"))
+    rows = page.locator("#xero-runs tbody tr")
+    expect(rows).to_have_count(2)  # the first sync, on connecting, and this one
+    expect(rows.first).to_contain_text("Sync now")
+    expect(rows.first.locator(".chip")).to_have_text("Succeeded")
+    expect(rows.nth(1)).to_contain_text("Connected")
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=2)).to_contain_text("Sync on")
+    expect(page.locator("#xero-run .sync-step")).to_have_count(len(STEPS))
+    expect(page.locator("#xero-run .run-facts")).to_contain_text("Sync now")
+    expect(page.locator("#xero-run .run-facts")).to_contain_text("Xero calls")

@@ -117,7 +117,7 @@ class SyncRun(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
-    trigger: Mapped[str] = mapped_column(String(16))  # connect / manual / nightly
+    trigger: Mapped[str] = mapped_column(String(16))  # connect / manual / nightly / retry / support (sync_history)
     status: Mapped[str] = mapped_column(String(16), default=SyncStatus.QUEUED.value)
     rq_job_id: Mapped[str | None] = mapped_column(String(64))
     progress: Mapped[str] = mapped_column(String(200), default="")

@@ -11,9 +11,10 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import AnyOf, InputRequired
 
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
-from webapp.models import ConnectionStatus, SyncStatus
+from webapp.models import SyncStatus
 from webapp.scoping import current_practice_id, require_settings_manager
 from webapp.services import default_account_codes as codes
+from webapp.services import sync_history
 from webapp.services import xero_connection as xero
 from webapp.settings import bp
 from webapp.sync import sync_runs
@@ -212,10 +213,15 @@ def xero_account_codes():
 @bp.route("/integrations/xero/sync", methods=["POST"])
 @login_required
 def xero_sync():
+    """Sync now (the Integrations tab's widget, the history) or Retry (a failed run's page): queue the practice's sync.
+    The widget gets itself back; a form posted with `show=run` is sent to the run's own page, which follows it."""
     require_settings_manager()
     practice_id = current_practice_id()
+    trigger = request.form.get("trigger", "manual")
+    if trigger not in sync_history.PAGE_TRIGGERS:
+        trigger = "manual"
     try:
-        run = sync_runs.start_sync(practice_id, trigger="manual")
+        run = sync_runs.start_sync(practice_id, trigger=trigger)
     except sync_runs.SyncAlreadyRunning as exc:
         return _sync_response(exc.run, 409, exc.message)
     except sync_runs.SyncRefused as exc:
@@ -228,6 +234,8 @@ def _sync_response(run, status: int = 200, error: str | None = None):
         return _sync_status(run, status, error)
     if error:
         flash(error, "error")
+    if request.form.get("show") == "run" and run is not None:
+        return redirect(url_for("settings.xero_run", run_id=run.id), code=303)
     return redirect(url_for("settings.integrations"), code=303)
 
 
@@ -256,14 +264,3 @@ def save_default_account_code():
                                saved=True, can_manage=True)
     flash(f"{codes.KINDS[name]} account code saved.", "success")
     return redirect(url_for("settings.integrations"), code=303)
-
-
-# -- the reconnect banner on every page -------------------------------------------------------------------------
-@bp.app_context_processor
-def xero_reconnect_banner():
-    """`xero_needs_reconnect`: the practice's connection when Xero must be reconnected (layout shows a banner)."""
-    if not current_user or not current_user.is_authenticated:
-        return {"xero_needs_reconnect": None}
-    connection = xero.get_connection(current_user.practice_id)
-    needs = connection if connection and connection.status == ConnectionStatus.NEEDS_RECONNECT.value else None
-    return {"xero_needs_reconnect": needs}

@@ -11,4 +11,9 @@ def index():
     return redirect(url_for("settings.billing"))
 
 
-from webapp.settings import billing_routes, integrations_routes, practice_routes  # noqa: E402,F401
+from webapp.settings import (  # noqa: E402,F401
+    billing_routes,
+    integrations_routes,
+    practice_routes,
+    sync_history_routes,
+)

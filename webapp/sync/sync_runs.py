@@ -51,12 +51,13 @@ def _active_runs(practice_ids: list[int]) -> dict[int, SyncRun]:
     return {run.practice_id: run for run in runs}  # the later run of a practice wins
 
 
-def start_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
-    """Queue a sync for each practice, in a handful of statements and one Redis round trip whatever their number.
+def claim_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
+    """Record a queued SyncRun for each practice that may sync now (committed), without putting it on the queue:
+    start_syncs queues them; `flask sync-practice` runs one in its own process.
 
-    Returns the runs queued and, per practice refused, why: not connected, or a run already queued or running (one
+    Returns the runs recorded and, per practice refused, why: not connected, or a run already queued or running (one
     that has sat for SYNC_STALE_AFTER is presumed lost with its worker and recorded as failed). Each practice's
-    connection row is locked while deciding, so two starters (a click and the dispatcher) never both queue one.
+    connection row is locked while deciding, so two starters (a click and the dispatcher) never both start one.
     """
     practice_ids = sorted(set(practice_ids))
     if not practice_ids:
@@ -85,6 +86,16 @@ def start_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRu
             for practice_id in practice_ids if practice_id not in refused}
     db.session.add_all(runs.values())
     db.session.commit()
+    return runs, refused
+
+
+def start_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
+    """Queue a sync for each practice, in a handful of statements and one Redis round trip whatever their number.
+
+    Returns the runs queued and, per practice refused, why (claim_syncs); a queue that cannot be reached fails the
+    runs recorded, with the reason.
+    """
+    runs, refused = claim_syncs(practice_ids, trigger)
     if not runs:
         return runs, refused
     try:
@@ -101,6 +112,15 @@ def start_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRu
         run.rq_job_id = job.id
     db.session.commit()
     return runs, refused
+
+
+def claim_sync(practice_id: int, trigger: str) -> SyncRun:
+    """Record a queued run of one practice's sync without queueing it (claim_syncs), for a caller that runs it
+    itself; raises SyncRefused (or SyncAlreadyRunning) saying why not."""
+    runs, refused = claim_syncs([practice_id], trigger)
+    if practice_id in refused:
+        raise refused[practice_id]
+    return runs[practice_id]
 
 
 def start_sync(practice_id: int, trigger: str = "manual") -> SyncRun:
