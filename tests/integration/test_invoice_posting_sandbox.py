@@ -106,6 +106,11 @@ def post(app, practice_id, **kwargs):
     return post_outstanding(practice_id, app.config, **kwargs)
 
 
+def quick_retries(connection, settings):
+    """Socket's Xero client with its retry back-off cut to 50 ms a wait (the faults, not the waits, are tested)."""
+    return XeroClient.for_connection(connection, settings, sleep=lambda seconds: time.sleep(min(seconds, 0.05)))
+
+
 def test_the_demo_month_posts_with_the_expected_contacts_codes_lines_and_themes(app, app_ctx, sandbox):
     practice_id = approved_demo_month(sandbox)
     calls_before = sandbox.state()["calls_per_org"][DEMO_TENANT_ID]
@@ -182,7 +187,7 @@ def test_5xx_past_the_retries_stops_the_run_and_the_next_run_finishes_it(app, ap
     practice_id = approved_demo_month(sandbox)
     waiting = unmatched_first(app, practice_id)
     sandbox.faults(status=502, count=20)
-    first = post(app, practice_id)
+    first = post(app, practice_id, client_factory=quick_retries)
     assert first.stopped and "posting stopped" in first.stopped
     assert first.outstanding == waiting + held_count(practice_id)
     sandbox.clear_faults()
@@ -212,7 +217,7 @@ def test_answers_lost_every_time_are_found_by_the_next_run(app, app_ctx, sandbox
     practice_id = approved_demo_month(sandbox)
     waiting = unmatched_first(app, practice_id)
     sandbox.faults(lose_response=50)
-    first = post(app, practice_id)
+    first = post(app, practice_id, client_factory=quick_retries)
     assert first.stopped and first.outstanding > 0
     posting = [i for i in socket_invoices(practice_id).values() if i.status == InvoiceStatus.POSTING.value]
     assert len(posting) == waiting

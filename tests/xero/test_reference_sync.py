@@ -191,7 +191,8 @@ def test_redis_down_when_the_token_needs_refreshing_fails_the_run_with_a_clear_m
 
 def test_a_step_xero_fails_is_recorded_and_the_next_steps_still_run(settings, connection, mocked):
     mock_reference(mocked, settings)
-    mocked.replace("GET", f"{settings.accounting_url}/TaxRates", status=503)
+    refused = {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred"}
+    mocked.replace("GET", f"{settings.accounting_url}/TaxRates", status=400, json=refused)  # no retries to wait for
     run = queued_run(connection.practice_id)
     assert run_reference_sync(run.id) == "failed"
     run = reload(run)
