@@ -60,3 +60,13 @@ def forget_redis_keys(app, pattern: str = "*") -> None:
     keys = list(store.scan_iter(match=app.config["REDIS_KEY_PREFIX"] + pattern))
     if keys:
         store.delete(*keys)
+
+
+def run_queued_jobs(app):
+    """Run what the web process queued, as the RQ worker would (in this thread, to the end of the queue)."""
+    from rq import SimpleWorker
+
+    from webapp.queue import get_queue
+
+    queue = get_queue(app.config)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)

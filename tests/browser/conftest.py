@@ -89,6 +89,15 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
+def sandbox(app, live_server):
+    """A fresh Xero sandbox with Socket's callback (on the live server) registered and Socket pointed at it."""
+    from tests.live_servers import sandbox_for
+
+    with sandbox_for(app, live_server) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
 def demo(app_ctx):
     """The demo practice, as `bin/dev` seeds it."""
     seed_demo()

@@ -13,14 +13,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def sandbox(app, live_server):
-    from tests.live_servers import sandbox_for
-
-    with sandbox_for(app, live_server) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
 def synced_demo(demo, sandbox):
     """The demo practice connected to the sandbox's demo organisation (consent, then the stored tokens) and synced
     once: contacts pulled and every client matched (tests/data/expected_matches.csv: 4 unmatched, 6 to review)."""

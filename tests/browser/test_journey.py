@@ -4,6 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.helpers import run_queued_jobs
 from webapp.sync.practice_sync import STEPS
 
 pytestmark = pytest.mark.browser
@@ -37,24 +38,6 @@ def test_sign_in_visit_every_page_and_approve_the_plan(page, live_server, sign_i
 
     page.reload()
     expect(page.locator("#plan-status")).to_contain_text("Approved")
-
-
-@pytest.fixture
-def sandbox(app, live_server):
-    from tests.live_servers import sandbox_for
-
-    with sandbox_for(app, live_server) as sandbox:
-        yield sandbox
-
-
-def run_queued_jobs(app):
-    """Run what the web process queued, as the RQ worker would (in this thread, to the end of the queue)."""
-    from rq import SimpleWorker
-
-    from webapp.queue import get_queue
-
-    queue = get_queue(app.config)
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
 def test_connect_xero_pick_the_company_and_choose_account_codes(page, live_server, sign_in, sandbox, app):

@@ -7,28 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.demo_sandbox import connect_demo_practice, run_sync
+from tests.helpers import run_queued_jobs
 from webapp.extensions import db
 from webapp.models import BillingSettings, Invoice, InvoiceStatus
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def sandbox(app, live_server):
-    from tests.live_servers import sandbox_for
-
-    with sandbox_for(app, live_server) as sandbox:
-        yield sandbox
-
-
-def run_queued_jobs(app):
-    """Run what the web process queued, as the RQ worker would (in this thread, to the end of the queue)."""
-    from rq import SimpleWorker
-
-    from webapp.queue import get_queue
-
-    queue = get_queue(app.config)
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
 def test_approving_the_plan_posts_its_invoices_to_xero(app, page, live_server, sign_in, sandbox):

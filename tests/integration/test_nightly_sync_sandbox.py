@@ -26,22 +26,29 @@ def sandbox(app):
         yield sandbox
 
 
-def steps(run) -> dict[str, str]:
-    return {step["name"]: step["outcome"] for step in run.counts["steps"]}
-
-
-def test_the_nightly_run_posts_the_approved_month_and_reads_payments_back(app, app_ctx, sandbox):
+def approved_demo_month(sandbox) -> int:
+    """The demo practice connected and synced, with default codes, posting as Approved (payments need it), and its
+    November approved but not posted; its id."""
     seed_demo(today=date(2026, 11, 15))
     practice_id = connect_demo_practice(sandbox)
     run_sync(practice_id, "connect")
     settings = db.session.get(BillingSettings, practice_id)
     settings.recurring_account_code, settings.one_off_account_code = "200", "260"
-    settings.xero_post_status = "AUTHORISED"  # payments are made against approved invoices
+    settings.xero_post_status = "AUTHORISED"
     db.session.commit()
     user_id = db.session.execute(db.select(User.id).filter_by(email=DEMO_EMAIL)).scalar_one()
     approved = approve_plan(practice_id, PERIOD, user_id, now=datetime(2026, 11, 15, 12, tzinfo=UTC),
                             dating=InvoiceDating.INVOICE_DAY)
     assert approved.outcome is Outcome.APPROVED
+    return practice_id
+
+
+def steps(run) -> dict[str, str]:
+    return {step["name"]: step["outcome"] for step in run.counts["steps"]}
+
+
+def test_the_nightly_run_posts_the_approved_month_and_reads_payments_back(app, app_ctx, sandbox):
+    practice_id = approved_demo_month(sandbox)
 
     night = run_sync(practice_id, "nightly")
     assert steps(night)["posting"] == "done", night.counts["steps"]
@@ -74,16 +81,7 @@ def test_an_invoice_named_by_a_webhook_is_read_back(app, app_ctx, sandbox):
     from webapp.services.xero_webhooks import pending_key
     from webapp.sync.webhook_refresh import refresh_from_webhooks
 
-    seed_demo(today=date(2026, 11, 15))
-    practice_id = connect_demo_practice(sandbox)
-    run_sync(practice_id, "connect")
-    settings = db.session.get(BillingSettings, practice_id)
-    settings.recurring_account_code, settings.one_off_account_code = "200", "260"
-    settings.xero_post_status = "AUTHORISED"  # payments are made against approved invoices
-    db.session.commit()
-    user_id = db.session.execute(db.select(User.id).filter_by(email=DEMO_EMAIL)).scalar_one()
-    approve_plan(practice_id, PERIOD, user_id, now=datetime(2026, 11, 15, 12, tzinfo=UTC),
-                 dating=InvoiceDating.INVOICE_DAY)
+    practice_id = approved_demo_month(sandbox)
     run_sync(practice_id, "nightly")
     paid = db.session.execute(db.select(Invoice).filter_by(practice_id=practice_id, status="posted")
                               .order_by(Invoice.id)).scalars().first()
