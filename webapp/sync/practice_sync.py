@@ -28,7 +28,7 @@ from webapp.services.automatic_billing import approve_if_due
 from webapp.sync import reference_sync
 from webapp.sync.invoice_posting import post_outstanding
 from webapp.sync.invoice_status import read_invoice_statuses
-from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroSettings, XeroUnavailable
+from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroRateLimited, XeroSettings, XeroUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ def run_practice_sync(sync_run_id: int, config: Mapping, client_factory=None,
     db.session.commit()
     client: XeroClient | None = None
     counts: dict = {"steps": [{"name": step.name, "label": step.label, "outcome": "not run"} for step in steps]}
+    if (run.counts or {}).get("attempt"):
+        counts["attempt"] = run.counts["attempt"]  # a retry's number (webapp.sync.sync_retries)
 
     def progress(message: str) -> None:
         current = db.session.get_one(SyncRun, sync_run_id)
@@ -139,6 +141,8 @@ def run_practice_sync(sync_run_id: int, config: Mapping, client_factory=None,
             db.session.rollback()
             record.update(outcome="failed", error=exc.message)
             first_error = first_error or f"{step.label}: {exc.message}"
+            if isinstance(exc, XeroUnavailable | XeroRateLimited):
+                counts["retryable"] = True  # may pass: a nightly run is tried again (webapp.sync.sync_retries)
             continue
         except Exception as exc:
             db.session.rollback()

@@ -51,7 +51,8 @@ def _active_runs(practice_ids: list[int]) -> dict[int, SyncRun]:
     return {run.practice_id: run for run in runs}  # the later run of a practice wins
 
 
-def claim_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
+def claim_syncs(practice_ids: list[int], trigger: str,
+                attempt: int = 1) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
     """Record a queued SyncRun for each practice that may sync now (committed), without putting it on the queue:
     start_syncs queues them; `flask sync-practice` runs one in its own process.
 
@@ -82,20 +83,21 @@ def claim_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRu
         active.status, active.finished_at = SyncStatus.FAILED.value, now
         active.error = "The sync stopped without finishing (its worker was lost)."
     runs = {practice_id: SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
-                                 progress="Waiting for the worker", counts={})
+                                 progress="Waiting for the worker", counts={"attempt": attempt} if attempt > 1 else {})
             for practice_id in practice_ids if practice_id not in refused}
     db.session.add_all(runs.values())
     db.session.commit()
     return runs, refused
 
 
-def start_syncs(practice_ids: list[int], trigger: str) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
+def start_syncs(practice_ids: list[int], trigger: str,
+                attempt: int = 1) -> tuple[dict[int, SyncRun], dict[int, SyncRefused]]:
     """Queue a sync for each practice, in a handful of statements and one Redis round trip whatever their number.
 
     Returns the runs queued and, per practice refused, why (claim_syncs); a queue that cannot be reached fails the
     runs recorded, with the reason.
     """
-    runs, refused = claim_syncs(practice_ids, trigger)
+    runs, refused = claim_syncs(practice_ids, trigger, attempt)
     if not runs:
         return runs, refused
     try:
