@@ -9,6 +9,7 @@ business: webapp/sync/nightly.py).
 import hashlib
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 
 from redis import Redis
@@ -63,6 +64,8 @@ def main(argv: list[str]) -> int:
     if not url:
         print("REDIS_URL is not set: the schedule lives in Redis beside the queue.", file=sys.stderr)
         return 2
+    # rq-scheduler's crontab warns about its own future default on every cron computation (DESIGN.md §2).
+    warnings.filterwarnings("ignore", message=r"Version 0\.22\.0\+ of crontab", category=FutureWarning)
     outcome = register(Redis.from_url(url), queue_name)
     for kind, ids in outcome.items():
         for job_id in ids:
