@@ -15,8 +15,6 @@ client and the details sent, so trying again after a timeout links the contact X
 instead of creating a second one. Nothing is stored unless Xero answered with the new contact.
 """
 import enum
-import hashlib
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +43,7 @@ from webapp.xero import (
     XeroValidationError,
 )
 from webapp.xero.budget import Budget
+from webapp.xero.idempotency import content_key
 from webapp.xero.web_client import web_request_client
 
 log = logging.getLogger(__name__)
@@ -430,8 +429,7 @@ def mirrored_contact(practice_id: int, contact_id: str) -> ContactChoice | None:
 def idempotency_key(tenant_id: str, client_id: int, body: dict) -> str:
     """The same client with the same details for the same organisation always gets the same key (86 characters;
     Xero allows 128), so a retried create replays Xero's first answer instead of making a second contact."""
-    content = json.dumps([tenant_id, client_id, body], sort_keys=True, separators=(",", ":"))
-    return "socket-create-contact-" + hashlib.sha256(content.encode()).hexdigest()
+    return content_key("socket-create-contact-", tenant_id, client_id, body)
 
 
 def contact_named(practice_id: int, name: str) -> ContactChoice | None:

@@ -9,14 +9,13 @@ contact succeeds or fails on its own, and an Idempotency-Key made from the batch
 safe. What Xero accepted is stored in the mirror (with its new UpdatedDateUTC, so the next pull sees nothing
 changed); what it refused is a warning in the run, and the rest carries on.
 """
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, ClientStatus, LinkOutcome, XeroContact
 from webapp.xero import XeroClient, XeroValidationError, parse_xero_datetime
+from webapp.xero.idempotency import content_key
 
 BATCH_SIZE = 50  # Xero's advice for batches
 
@@ -52,8 +51,7 @@ def contacts_to_stamp(practice_id: int) -> list[tuple[str, str, str]]:
 
 def idempotency_key(tenant_id: str, body: dict) -> str:
     """The same batch for the same organisation always gets the same key (87 characters; Xero allows 128)."""
-    content = json.dumps([tenant_id, body], sort_keys=True, separators=(",", ":"))
-    return "socket-contact-numbers-" + hashlib.sha256(content.encode()).hexdigest()
+    return content_key("socket-contact-numbers-", tenant_id, body)
 
 
 def _messages(element: dict) -> list[str]:

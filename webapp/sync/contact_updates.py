@@ -21,8 +21,6 @@ Only pairs that can have changed are read: no baseline yet, the client edited, o
 the pair's last sync. Client rows are locked while a chunk is decided and its Xero values written, and unlocked
 before any call to Xero; a person's edit that lands while the call is made is sent at the next sync.
 """
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +47,7 @@ from webapp.services.clients import (
 from webapp.sync.contacts_pull import STORED_FIELDS, BadContact, parse_contact
 from webapp.sync.crm_import import NotAccepted, accepted_detail
 from webapp.xero import XeroClient, XeroValidationError
+from webapp.xero.idempotency import content_key
 
 # (client column, mirror column) of each shared detail
 SHARED = (("name", "name"), ("email", "email"), ("phone", "phone"), ("address_line", "address_line"),
@@ -296,9 +295,8 @@ def _decide_chunk(practice_id: int, link_ids: list[int], primary: str, result: U
 
 
 def idempotency_key(tenant_id: str, body: dict) -> str:
-    """The same batch for the same organisation always gets the same key (84 characters; Xero allows 128)."""
-    content = json.dumps([tenant_id, body], sort_keys=True, separators=(",", ":"))
-    return "socket-contact-update-" + hashlib.sha256(content.encode()).hexdigest()[:62]
+    """The same batch for the same organisation always gets the same key (86 characters; Xero allows 128)."""
+    return content_key("socket-contact-update-", tenant_id, body)
 
 
 def _messages(element: Any) -> str:

@@ -16,8 +16,6 @@ contact's ContactNumber is the client's code); a duplicate-name refusal holds th
 contact. Xero failures other than refusals (unavailable, rate limited, disconnected) are raised: nothing is
 stored for that batch and its invoices stay outstanding.
 """
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -29,6 +27,7 @@ from webapp.sync.contacts_pull import BadContact, PullResult, parse_contact, sto
 from webapp.sync.matching import Rule
 from webapp.sync.normalise import normalise_name
 from webapp.xero import XeroClient, XeroValidationError
+from webapp.xero.idempotency import content_key
 
 BATCH_SIZE = 50
 DUPLICATE_NAME = "already assigned to another contact"  # Xero's message for a name an active contact has
@@ -151,8 +150,7 @@ def undecided_clients(practice_id: int, client_ids: Iterable[int]) -> list[int]:
 # -- creating, in Xero --------------------------------------------------------------------------------------------
 def idempotency_key(tenant_id: str, body: dict) -> str:
     """The same batch of contacts for the same organisation always gets the same key (88 characters)."""
-    content = json.dumps([tenant_id, body], sort_keys=True, separators=(",", ":"))
-    return "socket-invoice-contacts-" + hashlib.sha256(content.encode()).hexdigest()
+    return content_key("socket-invoice-contacts-", tenant_id, body)
 
 
 def existing_contact_named(practice_id: int, name: str) -> XeroContact | None:

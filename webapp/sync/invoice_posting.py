@@ -27,7 +27,6 @@ A transient failure (Xero unavailable after the client's retries, a long rate li
 with its reason: what was sent stays POSTING (looked up next time), the rest stays as it was, nothing is lost.
 Runs are recorded as InvoicePostingRun rows (webapp.sync.invoice_posting_runs); this module does the work.
 """
-import hashlib
 import json
 import logging
 import uuid
@@ -63,6 +62,7 @@ from webapp.xero import (
     XeroValidationError,
     parse_xero_datetime,
 )
+from webapp.xero.idempotency import content_key
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,7 @@ def idempotency_key(tenant_id: str, body: dict, refusals: Sequence[int] = ()) ->
     """The Idempotency-Key of a batch: the same for the same organisation, the same body (byte for byte) and the
     same refusal counts; 80 characters (Xero allows 128). Each invoice's Reference is in the body, so the key is
     tied to the invoices it carries."""
-    content = json.dumps([tenant_id, request_body_text(body), list(refusals)], separators=(",", ":"))
-    return "socket-invoices-" + hashlib.sha256(content.encode()).hexdigest()
+    return content_key("socket-invoices-", tenant_id, request_body_text(body), list(refusals))
 
 
 def _same_reference(a: str | None, b: str | None) -> bool:
