@@ -201,7 +201,7 @@ def undo_approval(app, practice_id: int, period: date) -> None:
 
 def approve_history(app, practice_id: int, user_id: int, months: int) -> float:
     """Approve the `months` months before PERIOD, oldest first (set-up, not measured); seconds taken."""
-    from webapp.services.billing_approval import approve_plan
+    from webapp.services.billing.approval import approve_plan
 
     started = time.perf_counter()
     with app.app_context():
@@ -221,8 +221,8 @@ def ledger_size(app, practice_id: int) -> int:
 
 
 def bench_size(app, size: int, seed: int, history: int) -> list[dict]:
-    from webapp.services.billing_approval import approve_plan
-    from webapp.services.billing_plan import build_plan
+    from webapp.services.billing.approval import approve_plan
+    from webapp.services.billing.plan import build_plan
 
     with app.app_context():
         started = time.perf_counter()

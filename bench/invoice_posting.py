@@ -17,7 +17,7 @@ REAL limits: 60 calls/min, 5 concurrent, 5,000/day per organisation):
   sync          one SyncRun through the job's path (`jobs.sync_reference.run_reference_sync`, in a child process
                 as a worker runs it): reference data, the contacts pull, matching, contact details, and its own
                 posting/status steps (nothing to post yet). Pre-flight then has the mirror.
-  invoices      the month's Billing Plan approved with `webapp.services.billing_approval.approve_plan` (the real
+  invoices      the month's Billing Plan approved with `webapp.services.billing.approval.approve_plan` (the real
                 approval: plan built, invoices and lines raised, ledger written; it does not queue posting).
 Timed: posting run 1 — a queued InvoicePostingRun run by the worker's job `jobs.post_invoices.run_posting`
 (-> `webapp.sync.invoice_posting.post_outstanding`) in a child process, straight after the sync (`--gap` seconds
@@ -177,7 +177,7 @@ def queue_posting(app, practice_id: int) -> int:
 
 def approve(app, practice_id: int, user_id: int, period: date) -> dict:
     from webapp.extensions import db
-    from webapp.services.billing_approval import approve_plan
+    from webapp.services.billing.approval import approve_plan
 
     with app.app_context():
         started = time.perf_counter()

@@ -89,9 +89,9 @@ def main() -> None:
             with app.app_context():
                 from webapp.extensions import db
                 from webapp.models import BillingSettings, Invoice, User
-                from webapp.services.billing_approval import approve_plan
+                from webapp.services.billing.approval import approve_plan
+                from webapp.services.billing.dates import InvoiceDating
                 from webapp.services.demo_seed import DEMO_EMAIL, seed_demo
-                from webapp.services.invoicing import InvoiceDating
 
                 seed_demo(today=dt.date(2026, 11, 15))
                 practice_id = connect_demo(app, sb)

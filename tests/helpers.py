@@ -5,7 +5,7 @@ from tests.factories import PASSWORD
 from webapp.extensions import db
 from webapp.models import Invoice
 from webapp.redis_conn import get_redis
-from webapp.services.billing_plan import build_plan, parse_period
+from webapp.services.billing.plan import build_plan, parse_period
 
 HTMX = {"HX-Request": "true"}  # what htmx sends with every request it makes
 

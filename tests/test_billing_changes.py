@@ -1,10 +1,10 @@
-"""Changes in a client's agreed work (webapp/services/billing_changes.py): pure functions, no database."""
+"""Changes in a client's agreed work (webapp/services/billing/changes.py): pure functions, no database."""
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
 from webapp.models import BillingMethod
-from webapp.services.billing_changes import (
+from webapp.services.billing.changes import (
     Change,
     DueService,
     agreed_work,

@@ -12,9 +12,9 @@ from tests.helpers import HTMX, approve_form, invoices_of, login
 from webapp import clock
 from webapp.extensions import db
 from webapp.models import BillingRun, BillingSettings, Client, Practice
-from webapp.services.billing_approval import Outcome, approve_plan
-from webapp.services.billing_plan import build_plan
-from webapp.services.invoicing import InvoiceDating
+from webapp.services.billing.approval import Outcome, approve_plan
+from webapp.services.billing.dates import InvoiceDating
+from webapp.services.billing.plan import build_plan
 
 NOV = date(2026, 11, 1)
 PLAN = "/billing/plan?month=2026-11"

@@ -20,8 +20,8 @@ from webapp.models import (
     Invoice,
     InvoiceLine,
 )
-from webapp.services.billing_approval import Outcome, approve_plan
-from webapp.services.billing_plan import build_plan
+from webapp.services.billing.approval import Outcome, approve_plan
+from webapp.services.billing.plan import build_plan
 
 SEP, OCT, NOV, DEC = date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
 IN_JANUARY = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)  # every month used here has started
@@ -308,7 +308,7 @@ def test_approve_without_a_fingerprint_is_refused(auth_client, practice):
 # --- the ledger itself ------------------------------------------------------------------------------
 
 def test_a_completion_undone_during_approval_refuses_it_as_a_changed_plan(auth_client, practice, monkeypatch):
-    from webapp.services import billing_approval
+    from webapp.services.billing import approval as billing_approval
 
     formation = make_service(practice, "Company Formation", BillingMethod.ONCE, "150.00")
     completion = make_completion(make_engagement(make_client(practice, "Aardvark Ltd", "AAR01"), formation,

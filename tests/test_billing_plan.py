@@ -20,8 +20,8 @@ from tests.helpers import HTMX, approve_form, invoices_of, login
 from webapp.clock import this_month
 from webapp.extensions import db
 from webapp.models import BillingMethod, BillingRun, BillingSettings, Role
-from webapp.services.billing_approval import Outcome, approve_plan
-from webapp.services.billing_plan import Change, build_plan
+from webapp.services.billing.approval import Outcome, approve_plan
+from webapp.services.billing.plan import Change, build_plan
 
 NOV = date(2026, 11, 1)
 OCT = date(2026, 10, 1)

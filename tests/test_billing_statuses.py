@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from tests.factories import make_client, make_engagement, make_service
 from webapp.extensions import db
 from webapp.models import Invoice, InvoiceStatus
-from webapp.services.billing_approval import approve_plan
+from webapp.services.billing.approval import approve_plan
 
 NOV = date(2026, 11, 1)
 BEFORE = "87d7a3305e30"

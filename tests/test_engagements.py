@@ -13,9 +13,9 @@ from webapp.clock import local_today
 from webapp.extensions import db
 from webapp.models import BillingMethod, EngagementCompletion, Practice
 from webapp.services import clients as client_service
-from webapp.services import engagements as engagement_service
-from webapp.services.billing_approval import approve_plan
-from webapp.services.billing_plan import build_plan
+from webapp.services.billing import completions as engagement_service
+from webapp.services.billing.approval import approve_plan
+from webapp.services.billing.plan import build_plan
 
 
 def completions():

@@ -27,7 +27,7 @@ from tests.factories import (
 from tests.helpers import HTMX, approve_form, login, route_methods
 from webapp.clock import this_month
 from webapp.models import BillingMethod
-from webapp.services.billing_cadence import add_months
+from webapp.services.billing.cadence import add_months
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 MESSAGE_CLASSES = {"field-error", "error-summary", "flash-error", "error-message"}

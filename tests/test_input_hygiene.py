@@ -19,7 +19,7 @@ from webapp.forms import ascii_int, clean_multiline_text, clean_text
 from webapp.models import BillingSettings, Client, Engagement, Practice, PricingMenu, Service
 from webapp.services import clients as client_service
 from webapp.services import pricing as pricing_service
-from webapp.services.billing_plan import parse_period
+from webapp.services.billing.plan import parse_period
 
 UNICODE_DIGITS = ["１２３", "٣٤", "１２.５０", "1２3", "£１,２００", "۱۲۳", "१२३"]
 

@@ -1,11 +1,11 @@
-"""Invoice layout rules (webapp/services/invoicing.py) and billing cadence: pure functions, no database."""
+"""Invoice layout rules (webapp/services/billing/lines.py, dates.py, tax.py) and billing cadence: pure functions."""
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from webapp.models import BillingMethod
-from webapp.services.billing_cadence import (
+from webapp.services.billing.cadence import (
     add_months,
     bills_in,
     cadence_key,
@@ -14,24 +14,22 @@ from webapp.services.billing_cadence import (
     due_months,
     period_label,
 )
-from webapp.services.invoicing import (
-    BillableItem,
-    DraftLine,
+from webapp.services.billing.dates import (
     InvoiceDating,
     InvoiceTerms,
-    LineRules,
-    TaxRate,
-    build_lines,
-    effective_consolidation,
     effective_terms,
     invoice_dates,
     invoice_day_passed,
-    line_tax_type,
-    line_vat,
-    lines_total,
-    parse_percent,
-    tax_invoice,
 )
+from webapp.services.billing.lines import (
+    BillableItem,
+    DraftLine,
+    LineRules,
+    build_lines,
+    effective_consolidation,
+    lines_total,
+)
+from webapp.services.billing.tax import TaxRate, line_tax_type, line_vat, parse_percent, tax_invoice
 
 NOV = date(2026, 11, 1)
 

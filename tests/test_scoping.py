@@ -22,7 +22,7 @@ from webapp.models import (
     Service,
     SyncRun,
 )
-from webapp.services.billing_approval import approve_plan
+from webapp.services.billing.approval import approve_plan
 from webapp.services.demo_seed import seed_demo
 
 ID_MODELS = {

@@ -12,7 +12,7 @@ from tests.helpers import HTMX, route_path
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Client, Engagement, EngagementCompletion, Invoice, PricingMenu, Service, SyncRun
-from webapp.services.billing_approval import approve_plan
+from webapp.services.billing.approval import approve_plan
 from webapp.services.demo_seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL, seed_demo
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

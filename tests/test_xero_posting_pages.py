@@ -70,7 +70,7 @@ def month(owner):
     make_connection(practice_id)
     client = make_client(practice_id, "Abbott & Sons Ltd", code="ABB01")
     make_engagement(client, make_service(practice_id))
-    from webapp.services.billing_approval import approve_plan
+    from webapp.services.billing.approval import approve_plan
 
     run = approve_plan(practice_id, NOVEMBER, owner.id).run
     [first] = db.session.execute(db.select(Invoice).filter_by(practice_id=practice_id)).scalars()

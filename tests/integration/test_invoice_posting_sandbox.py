@@ -27,9 +27,9 @@ from webapp.models import (
     User,
     XeroConnection,
 )
-from webapp.services.billing_approval import Outcome, approve_plan
+from webapp.services.billing.approval import Outcome, approve_plan
+from webapp.services.billing.dates import InvoiceDating
 from webapp.services.demo_seed import DEMO_EMAIL, seed_demo
-from webapp.services.invoicing import InvoiceDating
 from webapp.sync import invoice_posting
 from webapp.sync.invoice_payload import reference_for
 from webapp.sync.invoice_posting import post_outstanding

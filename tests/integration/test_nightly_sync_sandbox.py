@@ -9,9 +9,9 @@ from tests.demo_sandbox import connect_demo_practice, run_sync
 from tests.live_servers import sandbox_for
 from webapp.extensions import db
 from webapp.models import BillingSettings, Invoice, InvoicePosting, InvoiceStatus, User
-from webapp.services.billing_approval import Outcome, approve_plan
+from webapp.services.billing.approval import Outcome, approve_plan
+from webapp.services.billing.dates import InvoiceDating
 from webapp.services.demo_seed import DEMO_EMAIL, seed_demo
-from webapp.services.invoicing import InvoiceDating
 
 pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
 from xero_sandbox.constants import DEMO_TENANT_ID

@@ -3,8 +3,8 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from webapp.forms import Form
-from webapp.services.billing_plan import PlanDates
-from webapp.services.invoicing import InvoiceDating
+from webapp.services.billing.dates import InvoiceDating
+from webapp.services.billing.plan import PlanDates
 
 CHOOSE_DATE = "Choose the date for these invoices: their invoice day, or today."
 DATE_FIELD = "invoice_date"

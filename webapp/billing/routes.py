@@ -15,11 +15,11 @@ from webapp.forms import ascii_int
 from webapp.htmx import is_htmx_request, render_page_or_fragment
 from webapp.models import Invoice
 from webapp.scoping import current_practice_id, get_or_404, is_manager, manager_required
-from webapp.services.billing_approval import Outcome, approve_plan, approver_name
-from webapp.services.billing_invoices import invoice_page
-from webapp.services.billing_plan import build_plan, parse_period
-from webapp.services.billing_tax import tax_reference
-from webapp.services.invoicing import InvoiceDating
+from webapp.services.billing.approval import Outcome, approve_plan, approver_name
+from webapp.services.billing.dates import InvoiceDating
+from webapp.services.billing.invoices import invoice_page
+from webapp.services.billing.plan import build_plan, parse_period
+from webapp.services.billing.tax import tax_reference
 from webapp.services.xero_posting import (
     PostingRefused,
     fixes_for,

@@ -17,8 +17,8 @@ from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragmen
 from webapp.models import BillingSettings, Client, Engagement, EngagementCompletion
 from webapp.scoping import current_practice_id, get_or_404
 from webapp.services import clients as client_service
-from webapp.services import engagements as engagement_service
-from webapp.services.billing_settings import get_billing_settings
+from webapp.services.billing import completions as engagement_service
+from webapp.services.billing.settings import get_billing_settings
 from webapp.sync import reference_data
 
 VALIDATED_FIELDS = ("name", "code", "email", "phone", "address_line", "city", "postcode", "company_number",

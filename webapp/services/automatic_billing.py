@@ -1,5 +1,5 @@
 """Automatic monthly billing: on the practice's invoice day the nightly run approves the month's plan, exactly as a
-person pressing Approve would (the same build, fingerprint, ledger and checks in webapp.services.billing_approval),
+person pressing Approve would (the same build, fingerprint, ledger and checks in webapp.services.billing.approval),
 dated on the invoice day. Its invoices are then posted by the run's posting step like any approved month's; what
 pre-flight holds waits on the Billing Plan for a person.
 
@@ -12,9 +12,9 @@ from datetime import datetime
 from webapp.clock import local_today, this_month
 from webapp.extensions import db
 from webapp.models import BillingSettings, Practice
-from webapp.services import billing_approval
-from webapp.services.billing_plan import build_plan
-from webapp.services.invoicing import InvoiceDating
+from webapp.services.billing import approval as billing_approval
+from webapp.services.billing.dates import InvoiceDating
+from webapp.services.billing.plan import build_plan
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import Client, ClientStatus, Engagement, PricingMenu, Service
-from webapp.services import billing_lock, contact_matching_ui
-from webapp.services import engagements as engagement_billing
+from webapp.services import contact_matching_ui
+from webapp.services.billing import completions as engagement_billing
+from webapp.services.billing import lock as billing_lock
 from webapp.sync import contact_links
 
 # [0-9], not \d: \d also matches other scripts' digits ("０１２３４５６７"), which Companies House and HMRC do not use.

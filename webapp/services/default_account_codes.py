@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from webapp.extensions import db
 from webapp.models import XeroAccount
-from webapp.services.billing_settings import get_billing_settings
+from webapp.services.billing.settings import get_billing_settings
 from webapp.sync import reference_data
 
 KINDS = {

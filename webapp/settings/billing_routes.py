@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.scoping import current_practice_id, require_settings_manager
-from webapp.services.billing_settings import (
+from webapp.services.billing.settings import (
     INLINE_FIELDS,
     SettingsChange,
     get_billing_settings,

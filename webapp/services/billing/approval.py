@@ -8,9 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from webapp.clock import local_today, this_month
 from webapp.extensions import db
 from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, InvoiceLine, InvoiceStatus, User
-from webapp.services import billing_cadence, billing_lock
-from webapp.services.billing_plan import build_plan
-from webapp.services.invoicing import InvoiceDating
+from webapp.services.billing import cadence, lock
+from webapp.services.billing.dates import InvoiceDating
+from webapp.services.billing.plan import build_plan
 
 NUMBER_PREFIX = "SKT-"
 NUMBER_DIGITS = 6
@@ -51,7 +51,7 @@ def next_invoice_sequence(practice_id: int) -> int:
 
 def find_run(practice_id: int, period: date) -> BillingRun | None:
     return db.session.execute(
-        db.select(BillingRun).filter_by(practice_id=practice_id, period=billing_cadence.month_start(period))
+        db.select(BillingRun).filter_by(practice_id=practice_id, period=cadence.month_start(period))
     ).scalar_one_or_none()
 
 
@@ -81,11 +81,11 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
     Anything the database refuses while raising (a charge already in the ledger, a completion undone
     meanwhile by a writer that skipped the lock) rolls everything back: PLAN_CHANGED, nothing raised.
     """
-    period = billing_cadence.month_start(period)
+    period = cadence.month_start(period)
     # Lock the practice row: one approval per practice at a time, so the run check, the ledger and the
     # invoice number sequence cannot interleave between two requests (or two processes); completions
     # and engagement edits take the same lock, so they wait for this approval.
-    time_zone = billing_lock.lock_practice(practice_id)
+    time_zone = lock.lock_practice(practice_id)
     existing = find_run(practice_id, period)
     if existing is not None:
         db.session.rollback()

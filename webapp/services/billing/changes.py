@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Protocol
 
 from webapp.models.pricing import BillingMethod
-from webapp.services import billing_cadence
+from webapp.services.billing import cadence
 
 CADENCE_NOTES = {
     BillingMethod.QUARTERLY_ADVANCE: "{name} due this quarter",
@@ -85,10 +85,10 @@ class Agreement(Protocol):
 
 def agreed_work(engagements: Iterable[Agreement], period: date) -> dict[int, Decimal]:
     """Service id -> total agreed price of the engagements in force for it in the month (see module doc)."""
-    last_day = billing_cadence.month_end(period)
+    last_day = cadence.month_end(period)
     touching: dict[int, list[Agreement]] = {}
     for engagement in engagements:
-        if billing_cadence.is_active_in(engagement.start_date, engagement.end_date, period):
+        if cadence.is_active_in(engagement.start_date, engagement.end_date, period):
             touching.setdefault(engagement.service_id, []).append(engagement)
     agreed = {}
     for service_id, group in touching.items():

@@ -35,10 +35,19 @@ from webapp.models import (
     Practice,
     XeroBrandingTheme,
 )
-from webapp.services import billing_cadence, invoicing
-from webapp.services.billing_changes import Change, DueService, agreed_work, cadence_notes, compare_work
-from webapp.services.billing_settings import get_billing_settings
-from webapp.services.billing_tax import TaxReference, tax_reference
+from webapp.services.billing import cadence
+from webapp.services.billing.changes import Change, DueService, agreed_work, cadence_notes, compare_work
+from webapp.services.billing.dates import InvoiceDating, InvoiceTerms, effective_terms, invoice_dates
+from webapp.services.billing.lines import (
+    BillableItem,
+    DraftLine,
+    LineRules,
+    build_lines,
+    effective_consolidation,
+    lines_total,
+)
+from webapp.services.billing.settings import get_billing_settings
+from webapp.services.billing.tax import InvoiceTax, TaxReference, tax_reference
 from webapp.sync import reference_data
 
 ZERO = Decimal("0.00")
@@ -52,8 +61,8 @@ class InvoicePreview:
     due_date: date
     branding_theme_id: str | None
     template_name: str
-    lines: list[invoicing.DraftLine]
-    tax: invoicing.InvoiceTax  # net, VAT per line and total as Xero will post them
+    lines: list[DraftLine]
+    tax: InvoiceTax  # net, VAT per line and total as Xero will post them
     # Dated on its invoice day in the billed month (the client's, else the practice's): what the plan's
     # fingerprint covers, whichever date approving gives it. None: the same as issue_date / due_date.
     invoice_day_date: date | None = None
@@ -67,7 +76,7 @@ class InvoicePreview:
     @property
     def total(self) -> Decimal:
         """The net total (before VAT)."""
-        return invoicing.lines_total(self.lines)
+        return lines_total(self.lines)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,7 +84,7 @@ class _ClientRow:
     """What the plan shows of one client: its amounts this month and last, and how its agreed work changed."""
 
     client: Client
-    items: list[invoicing.BillableItem]
+    items: list[BillableItem]
     amount: Decimal
     last_amount: Decimal
     change: Change
@@ -107,7 +116,7 @@ class LateCharges:
     """Charges that fell due in an approved month after it was approved: a later month bills them."""
 
     client: Client
-    items: list[invoicing.BillableItem]
+    items: list[BillableItem]
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,7 @@ class PlanDates:
     invoice_day: date  # the practice's invoice day in the month
     due_date: date  # ... plus the practice's payment terms
     today_due_date: date  # today plus the practice's payment terms
-    dating: invoicing.InvoiceDating  # how the previews are dated
+    dating: InvoiceDating  # how the previews are dated
     passed: int = 0  # invoices whose invoice day (the client's, else the practice's) has passed
     own_terms: int = 0  # invoices for clients with their own invoice day or payment terms
 
@@ -163,11 +172,11 @@ class BillingPlan:
 
     @property
     def previous_period(self) -> date:
-        return billing_cadence.add_months(self.period, -1)
+        return cadence.add_months(self.period, -1)
 
     @property
     def next_period(self) -> date:
-        return billing_cadence.add_months(self.period, 1)
+        return cadence.add_months(self.period, 1)
 
     @property
     def is_empty(self) -> bool:
@@ -232,26 +241,26 @@ def engagement_charges(engagement: Engagement, first: date, last: date,
     Completions from month `completions_from` instead, when given (earlier than `first`).
     """
     method = BillingMethod(engagement.service.billing_method)
-    charges = [Charge(billing_cadence.cadence_key(engagement.id, period), engagement, period)
-               for period in billing_cadence.due_months(method, engagement.start_date, engagement.end_date,
+    charges = [Charge(cadence.cadence_key(engagement.id, period), engagement, period)
+               for period in cadence.due_months(method, engagement.start_date, engagement.end_date,
                                                         first, last)]
     for completion in engagement.completions:
-        period = billing_cadence.month_start(completion.completed_on)
+        period = cadence.month_start(completion.completed_on)
         if (completions_from or first) <= period <= last:
-            charges.append(Charge(billing_cadence.completion_key(completion.id), engagement, period,
+            charges.append(Charge(cadence.completion_key(completion.id), engagement, period,
                                   completion.id))
     return charges
 
 
-def billable_item(charge: Charge, catch_up: bool = False) -> invoicing.BillableItem:
+def billable_item(charge: Charge, catch_up: bool = False) -> BillableItem:
     engagement, service = charge.engagement, charge.engagement.service
     method = BillingMethod(service.billing_method)
-    return invoicing.BillableItem(
+    return BillableItem(
         service_id=service.id,
         service_name=service.name,
         recurring=method.is_recurring,
         amount=engagement.price,
-        period_label=billing_cadence.period_label(method, charge.due_period),
+        period_label=cadence.period_label(method, charge.due_period),
         account_code=service.account_code or None,
         tax_type=service.tax_type or None,
         charge_key=charge.key,
@@ -262,19 +271,19 @@ def billable_item(charge: Charge, catch_up: bool = False) -> invoicing.BillableI
     )
 
 
-def _in_service_order(charges: list[tuple[Charge, bool]]) -> list[invoicing.BillableItem]:
+def _in_service_order(charges: list[tuple[Charge, bool]]) -> list[BillableItem]:
     ordered = sorted(charges, key=lambda pair: (pair[0].due_period, pair[0].engagement.service.position,
                                                 pair[0].engagement.service.name, pair[0].engagement.id,
                                                 pair[0].key))
     return [billable_item(charge, catch_up) for charge, catch_up in ordered]
 
 
-def line_rules(settings: BillingSettings, client: Client) -> invoicing.LineRules:
+def line_rules(settings: BillingSettings, client: Client) -> LineRules:
     """The layout rules for one client: its own consolidation choices win over the practice's."""
-    return invoicing.LineRules(
-        consolidate_recurring=invoicing.effective_consolidation(client.consolidate_recurring,
+    return LineRules(
+        consolidate_recurring=effective_consolidation(client.consolidate_recurring,
                                                                 settings.consolidate_recurring),
-        consolidate_one_off=invoicing.effective_consolidation(client.consolidate_one_off,
+        consolidate_one_off=effective_consolidation(client.consolidate_one_off,
                                                               settings.consolidate_one_off),
         recurring_account_code=settings.recurring_account_code,
         one_off_account_code=settings.one_off_account_code,
@@ -286,9 +295,9 @@ def effective_theme_id(settings: BillingSettings, client: Client, xero_default_i
     return client.branding_theme_id or settings.default_branding_theme_id or xero_default_id
 
 
-def client_terms(settings: BillingSettings, client: Client) -> invoicing.InvoiceTerms:
+def client_terms(settings: BillingSettings, client: Client) -> InvoiceTerms:
     """The client's invoice day and payment terms: its own where it has them, else the practice's."""
-    return invoicing.effective_terms(settings.invoice_day, settings.payment_terms_days,
+    return effective_terms(settings.invoice_day, settings.payment_terms_days,
                                      client.invoice_day, client.payment_terms_days)
 
 
@@ -296,16 +305,16 @@ def has_own_terms(client: Client) -> bool:
     return client.invoice_day is not None or client.payment_terms_days is not None
 
 
-def preview_invoice(settings: BillingSettings, client: Client, items: list[invoicing.BillableItem],
+def preview_invoice(settings: BillingSettings, client: Client, items: list[BillableItem],
                     period: date, theme_names: dict[str, str], xero_default_id: str | None,
                     tax: TaxReference, today: date | None = None,
-                    dating: invoicing.InvoiceDating = invoicing.InvoiceDating.INVOICE_DAY) -> InvoicePreview:
+                    dating: InvoiceDating = InvoiceDating.INVOICE_DAY) -> InvoicePreview:
     terms = client_terms(settings, client)
-    on_day, due_on_day = invoicing.invoice_dates(period, terms.invoice_day, terms.payment_terms_days)
-    issue, due = invoicing.invoice_dates(period, terms.invoice_day, terms.payment_terms_days, today=today,
+    on_day, due_on_day = invoice_dates(period, terms.invoice_day, terms.payment_terms_days)
+    issue, due = invoice_dates(period, terms.invoice_day, terms.payment_terms_days, today=today,
                                          dating=dating)
     theme_id = effective_theme_id(settings, client, xero_default_id)
-    lines = invoicing.build_lines(items, line_rules(settings, client), period)
+    lines = build_lines(items, line_rules(settings, client), period)
     return InvoicePreview(
         issue_date=issue,
         due_date=due,
@@ -319,10 +328,10 @@ def preview_invoice(settings: BillingSettings, client: Client, items: list[invoi
     )
 
 
-def plan_dates(settings: BillingSettings, period: date, today: date, dating: invoicing.InvoiceDating,
+def plan_dates(settings: BillingSettings, period: date, today: date, dating: InvoiceDating,
                rows: list["ClientPlan"]) -> PlanDates:
     """The open month's dates (see PlanDates) for the invoices in `rows`."""
-    invoice_day, due = invoicing.invoice_dates(period, settings.invoice_day, settings.payment_terms_days)
+    invoice_day, due = invoice_dates(period, settings.invoice_day, settings.payment_terms_days)
     passed = sum(1 for row in rows if row.preview.invoice_day_date and row.preview.invoice_day_date < today)
     return PlanDates(today=today, invoice_day=invoice_day, due_date=due,
                      today_due_date=today + timedelta(days=settings.payment_terms_days), dating=dating,
@@ -401,9 +410,9 @@ class _Runs:
     scopes: dict[int, set[int]]  # run id -> client ids; a run approved before scopes were recorded has none
 
     def next_open_after(self, period: date) -> date:
-        candidate = billing_cadence.add_months(period, 1)
+        candidate = cadence.add_months(period, 1)
         while candidate in self.by_period:
-            candidate = billing_cadence.add_months(candidate, 1)
+            candidate = cadence.add_months(candidate, 1)
         return candidate
 
     def may_catch_up(self, run: BillingRun, client: Client) -> bool:
@@ -479,16 +488,16 @@ def _unbilled_before_socket(client: Client, engagement: Engagement, go_live: dat
     """Notes for the quarterly/annual in-advance fee covering `period` when it fell due before `go_live`
     (Socket's first approved month): history from before Socket is not billed, so say so."""
     method = BillingMethod(engagement.service.billing_method)
-    months = billing_cadence.ADVANCE_EVERY.get(method)
+    months = cadence.ADVANCE_EVERY.get(method)
     if months is None:
         return []
-    first_covering = billing_cadence.add_months(period, 1 - months)
-    last_before = billing_cadence.add_months(go_live, -1)
+    first_covering = cadence.add_months(period, 1 - months)
+    last_before = cadence.add_months(go_live, -1)
     if last_before < first_covering:
         return []
     return [f"{engagement.service.name} for {client.name} fell due in {due:%B %Y}, before Socket's first "
             "approved month: not billed by Socket"
-            for due in billing_cadence.due_months(method, engagement.start_date, engagement.end_date,
+            for due in cadence.due_months(method, engagement.start_date, engagement.end_date,
                                                   first_covering, last_before)]
 
 
@@ -500,7 +509,7 @@ def _due(charge: Charge, catch_up: bool = False) -> DueService:
 def invoice_preview(invoice: Invoice, theme_names: dict[str, str], tax: TaxReference) -> InvoicePreview:
     """A raised invoice shown like a preview: its own dates, template and lines, as stored."""
     theme_id = invoice.branding_theme_id
-    lines = [invoicing.DraftLine(description=line.description, quantity=line.quantity,
+    lines = [DraftLine(description=line.description, quantity=line.quantity,
                                  unit_amount=line.unit_amount, account_code=line.account_code,
                                  tax_type=line.tax_type, service_id=line.service_id)
              for line in invoice.lines]
@@ -523,7 +532,7 @@ def _vat_total(rows: list[ClientPlan]) -> Decimal | None:
 
 
 def build_plan(practice_id: int, period: date, *, today: date | None = None,
-               dating: invoicing.InvoiceDating = invoicing.InvoiceDating.INVOICE_DAY) -> BillingPlan:
+               dating: InvoiceDating = InvoiceDating.INVOICE_DAY) -> BillingPlan:
     """The plan for one practice and month: per client its lines, amount and change against last month.
 
     An open month's previews are dated by `dating` (each on its invoice day unless TODAY says otherwise for
@@ -541,8 +550,8 @@ def build_plan(practice_id: int, period: date, *, today: date | None = None,
     "Last month" is what the previous month's run invoiced when that month is approved, else what would
     fall due in it.
     """
-    period = billing_cadence.month_start(period)
-    previous = billing_cadence.add_months(period, -1)
+    period = cadence.month_start(period)
+    previous = cadence.add_months(period, -1)
     settings = get_billing_settings(practice_id)
     if today is None:
         practice = db.session.get(Practice, practice_id)

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import BilledCharge, BillingMethod, Engagement, EngagementCompletion, Invoice
-from webapp.services import billing_cadence, billing_lock
+from webapp.services.billing import cadence, lock
 
 PERIOD_NAMES = {BillingMethod.QUARTERLY_COMPLETION: "quarter", BillingMethod.ANNUAL_COMPLETION: "year"}
 
@@ -40,9 +40,9 @@ def invoiced_completions(engagements: list[Engagement]) -> dict[int, str]:
 
 
 def _period_span(method: BillingMethod, start: date, index: int) -> str:
-    months = billing_cadence.COMPLETION_EVERY[method]
-    first = billing_cadence.add_months(billing_cadence.month_start(start), index * months)
-    last = billing_cadence.add_months(first, months - 1)
+    months = cadence.COMPLETION_EVERY[method]
+    first = cadence.add_months(cadence.month_start(start), index * months)
+    last = cadence.add_months(first, months - 1)
     return f"{first:%B %Y} – {last:%B %Y}"
 
 
@@ -61,9 +61,9 @@ def check_completion(engagement: Engagement, completed_on: date, today: date) ->
             done = engagement.completions[0].completed_on
             raise CompletionRefused(f"This one-off work was already marked complete on {done:%-d %b %Y}.")
         return
-    index = billing_cadence.completion_period(method, engagement.start_date, completed_on)
+    index = cadence.completion_period(method, engagement.start_date, completed_on)
     for completion in engagement.completions:
-        if billing_cadence.completion_period(method, engagement.start_date, completion.completed_on) == index:
+        if cadence.completion_period(method, engagement.start_date, completion.completed_on) == index:
             noun = PERIOD_NAMES[method]
             raise CompletionRefused(
                 f"The {noun} {_period_span(method, engagement.start_date, index)} was already marked complete "
@@ -77,7 +77,7 @@ def mark_complete(engagement: Engagement, completed_on: date, today: date,
     Takes the practice's billing lock: two requests cannot both pass the once-per-period check, and a
     running approval finishes first.
     """
-    billing_lock.lock_practice(engagement.practice_id)
+    lock.lock_practice(engagement.practice_id)
     db.session.refresh(engagement, ["completions"])
     check_completion(engagement, completed_on, today)
     completion = EngagementCompletion(practice_id=engagement.practice_id, engagement_id=engagement.id,
@@ -94,7 +94,7 @@ def undo_completion(completion: EngagementCompletion) -> None:
     Takes the practice's billing lock, so it waits for a running approval and then sees whether that
     approval billed it.
     """
-    billing_lock.lock_practice(completion.practice_id)
+    lock.lock_practice(completion.practice_id)
     invoiced = invoiced_completions([completion.engagement]).get(completion.id)
     if invoiced:
         raise CompletionRefused(f"Already invoiced on {invoiced}, so it cannot be undone.")
