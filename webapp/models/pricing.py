@@ -72,6 +72,8 @@ class Service(Model):
     account_code: Mapped[str | None] = mapped_column(String(10))
     tax_type: Mapped[str | None] = mapped_column(String(50))
     position: Mapped[int] = mapped_column(default=0)
+    # Last changed (e.g. its billing method): the Billing Plan checks its engagements again like their own changes.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     pricing_menu: Mapped[PricingMenu] = relationship(back_populates="services")
 
@@ -97,6 +99,9 @@ class Engagement(Model):
     start_date: Mapped[date]
     end_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Last changed (dates, price, service): the Billing Plan checks the months approved before then again for
+    # charges they missed (see billing.plan_classifier). SQL written by hand must set it (update() statements do).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     client: Mapped["Client"] = relationship(back_populates="engagements")
     service: Mapped[Service] = relationship(lazy="joined")

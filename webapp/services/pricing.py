@@ -15,6 +15,7 @@ from webapp.models import (
     XeroAccount,
     XeroConnection,
 )
+from webapp.services.billing import lock as billing_lock
 from webapp.sync import reference_data
 
 MAX_PRICE = Decimal("9999999999.99")  # what Numeric(12, 2) can hold
@@ -152,6 +153,9 @@ def add_service(menu: PricingMenu, fields: dict) -> Service:
 
 
 def update_service(service: Service, fields: dict) -> Service:
+    # Waits for a running approval, as engagement edits do: a billing method changed while a month is being
+    # approved must be stamped (updated_at) after that month's approval, or catch-up would never look again.
+    billing_lock.lock_practice(service.practice_id)
     _apply_service_fields(service, fields)
     db.session.commit()
     return service

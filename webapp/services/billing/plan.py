@@ -1,122 +1,51 @@
 """The Billing Plan: what each active client will be invoiced in a month, and how that changed.
 
-A month's plan bills the charges that fell due in it and are not yet in the ledger (BilledCharge), plus
-catch-up: charges that fell due in an earlier month that was already approved but were missed (a
-back-dated engagement, a completion recorded after approval). Catch-up never reaches before the
-practice's first approved month (history from before Socket is not billed: an open month's plan notes a
-quarterly/annual fee covering it that fell due before then), except for completions, which bill once
-whenever they are dated, so one dated before that month is caught up too. It bills a month's missed
-charge only to a client in that month's scope — active when it was approved — so never for a month the
-client was archived in (see _Runs.may_catch_up; months approved before scopes were recorded are not
-caught up).
+Built in three steps, each in its own module: plan_loader reads everything the plan needs in the same number
+of statements however many clients or approved months; plan_classifier sorts each client's charges (billed
+this month, caught up, late, awaiting an earlier month: its doc says what catch-up bills); plan_rows makes
+each client's row and outcome. This module assembles the outcomes into the BillingPlan and fingerprints it.
+
+A plan is the sum of its clients' outcomes: the outcomes of disjoint sets of clients (build_client_outcomes
+with `client_ids`), concatenated in client order, assemble into the same plan as one build of them all.
 """
 import hashlib
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from sqlalchemy.orm import lazyload, noload
-from sqlalchemy.orm.attributes import set_committed_value
-
-from webapp.clock import local_today
-from webapp.extensions import db
-from webapp.models import (
-    BilledCharge,
-    BillingMethod,
-    BillingRun,
-    BillingRunClient,
-    BillingSettings,
-    Client,
-    ClientStatus,
-    Engagement,
-    EngagementCompletion,
-    Invoice,
-    InvoiceLine,
-    Practice,
-    XeroBrandingTheme,
-)
+from webapp.models import BillingRun
 from webapp.services.billing import cadence
-from webapp.services.billing.changes import Change, DueService, agreed_work, cadence_notes, compare_work
-from webapp.services.billing.dates import InvoiceDating, InvoiceTerms, effective_terms, invoice_dates
-from webapp.services.billing.lines import (
-    BillableItem,
-    DraftLine,
-    LineRules,
-    build_lines,
-    effective_consolidation,
-    lines_total,
+from webapp.services.billing.changes import Change
+from webapp.services.billing.dates import InvoiceDating, InvoiceTerms, invoice_dates
+from webapp.services.billing.plan_classifier import Charge, classify, engagement_charges, invoiced_charges
+from webapp.services.billing.plan_loader import PlanReads, load_plan_inputs
+from webapp.services.billing.plan_rows import (
+    ClientOutcome,
+    ClientPlan,
+    EndedClientPlan,
+    InvoicePreview,
+    LateCharges,
+    RowContext,
+    billable_item,
+    client_outcome,
+    client_terms,
+    effective_theme_id,
+    has_own_terms,
+    invoice_preview,
+    line_rules,
+    preview_invoice,
 )
-from webapp.services.billing.settings import get_billing_settings
-from webapp.services.billing.tax import InvoiceTax, TaxReference, tax_reference
-from webapp.sync import reference_data
+
+__all__ = [
+    "ZERO", "BillingPlan", "Change", "Charge", "ClientOutcome", "ClientPlan", "EndedClientPlan", "InvoicePreview",
+    "LateCharges", "PlanBuild", "PlanDates", "PlanTotals", "assemble_plan", "billable_item", "build_client_outcomes",
+    "build_plan", "client_terms", "effective_theme_id", "engagement_charges", "has_own_terms", "invoice_preview",
+    "line_rules", "parse_period", "plan_dates", "plan_fingerprint", "preview_invoice", "row_fingerprint",
+]
 
 ZERO = Decimal("0.00")
-
-
-@dataclass(frozen=True)
-class InvoicePreview:
-    """The invoice exactly as approving the plan will raise it."""
-
-    issue_date: date  # as the plan dates it (on its invoice day, or today: see PlanDates)
-    due_date: date
-    branding_theme_id: str | None
-    template_name: str
-    lines: list[DraftLine]
-    tax: InvoiceTax  # net, VAT per line and total as Xero will post them
-    # Dated on its invoice day in the billed month (the client's, else the practice's): what the plan's
-    # fingerprint covers, whichever date approving gives it. None: the same as issue_date / due_date.
-    invoice_day_date: date | None = None
-    invoice_day_due_date: date | None = None
-    own_terms: bool = False  # the client has its own invoice day or payment terms
-
-    @property
-    def dated_on_invoice_day(self) -> bool:
-        return self.invoice_day_date in (None, self.issue_date)
-
-    @property
-    def total(self) -> Decimal:
-        """The net total (before VAT)."""
-        return lines_total(self.lines)
-
-
-@dataclass(frozen=True, kw_only=True)
-class _ClientRow:
-    """What the plan shows of one client: its amounts this month and last, and how its agreed work changed."""
-
-    client: Client
-    items: list[BillableItem]
-    amount: Decimal
-    last_amount: Decimal
-    change: Change
-    invoice: Invoice | None = None  # approved month: the invoice its run raised for this client
-    details: tuple[str, ...] = ()  # what changed in the agreed work, e.g. "Payroll added"
-    notes: tuple[str, ...] = ()  # why the amount moved without it, e.g. "VAT Returns due this quarter"
-
-    @property
-    def difference(self) -> Decimal:
-        return self.amount - self.last_amount
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClientPlan(_ClientRow):
-    """A client invoiced this month, with the invoice approving raises (approved month: the one it raised)."""
-
-    preview: InvoicePreview
-
-
-@dataclass(frozen=True, kw_only=True)
-class EndedClientPlan(_ClientRow):
-    """A client billed last month but not this month: there is no invoice to preview."""
-
-    preview: None = None
-
-
-@dataclass(frozen=True)
-class LateCharges:
-    """Charges that fell due in an approved month after it was approved: a later month bills them."""
-
-    client: Client
-    items: list[BillableItem]
 
 
 @dataclass(frozen=True)
@@ -197,19 +126,30 @@ class BillingPlan:
         return plan_fingerprint(self.rows)
 
 
-def plan_fingerprint(rows: list[ClientPlan]) -> str:
+def row_fingerprint(row: ClientPlan) -> str:
+    """A digest (hex) of the invoice approving will raise for one row: its client, dates, template and lines."""
     digest = hashlib.sha256()
-    for row in sorted(rows, key=lambda r: r.client.id):
-        preview = row.preview
-        # The invoice-day dates, not the ones the plan was shown with: approving on its invoice day or
-        # today is the approver's choice (and "today" moves at midnight), not a change in the plan.
-        digest.update(f"client {row.client.id} {preview.invoice_day_date or preview.issue_date} "
-                      f"{preview.invoice_day_due_date or preview.due_date} {preview.branding_theme_id}\n".encode())
-        for line, taxed in zip(preview.lines, preview.tax.lines, strict=True):
-            # The resolved tax type too: approval stores it, so an account's default changing refuses.
-            digest.update(repr((line.description, str(line.quantity), str(line.unit_amount), line.account_code,
-                                taxed.tax_type, line.service_id, line.charge_keys)).encode() + b"\n")
-    return digest.hexdigest()[:32]
+    preview = row.preview
+    # The invoice-day dates, not the ones the plan was shown with: approving on its invoice day or
+    # today is the approver's choice (and "today" moves at midnight), not a change in the plan.
+    digest.update(f"client {row.client.id} {preview.invoice_day_date or preview.issue_date} "
+                  f"{preview.invoice_day_due_date or preview.due_date} {preview.branding_theme_id}\n".encode())
+    for line, taxed in zip(preview.lines, preview.tax.lines, strict=True):
+        # The resolved tax type too: approval stores it, so an account's default changing refuses.
+        digest.update(repr((line.description, str(line.quantity), str(line.unit_amount), line.account_code,
+                            taxed.tax_type, line.service_id, line.charge_keys)).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def plan_fingerprint(rows: Iterable[ClientPlan]) -> str:
+    """The plan's digest: of its rows' digests by client id, so it can be made from stored row digests."""
+    return combine_fingerprints({row.client.id: row_fingerprint(row) for row in rows})
+
+
+def combine_fingerprints(digests_by_client: Mapping[int, str]) -> str:
+    """The plan's fingerprint from its rows' digests (row_fingerprint) by client id, in any order."""
+    joined = "".join(digests_by_client[client_id] for client_id in sorted(digests_by_client))
+    return hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
 def parse_period(value: str | None) -> date | None:
@@ -224,112 +164,18 @@ def parse_period(value: str | None) -> date | None:
     return parsed.date() if 2000 <= parsed.year <= 2100 else None
 
 
-@dataclass(frozen=True)
-class Charge:
-    """One charge an engagement makes: a calendar month's fee or a completion."""
+class PracticeTerms(Protocol):
+    """The practice's invoice day and payment terms (its BillingSettings, or InvoiceTerms)."""
 
-    key: str
-    engagement: Engagement
-    due_period: date
-    completion_id: int | None = None
+    @property
+    def invoice_day(self) -> int: ...
 
-
-def engagement_charges(engagement: Engagement, first: date, last: date,
-                       completions_from: date | None = None) -> list[Charge]:
-    """The charges `engagement` makes that fall due from month `first` to month `last` (inclusive).
-
-    Completions from month `completions_from` instead, when given (earlier than `first`).
-    """
-    method = BillingMethod(engagement.service.billing_method)
-    charges = [Charge(cadence.cadence_key(engagement.id, period), engagement, period)
-               for period in cadence.due_months(method, engagement.start_date, engagement.end_date,
-                                                        first, last)]
-    for completion in engagement.completions:
-        period = cadence.month_start(completion.completed_on)
-        if (completions_from or first) <= period <= last:
-            charges.append(Charge(cadence.completion_key(completion.id), engagement, period,
-                                  completion.id))
-    return charges
+    @property
+    def payment_terms_days(self) -> int: ...
 
 
-def billable_item(charge: Charge, catch_up: bool = False) -> BillableItem:
-    engagement, service = charge.engagement, charge.engagement.service
-    method = BillingMethod(service.billing_method)
-    return BillableItem(
-        service_id=service.id,
-        service_name=service.name,
-        recurring=method.is_recurring,
-        amount=engagement.price,
-        period_label=cadence.period_label(method, charge.due_period),
-        account_code=service.account_code or None,
-        tax_type=service.tax_type or None,
-        charge_key=charge.key,
-        catch_up=catch_up,
-        engagement_id=engagement.id,
-        completion_id=charge.completion_id,
-        due_period=charge.due_period,
-    )
-
-
-def _in_service_order(charges: list[tuple[Charge, bool]]) -> list[BillableItem]:
-    ordered = sorted(charges, key=lambda pair: (pair[0].due_period, pair[0].engagement.service.position,
-                                                pair[0].engagement.service.name, pair[0].engagement.id,
-                                                pair[0].key))
-    return [billable_item(charge, catch_up) for charge, catch_up in ordered]
-
-
-def line_rules(settings: BillingSettings, client: Client) -> LineRules:
-    """The layout rules for one client: its own consolidation choices win over the practice's."""
-    return LineRules(
-        consolidate_recurring=effective_consolidation(client.consolidate_recurring,
-                                                                settings.consolidate_recurring),
-        consolidate_one_off=effective_consolidation(client.consolidate_one_off,
-                                                              settings.consolidate_one_off),
-        recurring_account_code=settings.recurring_account_code,
-        one_off_account_code=settings.one_off_account_code,
-    )
-
-
-def effective_theme_id(settings: BillingSettings, client: Client, xero_default_id: str | None) -> str | None:
-    """The client's template, else the practice's, else Xero's default (lowest SortOrder), else none."""
-    return client.branding_theme_id or settings.default_branding_theme_id or xero_default_id
-
-
-def client_terms(settings: BillingSettings, client: Client) -> InvoiceTerms:
-    """The client's invoice day and payment terms: its own where it has them, else the practice's."""
-    return effective_terms(settings.invoice_day, settings.payment_terms_days,
-                                     client.invoice_day, client.payment_terms_days)
-
-
-def has_own_terms(client: Client) -> bool:
-    return client.invoice_day is not None or client.payment_terms_days is not None
-
-
-def preview_invoice(settings: BillingSettings, client: Client, items: list[BillableItem],
-                    period: date, theme_names: dict[str, str], xero_default_id: str | None,
-                    tax: TaxReference, today: date | None = None,
-                    dating: InvoiceDating = InvoiceDating.INVOICE_DAY) -> InvoicePreview:
-    terms = client_terms(settings, client)
-    on_day, due_on_day = invoice_dates(period, terms.invoice_day, terms.payment_terms_days)
-    issue, due = invoice_dates(period, terms.invoice_day, terms.payment_terms_days, today=today,
-                                         dating=dating)
-    theme_id = effective_theme_id(settings, client, xero_default_id)
-    lines = build_lines(items, line_rules(settings, client), period)
-    return InvoicePreview(
-        issue_date=issue,
-        due_date=due,
-        branding_theme_id=theme_id,
-        template_name=theme_names.get(theme_id, "Xero's default template") if theme_id else "Xero's default template",
-        lines=lines,
-        tax=tax.tax(lines),
-        invoice_day_date=on_day,
-        invoice_day_due_date=due_on_day,
-        own_terms=has_own_terms(client),
-    )
-
-
-def plan_dates(settings: BillingSettings, period: date, today: date, dating: InvoiceDating,
-               rows: list["ClientPlan"]) -> PlanDates:
+def plan_dates(settings: PracticeTerms, period: date, today: date, dating: InvoiceDating,
+               rows: Sequence[ClientPlan]) -> PlanDates:
     """The open month's dates (see PlanDates) for the invoices in `rows`."""
     invoice_day, due = invoice_dates(period, settings.invoice_day, settings.payment_terms_days)
     passed = sum(1 for row in rows if row.preview.invoice_day_date and row.preview.invoice_day_date < today)
@@ -338,188 +184,43 @@ def plan_dates(settings: BillingSettings, period: date, today: date, dating: Inv
                      passed=passed, own_terms=sum(1 for row in rows if row.preview.own_terms))
 
 
-def _clients_with_engagements(practice_id: int, runs: list[BillingRun]) -> list[tuple[Client, list[Engagement]]]:
-    """Active clients, plus any client (archived since) invoiced by one of `runs`, by name, each with its
-    engagements and their completions: three statements however many clients (relationship loading
-    would batch them 500 at a time)."""
-    wanted = Client.status == ClientStatus.ACTIVE.value
-    run_ids = [run.id for run in runs]
-    if run_ids:
-        wanted = wanted | Client.id.in_(db.select(Invoice.client_id).filter(Invoice.billing_run_id.in_(run_ids)))
-    clients = db.session.execute(
-        db.select(Client).filter(Client.practice_id == practice_id, wanted).order_by(Client.name, Client.id)
-        .options(noload(Client.engagements))
-    ).scalars().all()
-    client_ids = db.select(Client.id).filter(Client.practice_id == practice_id, wanted)
-    engagements = db.session.execute(
-        db.select(Engagement).filter(Engagement.practice_id == practice_id, Engagement.client_id.in_(client_ids))
-        .order_by(Engagement.id).options(noload(Engagement.completions))
-    ).scalars().all()
-    completions: dict[int, list[EngagementCompletion]] = {}
-    for completion in db.session.execute(
-        db.select(EngagementCompletion)
-        .join(Engagement, Engagement.id == EngagementCompletion.engagement_id)
-        .filter(EngagementCompletion.practice_id == practice_id, Engagement.client_id.in_(client_ids))
-        .order_by(EngagementCompletion.completed_on, EngagementCompletion.id)
-    ).scalars():
-        completions.setdefault(completion.engagement_id, []).append(completion)
-    by_client: dict[int, list[Engagement]] = {}
-    for engagement in engagements:
-        set_committed_value(engagement, "completions", completions.get(engagement.id, []))
-        by_client.setdefault(engagement.client_id, []).append(engagement)
-    for client in clients:
-        set_committed_value(client, "engagements", by_client.get(client.id, []))
-    return [(client, by_client.get(client.id, [])) for client in clients]
-
-
-def _invoices(runs: list[BillingRun]) -> dict[int, dict[int, Invoice]]:
-    """Run id -> client id -> the invoice it raised, with lines: two statements however many invoices."""
-    run_ids = [run.id for run in runs]
-    invoices = db.session.execute(
-        db.select(Invoice).filter(Invoice.billing_run_id.in_(run_ids))
-        # Its client is already loaded (with engagements) by _clients_with_engagements: take it from the session.
-        .options(noload(Invoice.lines), lazyload(Invoice.client))
-    ).scalars().all() if run_ids else []
-    lines: dict[int, list[InvoiceLine]] = {}
-    if invoices:
-        for line in db.session.execute(
-            db.select(InvoiceLine).filter(InvoiceLine.invoice_id.in_(
-                db.select(Invoice.id).filter(Invoice.billing_run_id.in_(run_ids))))
-            .order_by(InvoiceLine.position, InvoiceLine.id)
-        ).scalars():
-            lines.setdefault(line.invoice_id, []).append(line)
-    by_run: dict[int, dict[int, Invoice]] = {run_id: {} for run_id in run_ids}
-    for invoice in invoices:
-        set_committed_value(invoice, "lines", lines.get(invoice.id, []))
-        by_run[invoice.billing_run_id][invoice.client_id] = invoice
-    return by_run
-
-
-def _theme_names(practice_id: int) -> dict[str, str]:
-    rows = db.session.execute(
-        db.select(XeroBrandingTheme.branding_theme_id, XeroBrandingTheme.name).filter_by(practice_id=practice_id)
-    )
-    return {theme_id: name for theme_id, name in rows}
-
-
 @dataclass(frozen=True)
-class _Runs:
-    """The practice's approved months, and each one's scope: the clients active when it was approved."""
+class PlanBuild:
+    """A plan before it is assembled: its month, runs and dating, and every client's outcome in client order."""
 
-    by_period: dict[date, BillingRun]
-    scopes: dict[int, set[int]]  # run id -> client ids; a run approved before scopes were recorded has none
-
-    def next_open_after(self, period: date) -> date:
-        candidate = cadence.add_months(period, 1)
-        while candidate in self.by_period:
-            candidate = cadence.add_months(candidate, 1)
-        return candidate
-
-    def may_catch_up(self, run: BillingRun, client: Client) -> bool:
-        """Whether a charge `run`'s month missed may still be billed to `client` in a later month.
-
-        Only for a client in the run's scope (active when the month was approved), or created after the
-        approval (it cannot have been archived then). A run without a recorded scope (approved before
-        scopes existed) is never caught up: "everyone active now" could bill a month a client was
-        archived in.
-        """
-        scope = self.scopes.get(run.id)
-        if not scope:
-            return False
-        return client.id in scope or client.created_at > run.approved_at
+    practice_id: int
+    period: date  # first day of the month
+    run: BillingRun | None  # the month's run, when approved
+    previous_run: BillingRun | None
+    next_open_period: date | None  # approved month: the first month after it that is not approved
+    terms: InvoiceTerms  # the practice's invoice day and payment terms (an open month's PlanDates)
+    today: date
+    dating: InvoiceDating
+    outcomes: list[ClientOutcome]  # by client name, then id
+    reads: PlanReads | None = None  # what loading it read (its cost)
 
 
-def _runs(practice_id: int) -> list[BillingRun]:
-    # Not their invoices: _invoices loads the two runs' that the plan shows, lines included.
-    return list(db.session.execute(db.select(BillingRun).filter_by(practice_id=practice_id)
-                                   .options(lazyload(BillingRun.invoices))).scalars())
-
-
-def _scopes(practice_id: int, first: date, last: date) -> dict[int, set[int]]:
-    """Run id -> the clients in its scope, for the runs of the months from `first` to `last`."""
-    rows = db.session.execute(
-        db.select(BillingRunClient.billing_run_id, BillingRunClient.client_id)
-        .join(BillingRun, BillingRun.id == BillingRunClient.billing_run_id)
-        .filter(BillingRun.practice_id == practice_id, BillingRun.period >= first, BillingRun.period <= last)
+def build_client_outcomes(practice_id: int, period: date, *, today: date | None = None,
+                          dating: InvoiceDating = InvoiceDating.INVOICE_DAY,
+                          client_ids: Collection[int] | None = None) -> PlanBuild:
+    """Every client's outcome in the plan for `period` (see build_plan), or only those among `client_ids`."""
+    inputs = load_plan_inputs(practice_id, period, today=today, dating=dating, client_ids=client_ids)
+    months = inputs.months
+    engagements = {engagement.id: engagement for _, of_client in inputs.clients for engagement in of_client}
+    row_context = RowContext(
+        settings=inputs.settings, period=months.period, run=months.run, previous_run=months.previous_run,
+        legacy_run=inputs.legacy_run, invoices_now=inputs.invoices_now, invoices_before=inputs.invoices_before,
+        invoiced_charges=invoiced_charges(inputs.context.ledger, months.run, engagements) if months.run else {},
+        theme_names=inputs.theme_names, xero_default_id=inputs.xero_default_id, tax=inputs.tax,
+        today=inputs.today, dating=dating,
     )
-    scopes: dict[int, set[int]] = {}
-    for run_id, client_id in rows:
-        scopes.setdefault(run_id, set()).add(client_id)
-    return scopes
-
-
-@dataclass(frozen=True)
-class _Billed:
-    """One ledger row: which run and invoice billed a charge."""
-
-    charge_key: str
-    billing_run_id: int
-    invoice_id: int
-    engagement_id: int
-    completion_id: int | None
-    due_period: date
-
-
-def _ledger(practice_id: int, first: date, last: date) -> dict[str, _Billed]:
-    """Ledger key -> what billed it, for charges due from `first` to `last`, and completions due before."""
-    in_months = (BilledCharge.due_period >= first) & (BilledCharge.due_period <= last)
-    earlier_completion = BilledCharge.completion_id.is_not(None) & (BilledCharge.due_period < first)
-    rows = db.session.execute(
-        db.select(BilledCharge.charge_key, BilledCharge.billing_run_id, BilledCharge.invoice_id,
-                  BilledCharge.engagement_id, BilledCharge.completion_id, BilledCharge.due_period)
-        .filter(BilledCharge.practice_id == practice_id, in_months | earlier_completion)
-    )
-    return {row.charge_key: _Billed(*row) for row in rows}
-
-
-def _invoiced_charges(ledger: dict[str, _Billed], run: BillingRun,
-                      engagements: dict[int, Engagement]) -> dict[int, list[tuple[Charge, bool]]]:
-    """Invoice id -> the charges its run billed on it, each with whether it was a catch-up."""
-    by_invoice: dict[int, list[tuple[Charge, bool]]] = {}
-    for billed in ledger.values():
-        engagement = engagements.get(billed.engagement_id)
-        if billed.billing_run_id == run.id and engagement is not None:
-            charge = Charge(billed.charge_key, engagement, billed.due_period, billed.completion_id)
-            by_invoice.setdefault(billed.invoice_id, []).append((charge, billed.due_period < run.period))
-    return by_invoice
-
-
-def _unbilled_before_socket(client: Client, engagement: Engagement, go_live: date, period: date) -> list[str]:
-    """Notes for the quarterly/annual in-advance fee covering `period` when it fell due before `go_live`
-    (Socket's first approved month): history from before Socket is not billed, so say so."""
-    method = BillingMethod(engagement.service.billing_method)
-    months = cadence.ADVANCE_EVERY.get(method)
-    if months is None:
-        return []
-    first_covering = cadence.add_months(period, 1 - months)
-    last_before = cadence.add_months(go_live, -1)
-    if last_before < first_covering:
-        return []
-    return [f"{engagement.service.name} for {client.name} fell due in {due:%B %Y}, before Socket's first "
-            "approved month: not billed by Socket"
-            for due in cadence.due_months(method, engagement.start_date, engagement.end_date,
-                                                  first_covering, last_before)]
-
-
-def _due(charge: Charge, catch_up: bool = False) -> DueService:
-    service = charge.engagement.service
-    return DueService(service.id, service.name, BillingMethod(service.billing_method), catch_up)
-
-
-def invoice_preview(invoice: Invoice, theme_names: dict[str, str], tax: TaxReference) -> InvoicePreview:
-    """A raised invoice shown like a preview: its own dates, template and lines, as stored."""
-    theme_id = invoice.branding_theme_id
-    lines = [DraftLine(description=line.description, quantity=line.quantity,
-                                 unit_amount=line.unit_amount, account_code=line.account_code,
-                                 tax_type=line.tax_type, service_id=line.service_id)
-             for line in invoice.lines]
-    return InvoicePreview(
-        issue_date=invoice.issue_date,
-        due_date=invoice.due_date,
-        branding_theme_id=theme_id,
-        template_name=theme_names.get(theme_id, "Xero's default template") if theme_id else "Xero's default template",
-        lines=lines,
-        tax=tax.tax(lines),
+    outcomes = [client_outcome(client, of_client, classify(client, of_client, inputs.context), row_context)
+                for client, of_client in inputs.clients]
+    return PlanBuild(
+        practice_id=practice_id, period=months.period, run=months.run, previous_run=months.previous_run,
+        next_open_period=inputs.context.runs.next_open_after(months.period) if months.run is not None else None,
+        terms=InvoiceTerms(inputs.settings.invoice_day, inputs.settings.payment_terms_days),
+        today=inputs.today, dating=dating, outcomes=outcomes, reads=inputs.reads,
     )
 
 
@@ -531,15 +232,40 @@ def _vat_total(rows: list[ClientPlan]) -> Decimal | None:
     return sum(known, ZERO)
 
 
+def assemble_plan(build: PlanBuild, outcomes: Sequence[ClientOutcome] | None = None) -> BillingPlan:
+    """The BillingPlan of `build`'s month from its clients' outcomes (`outcomes`, in client order, instead of
+    the build's own when given: e.g. stored ones)."""
+    outcomes = build.outcomes if outcomes is None else outcomes
+    rows = [outcome.row for outcome in outcomes if isinstance(outcome.row, ClientPlan)]
+    ended = [outcome.row for outcome in outcomes if isinstance(outcome.row, EndedClientPlan)]
+    shown = [outcome.row for outcome in outcomes if outcome.row is not None]
+    counts = {change: 0 for change in Change}
+    for row in shown:
+        counts[row.change] += 1
+    totals = PlanTotals(this_month=sum((row.amount for row in shown), ZERO),
+                        last_month=sum((row.last_amount for row in shown), ZERO), counts=counts,
+                        vat=_vat_total(rows))
+    return BillingPlan(
+        practice_id=build.practice_id, period=build.period, rows=rows, ended=ended, totals=totals, run=build.run,
+        late=[outcome.late for outcome in outcomes if outcome.late is not None],
+        next_open_period=build.next_open_period,
+        scope_client_ids=frozenset(outcome.client.id for outcome in outcomes if outcome.in_scope),
+        awaiting_periods=sorted(frozenset[date]().union(*(outcome.awaiting for outcome in outcomes))),
+        before_socket=[note for outcome in outcomes for note in outcome.before_socket],
+        dates=plan_dates(build.terms, build.period, build.today, build.dating, rows) if build.run is None else None,
+    )
+
+
 def build_plan(practice_id: int, period: date, *, today: date | None = None,
-               dating: InvoiceDating = InvoiceDating.INVOICE_DAY) -> BillingPlan:
+               dating: InvoiceDating = InvoiceDating.INVOICE_DAY,
+               client_ids: Collection[int] | None = None) -> BillingPlan:
     """The plan for one practice and month: per client its lines, amount and change against last month.
 
     An open month's previews are dated by `dating` (each on its invoice day unless TODAY says otherwise for
     one whose day is behind `today`, the practice's today by default); its `dates` say whether approving
     must ask which.
 
-    The change is in the client's agreed work, not its amount (see billing_changes); cadence moves in
+    The change is in the client's agreed work, not its amount (see billing.changes); cadence moves in
     the amount get notes.
 
     Not yet approved: the charges due this month plus catch-up, none of them in the ledger, for active
@@ -549,121 +275,8 @@ def build_plan(practice_id: int, period: date, *, today: date | None = None,
 
     "Last month" is what the previous month's run invoiced when that month is approved, else what would
     fall due in it.
+
+    With `client_ids`, only those clients: the plan's rows, lists, totals and scope cover them alone.
     """
-    period = cadence.month_start(period)
-    previous = cadence.add_months(period, -1)
-    settings = get_billing_settings(practice_id)
-    if today is None:
-        practice = db.session.get(Practice, practice_id)
-        today = local_today(practice.time_zone if practice else "UTC")
-    theme_names = _theme_names(practice_id)
-    xero_default = reference_data.default_branding_theme(practice_id)
-    xero_default_id = xero_default.branding_theme_id if xero_default else None
-    tax = tax_reference(practice_id)
-
-    by_period = {run.period: run for run in _runs(practice_id)}
-    run, previous_run = by_period.get(period), by_period.get(previous)
-    first_run = min(by_period, default=None)
-    # Catch-up looks back to the first approved month, never before it.
-    look_back = first_run if first_run is not None and first_run < period else period
-    # Socket's first approved month, once this month is on or after it: what fell due before it is history.
-    go_live = first_run if first_run is not None and first_run <= period else None
-    runs = _Runs(by_period, _scopes(practice_id, look_back, period))
-    ledger = _ledger(practice_id, min(look_back, previous), period)
-    # A run with no ledger rows predates the ledger: its month counts as billed in full.
-    legacy_run = run is not None and all(billed.billing_run_id != run.id for billed in ledger.values())
-    approved = [r for r in (run, previous_run) if r is not None]
-    clients = _clients_with_engagements(practice_id, approved)
-    invoices = _invoices(approved)
-    invoiced_now = invoices[run.id] if run else {}
-    invoiced_before = invoices[previous_run.id] if previous_run else {}
-    engagements_by_id = {e.id: e for _, engagements in clients for e in engagements}
-    invoiced_charges = _invoiced_charges(ledger, run, engagements_by_id) if run is not None else {}
-
-    rows: list[ClientPlan] = []
-    ended: list[EndedClientPlan] = []
-    late: list[LateCharges] = []
-    awaiting: set[date] = set()
-    counts = {change: 0 for change in Change}
-    this_total = last_total = ZERO
-    before_socket: list[str] = []
-    for client, engagements in clients:
-        active = client.status == ClientStatus.ACTIVE.value
-        due_here, pending, late_here, last_items = [], [], [], []
-        for engagement in engagements:
-            if active and run is None and go_live is not None:
-                before_socket += _unbilled_before_socket(client, engagement, go_live, period)
-            for charge in engagement_charges(engagement, min(look_back, previous), period,
-                                             completions_from=date.min):
-                billed = ledger.get(charge.key)
-                if charge.due_period == previous:
-                    last_items.append(charge)
-                if not active:
-                    continue
-                if charge.completion_id is not None and go_live is not None and charge.due_period < go_live:
-                    # Completed before the first approved month: its key bills it once, so unlike calendar
-                    # history it is caught up in the next open month.
-                    if billed is None and run is None:
-                        pending.append((charge, True))
-                    continue
-                if charge.due_period == period:
-                    due_here.append((charge, False))
-                    if billed is None and run is None:
-                        pending.append((charge, False))
-                    elif billed is None and run is not None and runs.may_catch_up(run, client):
-                        late_here.append((charge, False))
-                elif charge.due_period >= look_back and billed is None:  # an earlier month since the first approval
-                    earlier_run = runs.by_period.get(charge.due_period)
-                    if earlier_run is None:
-                        awaiting.add(charge.due_period)
-                    elif run is None and runs.may_catch_up(earlier_run, client):
-                        pending.append((charge, True))
-        invoice = invoiced_now.get(client.id)
-        if run is not None:
-            charges = invoiced_charges.get(invoice.id, due_here if legacy_run else []) if invoice else []
-            items = _in_service_order(charges)
-            amount = invoice.total if invoice else None
-            preview = invoice_preview(invoice, theme_names, tax) if invoice else None
-            if late_here:
-                late.append(LateCharges(client, _in_service_order(late_here)))
-        else:
-            charges = pending
-            items = _in_service_order(pending)
-            amount = sum((item.amount for item in items), ZERO) if items else None
-            preview = (preview_invoice(settings, client, items, period, theme_names, xero_default_id, tax,
-                                       today=today, dating=dating)
-                       if items else None)
-        if previous_run is not None:
-            before = invoiced_before.get(client.id)
-            last_amount = before.total if before else None
-        else:
-            last_amount = sum((c.engagement.price for c in last_items), ZERO) if last_items and active else None
-        if amount is None and last_amount is None:
-            continue
-        agreed_now = agreed_work(engagements, period) if active or run is not None else {}
-        work = compare_work(agreed_work(engagements, previous), agreed_now,
-                            {e.service_id: e.service.name for e in engagements}, billed_now=amount is not None)
-        change = work.change
-        notes = cadence_notes([_due(charge, catch_up) for charge, catch_up in charges],
-                              [_due(charge) for charge in last_items])
-        if run is not None and invoice is not None and not active:
-            notes += ("Client archived since this month was approved: its invoice stands",)
-        counts[change] += 1
-        this_total += amount or ZERO
-        last_total += last_amount or ZERO
-        if preview is not None:
-            rows.append(ClientPlan(client=client, items=items, amount=amount or ZERO, last_amount=last_amount or ZERO,
-                                   change=change, preview=preview, invoice=invoice, details=work.details,
-                                   notes=notes))
-        else:
-            ended.append(EndedClientPlan(client=client, items=items, amount=amount or ZERO,
-                                         last_amount=last_amount or ZERO, change=change, invoice=invoice,
-                                         details=work.details, notes=notes))
-    return BillingPlan(practice_id=practice_id, period=period, rows=rows, ended=ended,
-                       totals=PlanTotals(this_month=this_total, last_month=last_total, counts=counts,
-                                         vat=_vat_total(rows)),
-                       run=run, late=late,
-                       scope_client_ids=frozenset(c.id for c, _ in clients if c.status == ClientStatus.ACTIVE.value),
-                       next_open_period=runs.next_open_after(period) if run is not None else None,
-                       awaiting_periods=sorted(awaiting), before_socket=before_socket,
-                       dates=plan_dates(settings, period, today, dating, rows) if run is None else None)
+    return assemble_plan(build_client_outcomes(practice_id, period, today=today, dating=dating,
+                                               client_ids=client_ids))

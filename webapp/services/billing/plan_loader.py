@@ -1,0 +1,276 @@
+"""Everything the Billing Plan reads from the database, in the same number of statements however many clients
+or approved months: the practice's settings and Xero references, its runs, its clients with their engagements
+and completions, the invoices of this month's and last month's runs, and the scope and ledger rows the
+classification looks up (see plan_classifier: an engagement untouched since the months were approved costs
+no history reads).
+"""
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute, lazyload, noload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from webapp.clock import local_today
+from webapp.extensions import db
+from webapp.models import (
+    BilledCharge,
+    BillingRun,
+    BillingRunClient,
+    BillingSettings,
+    Client,
+    ClientStatus,
+    Engagement,
+    EngagementCompletion,
+    Invoice,
+    InvoiceLine,
+    Practice,
+    XeroBrandingTheme,
+)
+from webapp.services.billing import cadence
+from webapp.services.billing.dates import InvoiceDating
+from webapp.services.billing.plan_classifier import (
+    Billed,
+    PlanContext,
+    PlanMonths,
+    Runs,
+    asks_settling_scope,
+    plan_months,
+    recheck_months,
+)
+from webapp.services.billing.settings import get_billing_settings
+from webapp.services.billing.tax import TaxReference, tax_reference
+from webapp.sync import reference_data
+
+# More ids than this are not bound one by one (the databases cap a statement's parameters): the rows are read
+# for every engagement or client instead, a superset.
+MANY_IDS = 10_000
+
+
+@dataclass(frozen=True)
+class PlanReads:
+    """What a load read from the scopes and the ledger, and how many engagements it checks again: its cost."""
+
+    ledger_rows: int
+    scope_rows: int
+    rechecked_engagements: int
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything a plan is built from, read for one practice and month."""
+
+    practice_id: int
+    settings: BillingSettings
+    today: date  # in the practice's time zone unless given
+    dating: InvoiceDating
+    theme_names: dict[str, str]  # branding theme id -> name
+    xero_default_id: str | None  # Xero's default branding theme (lowest SortOrder)
+    tax: TaxReference
+    context: PlanContext  # the months, the runs and their scopes, the ledger rows, what is checked again
+    clients: list[tuple[Client, list[Engagement]]]  # by name, each with its engagements and their completions
+    invoices_now: dict[int, Invoice]  # client id -> the invoice the month's run raised, with its lines
+    invoices_before: dict[int, Invoice]  # client id -> the invoice last month's run raised
+    legacy_run: bool  # the month's run predates the ledger (it has no ledger rows)
+    reads: PlanReads
+
+    @property
+    def months(self) -> PlanMonths:
+        return self.context.months
+
+
+def load_plan_inputs(practice_id: int, period: date, *, today: date | None = None,
+                     dating: InvoiceDating = InvoiceDating.INVOICE_DAY,
+                     client_ids: Collection[int] | None = None) -> PlanInputs:
+    """Read what the plan for `period` needs: for every active client, plus any client invoiced by the month's or
+    last month's run (only those among `client_ids`, when given)."""
+    period = cadence.month_start(period)
+    settings = get_billing_settings(practice_id)
+    if today is None:
+        practice = db.session.get(Practice, practice_id)
+        today = local_today(practice.time_zone if practice else "UTC")
+    xero_default = reference_data.default_branding_theme(practice_id)
+    theme_names, tax = _theme_names(practice_id), tax_reference(practice_id)
+
+    by_period, scoped, ledgered = _runs(practice_id)
+    months = plan_months(period, by_period)
+    approved = [run for run in (months.run, months.previous_run) if run is not None]
+    clients = _clients_with_engagements(practice_id, approved, client_ids)
+    invoices = _invoices(approved, client_ids)
+    runs, recheck, scope_rows = _runs_to_check(practice_id, months, Runs(by_period, scoped), clients, client_ids)
+    ledger = _ledger(practice_id, months, recheck, client_ids)
+    return PlanInputs(
+        practice_id=practice_id, settings=settings, today=today, dating=dating, theme_names=theme_names,
+        xero_default_id=xero_default.branding_theme_id if xero_default else None, tax=tax,
+        context=PlanContext(months, runs, ledger, recheck),
+        clients=clients,
+        invoices_now=invoices.get(months.run.id, {}) if months.run else {},
+        invoices_before=invoices.get(months.previous_run.id, {}) if months.previous_run else {},
+        legacy_run=months.run is not None and months.run.id not in ledgered,
+        reads=PlanReads(ledger_rows=len(ledger), scope_rows=scope_rows, rechecked_engagements=len(recheck)),
+    )
+
+
+def _runs_to_check(practice_id: int, months: PlanMonths, runs: Runs, clients: list[tuple[Client, list[Engagement]]],
+                   client_ids: Collection[int] | None) -> tuple[Runs, dict[int, tuple[date, ...]], int]:
+    """The runs with the scope rows the classification asks about, the approved months each engagement is checked
+    again in (engagement id -> recheck_months, when any), and how many scope rows that read: two statements."""
+    active = [(client, engagements) for client, engagements in clients if client.status == ClientStatus.ACTIVE.value]
+    # An approved month's own scope decides its late charges; an open month's, the latest approved month's scope
+    # settles catch-up for the clients that ask (see recheck_months).
+    if months.run is not None:
+        first = _scopes(practice_id, [months.run], client_ids)
+    else:
+        asking = {client.id for client, engagements in active
+                  if any(asks_settling_scope(engagement, client, months) for engagement in engagements)}
+        first = _scopes(practice_id, [months.settling_run] if months.settling_run else [], asking)
+    runs = replace(runs, scopes=first)
+    recheck = {engagement.id: due for client, engagements in active for engagement in engagements
+               if (due := recheck_months(engagement, client, months, runs))}
+    rechecked_clients = {engagement.client_id for _, engagements in active for engagement in engagements
+                         if engagement.id in recheck}
+    rechecked_runs = [runs.by_period[month] for month in sorted({month for due in recheck.values() for month in due})]
+    more = _scopes(practice_id, rechecked_runs, rechecked_clients)
+    scope_rows = sum(map(len, first.values())) + sum(map(len, more.values()))
+    return replace(runs, scopes=_merged(first, more)), recheck, scope_rows
+
+
+def _theme_names(practice_id: int) -> dict[str, str]:
+    rows = db.session.execute(
+        db.select(XeroBrandingTheme.branding_theme_id, XeroBrandingTheme.name).filter_by(practice_id=practice_id)
+    )
+    return {theme_id: name for theme_id, name in rows}
+
+
+def _runs(practice_id: int) -> tuple[dict[date, BillingRun], frozenset[int], frozenset[int]]:
+    """The practice's runs by month, the ids of those that recorded a scope and of those with ledger rows."""
+    has_scope = sa.exists().where(BillingRunClient.billing_run_id == BillingRun.id).label("has_scope")
+    has_ledger = sa.exists().where(BilledCharge.billing_run_id == BillingRun.id).label("has_ledger")
+    # Not their invoices: _invoices loads the two runs' that the plan shows, lines included.
+    rows = db.session.execute(db.select(BillingRun, has_scope, has_ledger)
+                              .filter(BillingRun.practice_id == practice_id)
+                              .options(lazyload(BillingRun.invoices))).all()
+    return ({run.period: run for run, _, _ in rows}, frozenset(run.id for run, scope, _ in rows if scope),
+            frozenset(run.id for run, _, billed in rows if billed))
+
+
+def _clients_with_engagements(practice_id: int, runs: list[BillingRun],
+                              client_ids: Collection[int] | None) -> list[tuple[Client, list[Engagement]]]:
+    """Active clients, plus any client (archived since) invoiced by one of `runs`, by name, each with its
+    engagements and their completions: three statements however many clients (relationship loading
+    would batch them 500 at a time)."""
+    wanted: sa.ColumnElement[bool] = Client.status == ClientStatus.ACTIVE.value
+    run_ids = [run.id for run in runs]
+    if run_ids:
+        wanted = wanted | Client.id.in_(db.select(Invoice.client_id).filter(Invoice.billing_run_id.in_(run_ids)))
+    if client_ids is not None:
+        wanted = wanted & Client.id.in_(list(client_ids))
+    clients = db.session.execute(
+        db.select(Client).filter(Client.practice_id == practice_id, wanted).order_by(Client.name, Client.id)
+        .options(noload(Client.engagements))
+    ).scalars().all()
+    of_clients = Engagement.client_id.in_(db.select(Client.id).filter(Client.practice_id == practice_id, wanted))
+    engagements = db.session.execute(
+        db.select(Engagement).filter(Engagement.practice_id == practice_id, of_clients)
+        .order_by(Engagement.id).options(noload(Engagement.completions))
+    ).scalars().all()
+    completions: dict[int, list[EngagementCompletion]] = {}
+    for completion in db.session.execute(
+        db.select(EngagementCompletion)
+        .join(Engagement, Engagement.id == EngagementCompletion.engagement_id)
+        .filter(EngagementCompletion.practice_id == practice_id, of_clients)
+        .order_by(EngagementCompletion.completed_on, EngagementCompletion.id)
+    ).scalars():
+        completions.setdefault(completion.engagement_id, []).append(completion)
+    by_client: dict[int, list[Engagement]] = {}
+    for engagement in engagements:
+        set_committed_value(engagement, "completions", completions.get(engagement.id, []))
+        by_client.setdefault(engagement.client_id, []).append(engagement)
+    for client in clients:
+        set_committed_value(client, "engagements", by_client.get(client.id, []))
+    return [(client, by_client.get(client.id, [])) for client in clients]
+
+
+def _invoices(runs: list[BillingRun], client_ids: Collection[int] | None) -> dict[int, dict[int, Invoice]]:
+    """Run id -> client id -> the invoice it raised, with lines: two statements however many invoices (or runs)."""
+    of_runs: sa.ColumnElement[bool] = Invoice.billing_run_id.in_([run.id for run in runs])
+    if client_ids is not None:
+        of_runs = of_runs & Invoice.client_id.in_(list(client_ids))
+    invoices = db.session.execute(
+        # Its client is already loaded (with engagements) by _clients_with_engagements: take it from the session.
+        db.select(Invoice).filter(of_runs).options(noload(Invoice.lines), lazyload(Invoice.client))
+    ).scalars().all()
+    lines: dict[int, list[InvoiceLine]] = {}
+    for line in db.session.execute(
+        db.select(InvoiceLine).filter(InvoiceLine.invoice_id.in_(db.select(Invoice.id).filter(of_runs)))
+        .order_by(InvoiceLine.position, InvoiceLine.id)
+    ).scalars():
+        lines.setdefault(line.invoice_id, []).append(line)
+    by_run: dict[int, dict[int, Invoice]] = {run.id: {} for run in runs}
+    for invoice in invoices:
+        set_committed_value(invoice, "lines", lines.get(invoice.id, []))
+        by_run[invoice.billing_run_id or 0][invoice.client_id] = invoice
+    return by_run
+
+
+def _among(column: sa.ColumnElement[int] | InstrumentedAttribute[int], ids: Collection[int]) -> sa.ColumnElement[bool]:
+    """`column IN ids`, or no limit at all when there are too many ids to bind (a superset)."""
+    return column.in_(sorted(ids)) if len(ids) <= MANY_IDS else sa.true()
+
+
+def _scopes(practice_id: int, runs: Iterable[BillingRun],
+            client_ids: Collection[int] | None) -> dict[int, frozenset[int]]:
+    """Run id -> the clients in its scope (those among `client_ids`, unless None), for `runs`: one statement,
+    even for none."""
+    of_clients = sa.true() if client_ids is None else _among(BillingRunClient.client_id, client_ids)
+    rows = db.session.execute(
+        db.select(BillingRunClient.billing_run_id, BillingRunClient.client_id)
+        .join(BillingRun, BillingRun.id == BillingRunClient.billing_run_id)
+        .filter(BillingRun.practice_id == practice_id, BillingRunClient.billing_run_id.in_([run.id for run in runs]),
+                of_clients)
+    )
+    scopes: dict[int, set[int]] = {}
+    for run_id, client_id in rows:
+        scopes.setdefault(run_id, set()).add(client_id)
+    return {run_id: frozenset(clients) for run_id, clients in scopes.items()}
+
+
+def _merged(*scopes: dict[int, frozenset[int]]) -> dict[int, frozenset[int]]:
+    merged: dict[int, frozenset[int]] = {}
+    for part in scopes:
+        for run_id, clients in part.items():
+            merged[run_id] = merged.get(run_id, frozenset()) | clients
+    return merged
+
+
+def _ledger(practice_id: int, months: PlanMonths, recheck: dict[int, tuple[date, ...]],
+            client_ids: Collection[int] | None) -> dict[str, Billed]:
+    """Ledger key -> what billed it, for every charge the classification looks up: those due this month, the
+    month's own run's, those due in the earlier months not approved, completions dated before Socket (an open
+    month catches them up) and, per engagement checked again, those due from its first such month on."""
+    wanted = [BilledCharge.due_period == months.period]
+    if months.run is not None:
+        wanted.append(BilledCharge.billing_run_id == months.run.id)
+    if months.gaps:
+        wanted.append(BilledCharge.due_period.in_(months.gaps))
+    if months.run is None and months.go_live is not None:
+        wanted.append(BilledCharge.completion_id.is_not(None) & (BilledCharge.due_period < months.go_live))
+    earlier = BilledCharge.due_period < months.period
+    if len(recheck) > MANY_IDS:
+        wanted.append(earlier & (BilledCharge.due_period >= min(due[0] for due in recheck.values())))
+    else:
+        by_first: dict[date, list[int]] = {}
+        for engagement_id, due in recheck.items():
+            by_first.setdefault(due[0], []).append(engagement_id)
+        wanted += [earlier & (BilledCharge.due_period >= first) & BilledCharge.engagement_id.in_(sorted(ids))
+                   for first, ids in sorted(by_first.items())]
+    query = db.select(BilledCharge.charge_key, BilledCharge.billing_run_id, BilledCharge.invoice_id,
+                      BilledCharge.engagement_id, BilledCharge.completion_id, BilledCharge.due_period
+                      ).filter(BilledCharge.practice_id == practice_id, sa.or_(*wanted))
+    if client_ids is not None:
+        query = query.filter(BilledCharge.engagement_id.in_(
+            db.select(Engagement.id).filter(Engagement.practice_id == practice_id,
+                                            Engagement.client_id.in_(list(client_ids)))))
+    # In the order approval wrote them: an invoice's charges, and so its notes, come out as they went in.
+    return {row.charge_key: Billed(*row) for row in db.session.execute(query.order_by(BilledCharge.id))}
