@@ -16,6 +16,7 @@ from webapp.models import (
     BillingRun,
     BillingRunClient,
     Client,
+    Engagement,
     EngagementCompletion,
     Invoice,
     InvoiceLine,
@@ -409,6 +410,50 @@ def test_approving_takes_the_same_number_of_statements_for_more_invoices(practic
     assert len(ledger_keys(other)) == 16 and len(invoices_of(other)) == 7
     assert all(charge.invoice_line_id is not None for charge in db.session.execute(
         db.select(BilledCharge).filter_by(practice_id=other)).scalars())
+
+
+def test_approving_sends_one_insert_per_table_however_many_rows(other_owner, count_statements, monkeypatch):
+    """Not a batch per 1,000 rows: with SQLAlchemy's batches cut to 2 rows, still one INSERT per table."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("one statement per table is PostgreSQL's path (unnest); SQLite's goes in batches")
+    other = other_owner.practice_id
+    books = make_service(other, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
+    formation = make_service(other, "Company Formation", BillingMethod.ONCE, "150.00")
+    for n in range(5):
+        client = make_client(other, f"Client {n}", f"CLI{n}")
+        make_engagement(client, books, start=date(2026, 1, 1))
+        make_engagement(client, formation, start=date(2026, 11, 1), completed_on=date(2026, 11, 3))
+    monkeypatch.setattr(db.engine.dialect, "insertmanyvalues_page_size", 2)
+    with count_statements() as statements:
+        assert approve(other, NOV).outcome is Outcome.APPROVED
+    inserts = [re.match(r"INSERT INTO (\w+)", s).group(1) for s in statements if s.startswith("INSERT")]
+    # The stored Billing Plan's version row is bumped as the run is flushed (plan_staleness): not the approval's.
+    inserts = [table for table in inserts if table != "billing_plan_versions"]
+    assert inserts == ["billing_runs", "billing_run_clients", "invoices", "invoice_lines", "billed_charges"]
+    assert len(invoices_of(other)) == 5 and len(ledger_keys(other)) == 10
+
+
+def test_approval_numbers_invoices_and_links_each_charge_to_its_own_line(other_owner):
+    """Invoices are inserted in the plan's order with ascending ids and numbers; each ledger row points at the line
+    that bills it (bulk inserts hand the ids back in the order of the rows)."""
+    other = other_owner.practice_id
+    books = make_service(other, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
+    payroll = make_service(other, "Payroll", BillingMethod.MONTHLY, "120.00")
+    for n in range(4):
+        client = make_client(other, f"Client {n}", f"CLI{n}")
+        make_engagement(client, books, start=date(2026, 1, 1))
+        make_engagement(client, payroll, start=date(2026, 1, 1))
+    assert approve(other, NOV).outcome is Outcome.APPROVED
+    invoices = sorted(invoices_of(other), key=lambda invoice: invoice.id)
+    assert [i.number for i in invoices] == ["SKT-000001", "SKT-000002", "SKT-000003", "SKT-000004"]
+    assert [i.client.code for i in invoices] == ["CLI0", "CLI1", "CLI2", "CLI3"]
+    line_ids = [line.id for invoice in invoices for line in invoice.lines]
+    assert line_ids == sorted(line_ids)
+    for charge in db.session.execute(db.select(BilledCharge).filter_by(practice_id=other)).scalars():
+        line = db.session.get(InvoiceLine, charge.invoice_line_id)
+        assert line.invoice_id == charge.invoice_id
+        assert line.service_id == db.session.get(Engagement, charge.engagement_id).service_id
+        assert charge.created_at is not None
 
 
 def test_an_approved_month_takes_the_same_number_of_queries_for_more_invoices(practice, count_statements):

@@ -11,6 +11,7 @@ from webapp.models import BilledCharge, BillingRun, BillingRunClient, Invoice, I
 from webapp.services.billing import cadence, lock
 from webapp.services.billing.dates import InvoiceDating
 from webapp.services.billing.plan import build_plan
+from webapp.services.bulk_insert import insert_rows, insert_rows_returning_ids
 
 NUMBER_PREFIX = "SKT-"
 NUMBER_DIGITS = 6
@@ -122,57 +123,49 @@ def approve_plan(practice_id: int, period: date, user_id: int | None, fingerprin
 def _raise_invoices(practice_id: int, period: date, user_id: int | None, plan, automatic: bool = False) -> BillingRun:
     """The run, its scope, and every invoice with its lines and ledger rows, flushed (not committed).
 
-    A handful of statements whatever the size (it runs holding the practice lock): the invoices in one
-    flush (SQLAlchemy batches them, returning their ids), then all lines and all ledger rows in one
-    bulk insert each.
+    A handful of statements whatever the size (it runs holding the practice lock): the run through the
+    session (an ORM flush, so flush listeners see the approval), then the scope, the invoices, their lines
+    and the ledger rows in one bulk insert each (webapp.services.bulk_insert).
     """
     run = BillingRun(practice_id=practice_id, period=period, approved_by_id=user_id, automatic=automatic)
     db.session.add(run)
     db.session.flush()
     # The run's scope: catch-up may later bill a charge this month missed only to these clients.
-    db.session.execute(db.insert(BillingRunClient), [
+    insert_rows(BillingRunClient, [
         {"billing_run_id": run.id, "client_id": client_id} for client_id in sorted(plan.scope_client_ids)])
     sequence = next_invoice_sequence(practice_id)
-    invoices = [_invoice(practice_id, run, row, format_number(sequence + offset))
-                for offset, row in enumerate(plan.rows)]
-    db.session.add_all(invoices)
-    db.session.flush()
+    invoice_ids = insert_rows_returning_ids(Invoice, [
+        _invoice(practice_id, run, row, format_number(sequence + offset)) for offset, row in enumerate(plan.rows)])
     line_rows = [
         # Each line keeps the tax type and VAT worked out at approval (the service's tax type, else the
         # account's default, at the rate Xero had then), so later changes in Xero do not change the invoice.
-        {"invoice_id": invoice.id, "position": position, "service_id": line.service_id,
+        {"invoice_id": invoice_id, "position": position, "service_id": line.service_id,
          "description": line.description, "quantity": line.quantity, "unit_amount": line.unit_amount,
          "account_code": line.account_code, "tax_type": taxed.tax_type, "tax_amount": taxed.vat}
-        for invoice, row in zip(invoices, plan.rows, strict=True)
+        for invoice_id, row in zip(invoice_ids, plan.rows, strict=True)
         for position, (line, taxed) in enumerate(zip(row.preview.lines, row.preview.tax.lines, strict=True))
     ]
-    # render_nulls: rows with and without a None (service, account, completion) stay one batch.
-    line_ids = db.session.execute(
-        db.insert(InvoiceLine).returning(InvoiceLine.id, sort_by_parameter_order=True), line_rows,
-        execution_options={"render_nulls": True},
-    ).scalars().all() if line_rows else []
-    ids = iter(line_ids)
+    ids = iter(insert_rows_returning_ids(InvoiceLine, line_rows))
     ledger_rows = []
-    for invoice, row in zip(invoices, plan.rows, strict=True):
+    for invoice_id, row in zip(invoice_ids, plan.rows, strict=True):
         # `ids` is shared by every row: each row takes only as many ids as it has lines.
         pairs = zip(row.preview.lines, ids, strict=False)
         line_of = {key: line_id for line, line_id in pairs for key in line.charge_keys}
         ledger_rows += [
             {"practice_id": practice_id, "charge_key": item.charge_key, "engagement_id": item.engagement_id,
              "completion_id": item.completion_id, "due_period": item.due_period, "billing_run_id": run.id,
-             "invoice_id": invoice.id, "invoice_line_id": line_of.get(item.charge_key)}
+             "invoice_id": invoice_id, "invoice_line_id": line_of.get(item.charge_key)}
             for item in row.items
         ]
-    if ledger_rows:
-        db.session.execute(db.insert(BilledCharge), ledger_rows, execution_options={"render_nulls": True})
+    insert_rows(BilledCharge, ledger_rows)
     return run
 
 
-def _invoice(practice_id: int, run: BillingRun, row, number: str) -> Invoice:
-    """One client's invoice copied from its preview (its lines and ledger rows are inserted in bulk)."""
+def _invoice(practice_id: int, run: BillingRun, row, number: str) -> dict:
+    """One client's invoice row copied from its preview."""
     preview = row.preview
-    return Invoice(
-        practice_id=practice_id, client_id=row.client.id, billing_run_id=run.id, number=number,
-        issue_date=preview.issue_date, due_date=preview.due_date, period=run.period,
-        status=InvoiceStatus.RAISED.value, branding_theme_id=preview.branding_theme_id,
-    )
+    return {
+        "practice_id": practice_id, "client_id": row.client.id, "billing_run_id": run.id, "number": number,
+        "issue_date": preview.issue_date, "due_date": preview.due_date, "period": run.period,
+        "status": InvoiceStatus.RAISED.value, "branding_theme_id": preview.branding_theme_id,
+    }
