@@ -142,13 +142,15 @@ class Controls(HTMLParser):
     through its controls).
 
     A control is disabled by its own attribute or by a <fieldset disabled> around it. Hidden inputs, plain
-    buttons (type="button", e.g. closing a dialog) and the layout's two sign-out forms are left out.
+    buttons (type="button", e.g. closing a dialog), the layout's two sign-out forms and controls of a GET form
+    (a filter or search: it only asks for another view of the page) are left out.
     """
 
     def __init__(self, html: str):
         super().__init__()
         self.fieldsets: list[bool] = []  # open <fieldset>s: disabled or not
         self.form_action: str | None = None
+        self.in_get_form = False
         self.enabled: list[str] = []
         self.disabled: list[str] = []
         self.feed(html)
@@ -159,7 +161,8 @@ class Controls(HTMLParser):
             self.fieldsets.append("disabled" in attributes)
         elif tag == "form":
             self.form_action = attributes.get("action")
-        if self.form_action in ("/logout", "/sessions/sign-out-others") or tag == "form":
+            self.in_get_form = (attributes.get("method") or "get").lower() == "get" and "hx-post" not in attributes
+        if self.form_action in ("/logout", "/sessions/sign-out-others") or tag == "form" or self.in_get_form:
             return
         sends = any(f"hx-{verb}" in attributes for verb in ("post", "put", "patch", "delete"))
         if tag in ("input", "select", "textarea", "button") or sends:
@@ -175,6 +178,7 @@ class Controls(HTMLParser):
             self.fieldsets.pop()
         elif tag == "form":
             self.form_action = None
+            self.in_get_form = False
 
 
 @pytest.fixture

@@ -32,6 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.login_message_category = "info"
 
     from webapp import models  # noqa: F401  (register models with SQLAlchemy)
+    from webapp.services.billing import plan_staleness
+
+    plan_staleness.watch()  # changes to what a plan bills mark the stored Billing Plan stale
     from webapp.errors import register_error_handling, unauthorized
 
     # Before the blueprints: their <int:...> routes take the bounded id converter registered here.

@@ -18,7 +18,8 @@ from webapp.scoping import current_practice_id, get_or_404, is_manager, manager_
 from webapp.services.billing.approval import Outcome, approve_plan, approver_name
 from webapp.services.billing.dates import InvoiceDating
 from webapp.services.billing.invoices import invoice_page
-from webapp.services.billing.plan import build_plan, parse_period
+from webapp.services.billing.plan import parse_period
+from webapp.services.billing.plan_page import SORTS, PlanQuery, plan_page
 from webapp.services.billing.tax import tax_reference
 from webapp.services.xero_posting import (
     PostingRefused,
@@ -54,19 +55,27 @@ def plan():
     return _render_plan(period, status=status, error=error)
 
 
+def _plan_query() -> PlanQuery:
+    """The filter, search, order and page asked for (from the query string, or the form that posted)."""
+    source = request.args if request.method == "GET" else request.form
+    return PlanQuery.from_args(source.get("change"), source.get("q"), source.get("sort"), source.get("page"))
+
+
 def _render_plan(period, status=200, error=None, notice=None, notice_ok=False, date_error=None,
                  posting_error=None):
     time_zone = current_user.practice.time_zone
     # Open month: previews dated as the approve form's default (today, for invoices whose day has passed).
-    plan = build_plan(current_practice_id(), period, today=local_today(time_zone), dating=InvoiceDating.TODAY)
+    plan = plan_page(current_practice_id(), period, _plan_query(), today=local_today(time_zone),
+                     dating=InvoiceDating.TODAY)
     approver = approver_name(plan.run) if plan.run else None
     date_form = InvoiceDateForm(plan.dates, error=date_error) if plan.dates and plan.dates.ask else None
-    posting = month_posting(current_practice_id(), period) if plan.run else None
+    shown = [row.invoice.id for row in plan.rows if row.invoice is not None]
+    posting = month_posting(current_practice_id(), period, shown) if plan.run else None
     return render_page_or_fragment(
         "billing/plan.html", "billing/_plan.html", status,
         plan=plan, approver=approver, error=error, notice=notice, notice_ok=notice_ok,
         this_month=this_month(time_zone), can_approve=is_manager(), date_form=date_form,
-        posting=posting, can_post=is_manager(), posting_error=posting_error,
+        posting=posting, can_post=is_manager(), posting_error=posting_error, sorts=SORTS,
     )
 
 
@@ -128,8 +137,8 @@ def posting_status():
     period = parse_period(request.args.get("month"))
     if period is None:
         abort(400)
-    posting = month_posting(current_practice_id(), period)
-    if not posting.views:
+    posting = month_posting(current_practice_id(), period, invoice_ids=())
+    if not posting.invoice_count:
         abort(404)
     response = make_response(render_template("billing/_xero_posting.html", posting=posting, can_post=is_manager(),
                                              month_param=f"{period:%Y-%m}"))

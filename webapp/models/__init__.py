@@ -9,6 +9,7 @@ from webapp.models.billing import (  # noqa: F401
     InvoiceStatus,
     XeroPostStatus,
 )
+from webapp.models.billing_plan import BillingPlanRow, BillingPlanState, BillingPlanVersion  # noqa: F401
 from webapp.models.client import Client, ClientStatus  # noqa: F401
 from webapp.models.contacts import (  # noqa: F401
     ClientContactLink,

@@ -37,6 +37,7 @@ from webapp.models import (
 )
 from webapp.models.base import utcnow
 from webapp.redis_conn import get_redis
+from webapp.services.billing import plan_staleness
 from webapp.sync.sync_runs import SyncRefused, start_sync
 from webapp.xero import XeroError, XeroRateLimited, XeroSettings, XeroTimedOut, XeroUnavailable, oauth
 from webapp.xero.budget import Budget
@@ -390,6 +391,7 @@ def _retire_old_grant(settings: XeroSettings, tokens: TokenSet, old_connection_i
 def _forget_reference_data(practice_id: int) -> None:
     for model in (XeroAccount, XeroBrandingTheme, XeroTaxRate):
         db.session.execute(db.delete(model).filter_by(practice_id=practice_id))
+    plan_staleness.mark_practice_stale(db.session(), [practice_id])  # bulk deletes: the flush listener can't see them
 
 
 # -- handing back a grant Socket will not use ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from flask import url_for
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, Invoice, InvoicePostingRun, XeroConnection
 from webapp.sync.invoice_posting_runs import PostingRefused, latest_posting_run, retry_invoice, start_posting
-from webapp.sync.invoice_posting_view import PostingView, posting_views
+from webapp.sync.invoice_posting_view import PostingView, posting_state, posting_views
 
 __all__ = ["PostingRefused", "MonthPosting", "month_posting", "post_after_approval", "post_month", "retry",
            "fixes_for", "posting_views"]
@@ -27,13 +27,14 @@ class MonthPosting:
     """Where an approved month's invoices stand with Xero, and the practice's latest posting run."""
 
     period: date
-    views: dict[int, PostingView]  # invoice id -> its view
+    views: dict[int, PostingView]  # invoice id -> its view, for the invoices shown
     run: InvoicePostingRun | None
     connected: bool
+    counts: Counter  # state -> the month's invoices in it (all of them, shown or not)
 
     @property
-    def counts(self) -> Counter:
-        return Counter(view.state for view in self.views.values())
+    def invoice_count(self) -> int:
+        return sum(self.counts.values())
 
     @property
     def active(self) -> bool:
@@ -48,7 +49,7 @@ class MonthPosting:
 
     @property
     def all_posted(self) -> bool:
-        return bool(self.views) and self.counts["posted"] == len(self.views)
+        return self.invoice_count > 0 and self.counts["posted"] == self.invoice_count
 
 
 def _connected(practice_id: int) -> bool:
@@ -57,13 +58,23 @@ def _connected(practice_id: int) -> bool:
 
 
 def month_posting(practice_id: int, period: date, invoice_ids: Iterable[int] | None = None) -> MonthPosting:
-    """The views of the month's invoices (or of `invoice_ids` only), the latest posting run and whether Xero is
-    connected: four small queries."""
+    """How many of the month's invoices are in each state, the views of `invoice_ids` (the invoices a page shows;
+    every one of the month's when None), the latest posting run and whether Xero is connected: a handful of small
+    queries, however many invoices the month has."""
     if invoice_ids is None:
         invoice_ids = db.session.execute(db.select(Invoice.id).filter_by(practice_id=practice_id,
                                                                           period=period)).scalars().all()
     return MonthPosting(period, posting_views(practice_id, invoice_ids), latest_posting_run(practice_id),
-                        _connected(practice_id))
+                        _connected(practice_id), _month_counts(practice_id, period))
+
+
+def _month_counts(practice_id: int, period: date) -> Counter:
+    counts: Counter = Counter()
+    for status, count in db.session.execute(
+            db.select(Invoice.status, db.func.count()).filter_by(practice_id=practice_id, period=period)
+            .group_by(Invoice.status)):
+        counts[posting_state(status)] += count
+    return counts
 
 
 def post_after_approval(practice_id: int, period: date) -> str:

@@ -58,9 +58,17 @@ class PostingView:
         return xero_invoice_url(self.xero_invoice_id, base_url) if self.xero_invoice_id else None
 
 
+STATE_OF_STATUS = {InvoiceStatus.POSTED.value: "posted", InvoiceStatus.HELD.value: "held",
+                   InvoiceStatus.FAILED.value: "failed", InvoiceStatus.POSTING.value: "posting"}
+
+
+def posting_state(status: str) -> str:
+    """The view's state for an invoice's stored status: waiting unless it is posted, held, failed or posting."""
+    return STATE_OF_STATUS.get(status, "waiting")
+
+
 def _view(invoice_id: int, status: str, posting: InvoicePosting | None) -> PostingView:
-    state = {InvoiceStatus.POSTED.value: "posted", InvoiceStatus.HELD.value: "held",
-             InvoiceStatus.FAILED.value: "failed", InvoiceStatus.POSTING.value: "posting"}.get(status, "waiting")
+    state = posting_state(status)
     if posting is None:
         return PostingView(invoice_id, state, None)
     message = {"held": posting.held_reason, "failed": posting.last_error,
