@@ -192,6 +192,34 @@ def test_paging_keeps_the_query(app, auth_client, owner, monkeypatch):
     assert "Paged client 4" in last and "5 clients" in last
 
 
+def test_the_pager_links_a_window_of_pages_not_every_page(app, auth_client, owner, monkeypatch):
+    monkeypatch.setitem(app.config, "CLIENTS_PER_PAGE", 1)
+    for number in range(12):
+        make_client(owner.practice_id, code=f"PAG{number:02}", name=f"Paged client {number:02}")
+    body = auth_client.get("/clients/?page=6").get_data(as_text=True)
+    pager = re.search(r'<nav aria-label="Pages" class="pager">(.*?)</nav>', body, re.S).group(1)
+    linked = [int(n) for n in re.findall(r'<a href="/clients/\?page=(\d+)"', pager)]
+    assert linked == [5, 1, 4, 5, 7, 8, 12, 7]  # previous, the numbers, next
+    assert '<strong aria-current="page">6</strong>' in pager and pager.count("…") == 2
+    assert 'rel="prev">← Previous</a>' in pager and 'rel="next">Next →</a>' in pager
+
+
+def test_the_list_takes_the_same_statements_for_more_clients_and_reads_no_engagements(
+        app, auth_client, owner, count_statements, monkeypatch):
+    monkeypatch.setitem(app.config, "CLIENTS_PER_PAGE", 5)
+    books = make_service(owner.practice_id, "Books")
+    make_engagement(make_client(owner.practice_id, code="ONE01", name="One"), books)
+    with count_statements() as one_client:
+        assert auth_client.get("/clients/").status_code == 200
+    for number in range(30):
+        make_engagement(make_client(owner.practice_id, code=f"MOR{number:02}", name=f"More {number}"), books)
+    with count_statements() as many_clients:
+        assert auth_client.get("/clients/?page=3").status_code == 200
+    assert len(many_clients) == len(one_client)
+    assert not [statement for statement in many_clients if "FROM engagements" in statement]
+    assert sum("FROM xero_contact_pulls" in statement for statement in many_clients) == 1
+
+
 def test_archived_clients_are_hidden_unless_asked_for(auth_client, owner):
     make_client(owner.practice_id, code="ACT01", name="Active One")
     make_client(owner.practice_id, code="ARC01", name="Archived One", status="archived")

@@ -17,6 +17,7 @@ from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragmen
 from webapp.models import BillingSettings, Client, Engagement, EngagementCompletion
 from webapp.scoping import current_practice_id, get_or_404
 from webapp.services import clients as client_service
+from webapp.services import contact_matching_ui
 from webapp.services.billing import completions as engagement_service
 from webapp.services.billing.settings import get_billing_settings
 from webapp.sync import reference_data
@@ -34,10 +35,13 @@ def index():
     show_archived = request.args.get("archived") == "1"
     page = request.args.get("page", 1, type=ascii_int)
     xero = request.args.get("xero", "")  # the Xero column's filter: linked, needs_review, unmatched, no_contact
-    result = client_service.search_clients(current_practice_id(), query, show_archived, page,
+    practice_id = current_practice_id()
+    result = client_service.search_clients(practice_id, query, show_archived, page,
                                            current_app.config["CLIENTS_PER_PAGE"], xero_state=xero)
-    return render_page_or_fragment("clients/index.html", "clients/_client_table.html",
-                                   result=result, q=query, show_archived=show_archived, xero=xero)
+    # Once for the page: the Xero filter shows when they are known, the table's chips use them.
+    xero_states = contact_matching_ui.xero_states(practice_id, [client.id for client in result.clients])
+    return render_page_or_fragment("clients/index.html", "clients/_client_table.html", result=result, q=query,
+                                   show_archived=show_archived, xero=xero, xero_states=xero_states)
 
 
 @bp.route("/<int:client_id>/archive", methods=["POST"], endpoint="archive")

@@ -3,7 +3,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Model, UTCDateTime, utcnow
@@ -23,6 +23,8 @@ class Client(Model):
         UniqueConstraint("practice_id", "code", name="uq_clients_practice_code"),
         CheckConstraint("invoice_day BETWEEN 1 AND 28", name="invoice_day"),
         CheckConstraint("payment_terms_days BETWEEN 0 AND 120", name="payment_terms_days"),
+        # The Clients list's order (services.clients.search_clients): a page reads 25 entries of this index.
+        Index("ix_clients_practice_lower_name", "practice_id", func.lower(text("name")), "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

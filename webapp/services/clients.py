@@ -11,9 +11,11 @@ from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from webapp.extensions import db
 from webapp.models import Client, ClientStatus, Engagement, PricingMenu, Service
+from webapp.pagination import PageWindow, page_window
 from webapp.services import contact_matching_ui
 from webapp.services.billing import completions as engagement_billing
 from webapp.services.billing import lock as billing_lock
@@ -105,6 +107,11 @@ class ClientPage:
     pages: int
     total: int
 
+    @property
+    def window(self) -> PageWindow:
+        """The pager's links: first, last, and a few pages around this one."""
+        return page_window(self.page, self.pages)
+
 
 def search_clients(practice_id: int, query: str = "", include_archived: bool = False,
                    page: int = 1, per_page: int = 25, xero_state: str | None = None) -> ClientPage:
@@ -127,6 +134,7 @@ def search_clients(practice_id: int, query: str = "", include_archived: bool = F
     page = min(max(1, page), pages)
     clients = db.session.execute(
         statement.order_by(db.func.lower(Client.name), Client.id).limit(per_page).offset((page - 1) * per_page)
+        .options(lazyload(Client.engagements))  # the list shows none: not the two eager SELECTs per page
     ).scalars().all()
     return ClientPage(clients=list(clients), page=page, pages=pages, total=total)
 
