@@ -5,11 +5,13 @@ A run's steps are recorded by webapp.sync.practice_sync in `SyncRun.counts["step
 failed or not run, and the error); the counts themselves are flat in `SyncRun.counts`. Which counts belong to
 which step is said here (STEP_COUNTS); a step added later shows its label, outcome and error until it is listed.
 """
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.orm import aliased
 
 from webapp.extensions import db
@@ -341,9 +343,11 @@ class XeroAlert:
         return self.run_at is not None and (now or utcnow()) - self.run_at < timedelta(hours=36)
 
 
-def xero_alert(practice_id: int) -> XeroAlert | None:
-    """The banner the practice's pages show, if any, in one small statement: the connection's status, and its
-    latest finished nightly run when that failed with no successful run (of any trigger) after it."""
+@functools.cache
+def _alert_statement() -> Select:
+    """xero_alert's statement, built once: every page's layout runs it, and building it (two aliases of SyncRun)
+    cost more than running it."""
+    practice_id = db.bindparam("practice_id")
     nightly, later = aliased(SyncRun), aliased(SyncRun)
     latest_nightly = (db.select(db.func.max(SyncRun.id))
                       .filter(SyncRun.practice_id == practice_id, SyncRun.trigger == "nightly",
@@ -353,13 +357,18 @@ def xero_alert(practice_id: int) -> XeroAlert | None:
                        .filter(later.practice_id == practice_id, later.id > nightly.id,
                                later.status == SyncStatus.SUCCEEDED.value)
                        .exists())
-    row = db.session.execute(
-        db.select(XeroConnection.status, XeroConnection.tenant_name, nightly.id, nightly.error,
-                  nightly.started_at, nightly.queued_at)
-        .select_from(XeroConnection)
-        .outerjoin(nightly, db.and_(nightly.id == latest_nightly, nightly.status == SyncStatus.FAILED.value,
-                                    ~succeeded_since))
-        .filter(XeroConnection.practice_id == practice_id)).first()
+    return (db.select(XeroConnection.status, XeroConnection.tenant_name, nightly.id, nightly.error,
+                      nightly.started_at, nightly.queued_at)
+            .select_from(XeroConnection)
+            .outerjoin(nightly, db.and_(nightly.id == latest_nightly, nightly.status == SyncStatus.FAILED.value,
+                                        ~succeeded_since))
+            .filter(XeroConnection.practice_id == practice_id))
+
+
+def xero_alert(practice_id: int) -> XeroAlert | None:
+    """The banner the practice's pages show, if any, in one small statement: the connection's status, and its
+    latest finished nightly run when that failed with no successful run (of any trigger) after it."""
+    row = db.session.execute(_alert_statement(), {"practice_id": practice_id}).first()
     if row is None:
         return None
     status, tenant_name, run_id, error, started_at, queued_at = row
