@@ -6,20 +6,19 @@ active clients (plus 2% archived) with ~3 engagements each (bench/billing_plan.p
 current month) and approves the `--history` months before the current one, then serves Socket with
 `gunicorn --workers 2 wsgi:app` on a free loopback port (the bench's config passed through the environment, as
 .env would) and drives `--users` threads, each its own requests.Session signed in as the practice's owner through
-the real sign-in form (CSRF token and all), for `--seconds` seconds, cycling through four pages:
+the real sign-in form (CSRF token and all), for `--seconds` seconds, cycling through five pages:
 
-  plan          GET /billing/plan                     the Billing Plan, current month (the home page)
-  plan (month)  GET /billing/plan?month=<last month>  stands in for "a filtered page": the plan has no filter,
-                                                      search or sort yet, so this is the other page a practice
-                                                      opens there: last month's plan (approved when --history > 0)
-  clients p2    GET /clients/?page=2                  stands in for "the next page": the plan has no paging yet,
-                                                      so this is the Clients list's second page
-  clients       GET /clients/                         the Clients list
+  plan           GET /billing/plan                                the Billing Plan's first page, current month
+                                                                  (the home page)
+  plan filtered  GET /billing/plan?change=unchanged&sort=amount  its Change Type filter, sorted by amount
+  plan p2        GET /billing/plan?page=2                         its next page
+  plan (month)   GET /billing/plan?month=<last month>             last month's plan (approved when --history > 0)
+  clients        GET /clients/                                    the Clients list
 
 Per page: requests, errors (any answer but 200), p50, p95 and max latency (ms, client side, over loopback), and
 SQL statements per request. gunicorn's workers are separate processes, so statements are counted in a separate
 in-process pass: one request of each page on the app's test client (after one uncounted request), with an
-SQLAlchemy before_cursor_execute listener (common.SqlCounter). Every user makes one uncounted pass over the four
+SQLAlchemy before_cursor_execute listener (common.SqlCounter). Every user makes one uncounted pass over the five
 pages before the clock starts. The last line is `billing_plan_p95_ms=<number>` (the first page).
 
 Usage: /work/main/.venv/bin/python bench/billing_plan_load.py [--clients 2000] [--history 12] [--users 8]
@@ -56,8 +55,9 @@ def month_param(day) -> str:
 def pages(current) -> list[tuple[str, str]]:
     last = seed_plan.month(-1) if seed_plan.PERIOD == current else current
     return [("plan", "/billing/plan"),
+            ("plan filtered", "/billing/plan?change=unchanged&sort=amount"),
+            ("plan p2", "/billing/plan?page=2"),
             ("plan (month)", f"/billing/plan?month={month_param(last)}"),
-            ("clients p2", "/clients/?page=2"),
             ("clients", "/clients/")]
 
 
@@ -107,21 +107,25 @@ def sign_in_test_client(client, email: str) -> None:
 
 
 # -- SQL statements per request (in process) ---------------------------------------------------------------------
-def count_statements(app, email: str, page_list) -> dict[str, tuple[int, tuple[int, str], int, int]]:
-    """Per page: statements for one request (after one uncounted), the most repeated shape, the status and
-    the size of the page in bytes."""
+def count_statements(app, email: str, page_list) -> dict[str, tuple[int, tuple[int, str], int, int, float]]:
+    """Per page: statements for one request (after one uncounted), the most repeated shape, the status, the
+    size of the page in bytes, and how long the uncounted first request took (ms): for a plan month, building
+    and storing it — what the first view after a change to the whole practice costs."""
     from webapp.extensions import db
 
     out = {}
     with app.test_client() as client:
         sign_in_test_client(client, email)
         for name, path in page_list:
+            started = time.perf_counter()
             client.get(path)
+            first_ms = (time.perf_counter() - started) * 1000
             with app.app_context():
                 engine = db.engine
             with common.SqlCounter(engine) as counter:
                 response = client.get(path)
-            out[name] = (counter.count, counter.most_repeated(), response.status_code, len(response.get_data()))
+            out[name] = (counter.count, counter.most_repeated(), response.status_code, len(response.get_data()),
+                          first_ms)
     return out
 
 
@@ -318,10 +322,11 @@ def main() -> None:
                 print(f"  generated in {seeded['generated_s']:.1f} s, history approved in "
                       f"{seeded['approved_s']:.1f} s (ledger {seeded['ledger']:,} rows)", flush=True)
                 statements = count_statements(app, seeded["email"], page_list)
-                for name, (count, _repeated, status, size) in statements.items():
+                for name, (count, _repeated, status, size, first_ms) in statements.items():
                     if status != 200:
                         raise RuntimeError(f"{name} answered {status} on the test client")
-                    print(f"  {name}: {count} SQL statements per request, {size / 1024:.0f} KiB", flush=True)
+                    print(f"  {name}: {count} SQL statements per request, {size / 1024:.0f} KiB, first view "
+                          f"{first_ms:.0f} ms", flush=True)
                 from webapp.extensions import db
 
                 with app.app_context():
@@ -358,14 +363,15 @@ def main() -> None:
 
 def report(args, current, page_list, seeded, statements, alone, latencies, errors, elapsed, problems) -> None:
     headers = ["page", "path", "requests", "errors", "req/s", "p50 ms", "p95 ms", "max ms", "alone ms",
-               "SQL statements/request", "page KiB", "most repeated statement ×n"]
+               "first view ms", "SQL statements/request", "page KiB", "most repeated statement ×n"]
     rows = []
     for name, path in page_list:
         values = latencies[name]
-        count, (n, shape), _status, size = statements[name]
+        count, (n, shape), _status, size, first_ms = statements[name]
         rows.append([name, f"`{path}`", len(values), errors[name], f"{len(values) / elapsed:.1f}",
                      f"{percentile(values, 50):.0f}", f"{percentile(values, 95):.0f}",
-                     f"{max(values):.0f}" if values else "nan", f"{alone[name]:.0f}", count, f"{size / 1024:.0f}",
+                     f"{max(values):.0f}" if values else "nan", f"{alone[name]:.0f}", f"{first_ms:.0f}", count,
+                     f"{size / 1024:.0f}",
                      f"{n} × `{shape[:80]}`" if n > 1 else "—"])
     total = sum(len(v) for v in latencies.values())
     plain = [[c.strip("`") if isinstance(c, str) else c for c in r] for r in rows]
@@ -379,15 +385,17 @@ def report(args, current, page_list, seeded, statements, alone, latencies, error
         f"rows; seeding {seeded['generated_s']:.0f} s, approving {seeded['approved_s']:.0f} s). gunicorn "
         f"`--workers 2 --timeout 30` with the redacting logger and an access log, on 127.0.0.1; {args.users} "
         f"users (threads, one requests.Session each, signed in through the sign-in form as the practice's owner) "
-        f"cycling the four pages for {args.seconds:g} s after one uncounted pass each; {total} requests "
+        f"cycling the five pages for {args.seconds:g} s after one uncounted pass each; {total} requests "
         f"({total / elapsed:.1f}/s) in {elapsed:.1f} s. Latency is client-side over loopback, 200 answers only "
         "(*errors* counts any other); p95 is the nearest rank, so with fewer than 20 requests it is the max. "
         "*alone ms* is the median of 3 requests by one user before the load (nothing else running): the page's "
         "own cost, apart from waiting for one of the 2 sync workers. "
         f"gunicorn logged {problems} tracebacks or worker timeouts. "
-        "The plan has no filter or paging yet: *plan (month)* (last month's plan, "
-        "approved when history > 0) stands in for the filtered page and *clients p2* (the Clients list's second "
-        "page) for the next page. SQL statements per request are counted in process (the app's test client, one "
+        "*first view ms* is the first request of each page in process, before any other: for a plan month, "
+        "building and storing its plan (what the first view after a change to the whole practice — an approval, "
+        "a settings change — costs; a change to one client rebuilds that client only). "
+        "*plan (month)* is last month's plan (approved when history > 0). SQL statements per request are "
+        "counted in process (the app's test client, one "
         "request after an uncounted one), since gunicorn's workers are separate processes; *page KiB* is that "
         "response's size.\n"
         f"`billing_plan_p95_ms={p95:.0f}`")
