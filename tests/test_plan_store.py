@@ -71,6 +71,8 @@ def book(owner):
     make_engagement(clients["FIN01"], s["accounts"], completed_on=date(2026, 10, 5))
     make_engagement(clients["QUA01"], s["vat"], start=date(2026, 7, 1))
     make_engagement(clients["ZED01"], s["formation"], start=date(2026, 9, 1))
+    # Its quarterly fee fell due in September, before Socket's first approved month: the plan notes it.
+    make_engagement(make_client(pid, "Early Quarter Ltd", "EQU01"), s["vat"], start=date(2026, 9, 1))
     make_engagement(make_client(pid, "Archived Ltd", "ARC01", status="archived"), s["books"])
     # October is approved: November's "last month" is what it invoiced, and a later back-dated charge is caught up.
     result = approve_plan(pid, OCT, owner.id, fingerprint=build_plan(pid, OCT, today=TODAY).fingerprint,
@@ -102,6 +104,7 @@ def row_facts(row):
 
 
 def assert_stored_equals_rebuild(pid: int, period: date) -> None:
+    ensure_stored(pid, period)  # so what is compared is read back from the database, not what was just built
     db.session.expire_all()
     page, rows, ended = stored_plan(pid, period)
     full = build_plan(pid, period, today=TODAY, dating=InvoiceDating.TODAY)
@@ -365,3 +368,17 @@ def test_a_change_committed_while_a_rebuild_runs_is_not_lost(app, book, monkeypa
     assert_stored_equals_rebuild(pid, NOV)
     steady = plan_page(pid, NOV, PlanQuery(search="STE01"), today=TODAY).rows[0]
     assert steady.amount == Decimal("999.00")
+
+
+def test_the_book_exercises_every_plan_wide_note(book):
+    """The equivalence cases above compare late charges, months awaiting approval and before-Socket notes: the book
+    has each of them somewhere, or those comparisons would compare empty lists."""
+    pid = book["pid"]
+    add_engagement(book)  # a back-dated charge: October (approved) shows it as late
+    plans = {period: build_plan(pid, period, today=TODAY) for period in MONTHS}
+    assert plans[OCT].late and plans[DEC].awaiting_periods == [NOV]
+    assert any("before Socket's first approved month" in note for note in plans[NOV].before_socket)
+    warm(pid)
+    for period in MONTHS:
+        assert_stored_equals_rebuild(pid, period)
+

@@ -45,6 +45,7 @@ class BillingPlanRow(Model):
     invoice_id: Mapped[int | None]  # approved month: the invoice its run raised
     digest: Mapped[str | None] = mapped_column(String(64))  # billing.plan.row_fingerprint, billed rows
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # the row's items, lines, notes (plan_store codec)
+    extras: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # its late charges, months awaiting approval…
     built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -13,7 +13,7 @@ worked out when shown, from the stored invoice-day dates.
 """
 import enum
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from decimal import Decimal
@@ -39,6 +39,7 @@ from webapp.services.billing.plan import (
 from webapp.services.billing.plan_staleness import bump_version
 from webapp.services.billing.settings import get_billing_settings
 from webapp.services.billing.tax import InvoiceTax, TaxedLine, TaxRate
+from webapp.services.bulk_insert import insert_rows
 
 ZERO = Decimal("0.00")
 
@@ -76,21 +77,36 @@ class PlanSummary:
 
 # -- the JSON codec: flat dataclasses of str/int/bool/Decimal/date/tuple fields, and PlanSummary ------------------
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})
+
+
 def to_json(value: Any) -> Any:
-    """A value made of dataclasses, Decimals, dates, enums, tuples and dicts, as JSON-safe data."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in fields(value)}
+    """A value made of dataclasses, Decimals, dates, enums, tuples and dicts, as JSON-safe data.
+
+    Dispatches on the exact type first (a first view encodes some 100,000 values at 2,000 clients)."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if kind is list or kind is tuple:
+        return [to_json(item) for item in value]
+    names = _field_names(cast(Hashable, kind))
+    if names is not None:
+        return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, Decimal):
-        return str(value)
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
     if isinstance(value, dict):
         return {str(key): to_json(item) for key, item in value.items()}
     return value
+
+
+@functools.cache
+def _field_names(kind: Hashable) -> tuple[str, ...] | None:
+    """A dataclass's field names (None for any other type)."""
+    return tuple(f.name for f in fields(cast(Any, kind))) if is_dataclass(kind) else None
 
 
 def from_json(kind: Any, data: Any) -> Any:
@@ -106,8 +122,12 @@ def _decoder(kind: Any) -> Callable[[Any], Any]:
     if origin in (Union, UnionType):
         inner = _decoder(next(arg for arg in get_args(kind) if arg is not NoneType))
         return lambda data: None if data is None else inner(data)
+    args = get_args(kind)
+    if origin is tuple and args and args[-1] is not Ellipsis:  # tuple[int, str]: one decoder per position
+        positions = [_decoder(arg) for arg in args]
+        return lambda data: tuple(decode(value) for decode, value in zip(positions, data, strict=True))
     if origin in (tuple, list):
-        item = _decoder(get_args(kind)[0])
+        item = _decoder(args[0])
         if origin is tuple:
             return lambda data: tuple(item(value) for value in data)
         return lambda data: [item(value) for value in data]
@@ -161,12 +181,18 @@ class StoredPreview:
 
 @dataclass(frozen=True)
 class StoredRow:
-    """A row's payload."""
+    """A row's payload: what the page shows of it."""
 
     items: tuple[BillableItem, ...] = ()
     details: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     preview: StoredPreview | None = None
+
+
+@dataclass(frozen=True)
+class StoredExtras:
+    """What a client adds to the month's plan-wide notes (the `extras` column; NULL when it adds nothing)."""
+
     late: tuple[BillableItem, ...] = ()
     awaiting: tuple[date, ...] = ()
     before_socket: tuple[str, ...] = ()
@@ -195,10 +221,9 @@ def encode_row(practice_id: int, period: date, outcome: ClientOutcome) -> dict[s
             net=preview.tax.net, vat=preview.tax.vat, xero_connected=preview.tax.xero_connected,
             invoice_day_date=preview.invoice_day_date, invoice_day_due_date=preview.invoice_day_due_date,
             own_terms=preview.own_terms) if preview else None,
-        late=tuple(outcome.late.items) if outcome.late else (),
-        awaiting=tuple(sorted(outcome.awaiting)),
-        before_socket=outcome.before_socket,
     )
+    extras = StoredExtras(late=tuple(outcome.late.items) if outcome.late else (),
+                          awaiting=tuple(sorted(outcome.awaiting)), before_socket=outcome.before_socket)
     return {
         "practice_id": practice_id, "period": period, "client_id": outcome.client.id,
         "client_name": outcome.client.name, "client_code": outcome.client.code,
@@ -214,6 +239,7 @@ def encode_row(practice_id: int, period: date, outcome: ClientOutcome) -> dict[s
         "invoice_id": row.invoice.id if row and row.invoice else None,
         "digest": row_fingerprint(row) if isinstance(row, ClientPlan) else None,
         "payload": to_json(stored),
+        "extras": to_json(extras) if extras != StoredExtras() else None,
     }
 
 
@@ -234,21 +260,24 @@ def stored_summary(practice_id: int, period: date) -> tuple[str, PlanSummary] | 
 def ensure_stored(practice_id: int, period: date) -> tuple[str, PlanSummary]:
     """The month's fingerprint and summary, building and storing the rows that are missing first.
 
-    Commits when it wrote anything: the stored plan is shared by every user of the practice.
+    Commits when it wrote anything (the stored plan is shared by every user of the practice), and expires the
+    session's objects before building: call it with no changes pending.
     """
     period = cadence.month_start(period)
     found = stored_summary(practice_id, period)
     if found is not None:
         return found
     _lock(practice_id)
+    # What this session loaded before the lock may have changed since (a change we waited for): build from the
+    # database as it is now, not from objects in the identity map.
+    db.session.expire_all()
     found = stored_summary(practice_id, period)  # built by a request we waited for
     if found is None:
         missing = _missing_clients(practice_id, period)
         if missing:
             build = build_client_outcomes(practice_id, period, client_ids=missing)
             rows = [encode_row(practice_id, period, outcome) for outcome in build.outcomes]
-            if rows:
-                db.session.execute(insert(BillingPlanRow), rows)
+            insert_rows(BillingPlanRow, rows)
         found = _write_summary(practice_id, period)
     db.session.commit()
     return found
@@ -284,7 +313,7 @@ def _write_summary(practice_id: int, period: date) -> tuple[str, PlanSummary]:
         select(BillingPlanRow.client_id, BillingPlanRow.section, BillingPlanRow.change, BillingPlanRow.amount,
                BillingPlanRow.last_amount, BillingPlanRow.vat, BillingPlanRow.invoice_id,
                BillingPlanRow.invoice_day_date, BillingPlanRow.catch_up_count, BillingPlanRow.own_terms,
-               BillingPlanRow.digest, BillingPlanRow.payload)
+               BillingPlanRow.digest, BillingPlanRow.extras)
         .filter(BillingPlanRow.practice_id == practice_id, BillingPlanRow.period == period)
         .order_by(BillingPlanRow.client_name, BillingPlanRow.client_id)
     ).all()
@@ -299,11 +328,12 @@ def _write_summary(practice_id: int, period: date) -> tuple[str, PlanSummary]:
     late: list[tuple[int, tuple[BillableItem, ...]]] = []
     invoice_days: dict[str, int] = {}
     for row in rows:
-        payload = decode_row(row.payload)
-        awaiting.update(payload.awaiting)
-        before_socket += payload.before_socket
-        if payload.late:
-            late.append((row.client_id, payload.late))
+        if row.extras is not None:
+            extras = from_json(StoredExtras, row.extras)
+            awaiting.update(extras.awaiting)
+            before_socket += extras.before_socket
+            if extras.late:
+                late.append((row.client_id, extras.late))
         if row.section == Section.NONE.value:
             continue
         counts[row.change] += 1
