@@ -5,10 +5,12 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from webapp.models import BillingMethod
+from webapp.services.billing import cadence
 from webapp.services.billing.plan_classifier import (
     Billed,
     PlanContext,
     Runs,
+    _calendar_charges_in,
     asks_settling_scope,
     changed_at,
     classify,
@@ -243,3 +245,15 @@ def test_engagement_charges_lists_calendar_fees_then_completions():
     assert [c.key for c in engagement_charges(work, SEP, DEC)] == ["e10:2026-11", "c4"]
     assert [c.key for c in engagement_charges(work, SEP, DEC, completions_from=date.min)] == [
         "e10:2026-11", "c3", "c4"]
+
+
+def test_the_classifiers_month_by_month_check_agrees_with_engagement_charges():
+    """The classifier asks of each month it needs whether a fee falls due in it; engagement_charges walks a range
+    of months: they agree for every cadence, start, end and month."""
+    months = [cadence.add_months(date(2025, 10, 1), n) for n in range(18)]
+    for method in BillingMethod:
+        for start in (date(2025, 11, 15), date(2026, 2, 1), date(2026, 11, 30)):
+            for end in (None, date(2026, 10, 31), date(2026, 11, 1), date(2027, 1, 15)):
+                work = make_engagement(10, make_service(method), start=start, end=end)
+                expected = [charge.key for month in months for charge in engagement_charges(work, month, month)]
+                assert [charge.key for charge in _calendar_charges_in(work, months)] == expected, (method, start, end)

@@ -73,3 +73,5 @@ class Money(TypeDecorator[Decimal]):
 
 class Quantity(Money):
     """A line quantity: Decimal with two places."""
+
+    cache_ok = True

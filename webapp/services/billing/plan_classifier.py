@@ -20,21 +20,30 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from webapp.models import BillingMethod, BillingRun, Client, ClientStatus, Engagement
+from webapp.models import BillingMethod, BillingRun, ClientStatus
 from webapp.services.billing import cadence
+from webapp.services.billing.plan_records import PlanClient, PlanEngagement, PlanService
+
+# BillingMethod by value, without an Enum call each time (the plan asks per charge).
+_METHODS = {method.value: method for method in BillingMethod}
 
 
-@dataclass(frozen=True)
+def billing_method(service: PlanService) -> BillingMethod:
+    """The service's BillingMethod."""
+    return _METHODS.get(service.billing_method) or BillingMethod(service.billing_method)
+
+
+@dataclass(frozen=True, slots=True)
 class Charge:
     """One charge an engagement makes: a calendar month's fee or a completion."""
 
     key: str
-    engagement: Engagement
+    engagement: PlanEngagement
     due_period: date
     completion_id: int | None = None
 
 
-def engagement_charges(engagement: Engagement, first: date, last: date,
+def engagement_charges(engagement: PlanEngagement, first: date, last: date,
                        completions_from: date | None = None) -> list[Charge]:
     """The charges `engagement` makes that fall due from month `first` to month `last` (inclusive).
 
@@ -45,19 +54,26 @@ def engagement_charges(engagement: Engagement, first: date, last: date,
         charge for charge in _completion_charges(engagement) if since <= charge.due_period <= last]
 
 
-def _calendar_charges(engagement: Engagement, first: date, last: date) -> list[Charge]:
-    method = BillingMethod(engagement.service.billing_method)
+def _calendar_charges(engagement: PlanEngagement, first: date, last: date) -> list[Charge]:
+    method = billing_method(engagement.service)
     return [Charge(cadence.cadence_key(engagement.id, period), engagement, period)
             for period in cadence.due_months(method, engagement.start_date, engagement.end_date, first, last)]
 
 
-def _completion_charges(engagement: Engagement) -> list[Charge]:
+def _calendar_charges_in(engagement: PlanEngagement, months: Iterable[date]) -> list[Charge]:
+    """The engagement's calendar charges due in `months` (firsts of months), in their order."""
+    method, start, end = billing_method(engagement.service), engagement.start_date, engagement.end_date
+    return [Charge(cadence.cadence_key(engagement.id, month), engagement, month)
+            for month in months if cadence.bills_in(method, start, end, month)]
+
+
+def _completion_charges(engagement: PlanEngagement) -> list[Charge]:
     return [Charge(cadence.completion_key(completion.id), engagement, cadence.month_start(completion.completed_on),
                    completion.id)
             for completion in engagement.completions]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Billed:
     """One ledger row: which run and invoice billed a charge."""
 
@@ -87,7 +103,7 @@ class Runs:
     def in_scope(self, run: BillingRun, client_id: int) -> bool:
         return client_id in self.scopes.get(run.id, ())
 
-    def may_catch_up(self, run: BillingRun, client: Client) -> bool:
+    def may_catch_up(self, run: BillingRun, client: PlanClient) -> bool:
         """Whether a charge `run`'s month missed may still be billed to `client` in a later month.
 
         Only for a client in the run's scope (active when the month was approved), or created after the
@@ -142,16 +158,16 @@ def plan_months(period: date, by_period: Mapping[date, BillingRun]) -> PlanMonth
     )
 
 
-def changed_at(engagement: Engagement, client: Client) -> datetime | None:
+def changed_at(engagement: PlanEngagement, client: PlanClient) -> datetime | None:
     """When anything deciding the engagement's charges last changed: the engagement itself (created, dates,
     price), its service (billing method), a completion recorded, or its client created. None: not known (not
     yet saved), so changed now."""
-    times = [engagement.updated_at, engagement.created_at, engagement.service.updated_at, client.created_at]
-    times += [completion.created_at for completion in engagement.completions]
-    return None if any(time is None for time in times) else max(times)
+    times = [engagement.updated_at, engagement.created_at, engagement.service.updated_at, client.created_at,
+             *(completion.created_at for completion in engagement.completions)]
+    return None if None in times else max(times)
 
 
-def asks_settling_scope(engagement: Engagement, client: Client, months: PlanMonths) -> bool:
+def asks_settling_scope(engagement: PlanEngagement, client: PlanClient, months: PlanMonths) -> bool:
     """Whether recheck_months needs to know if the client is in the latest approved month's scope."""
     settling = months.settling_run
     if months.run is not None or settling is None or months.first_approval is None:
@@ -160,7 +176,7 @@ def asks_settling_scope(engagement: Engagement, client: Client, months: PlanMont
     return changed is not None and months.first_approval <= changed < settling.approved_at
 
 
-def recheck_months(engagement: Engagement, client: Client, months: PlanMonths, runs: Runs) -> tuple[date, ...]:
+def recheck_months(engagement: PlanEngagement, client: PlanClient, months: PlanMonths, runs: Runs) -> tuple[date, ...]:
     """The approved months before an open month in which one of the engagement's charges may have been missed.
 
     Those approved before it last changed (from the month it started on), unless the latest approved month was
@@ -192,7 +208,7 @@ class PlanContext:
     recheck: Mapping[int, tuple[date, ...]] = field(default_factory=dict)  # engagement id -> recheck_months
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Classification:
     """One client's charges, sorted by what the month's plan does with them."""
 
@@ -205,7 +221,7 @@ class Classification:
     charges_seen: int = 0  # how many charges were looked at (its cost)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sorting:
     due_here: list[tuple[Charge, bool]] = field(default_factory=list)
     pending: list[tuple[Charge, bool]] = field(default_factory=list)
@@ -216,16 +232,17 @@ class _Sorting:
     seen: int = 0
 
 
-def classify(client: Client, engagements: Iterable[Engagement], ctx: PlanContext) -> Classification:
+def classify(client: PlanClient, engagements: Iterable[PlanEngagement], ctx: PlanContext) -> Classification:
     """Sort one client's charges for the month's plan (see Classification and the module doc)."""
     months = ctx.months
     active = client.status == ClientStatus.ACTIVE.value
     sorting = _Sorting()
+    gaps = frozenset(months.gaps)
     for engagement in engagements:
         if active and months.run is None and months.go_live is not None:
             sorting.before_socket += unbilled_before_socket(client, engagement, months.go_live, months.period)
         recheck = ctx.recheck.get(engagement.id, ()) if active else ()
-        checked = set(months.gaps) | set(recheck)  # earlier months whose ledger rows were read
+        checked = gaps.union(recheck)  # earlier months whose ledger rows were read
         for charge in _charges_to_sort(engagement, months, checked):
             sorting.seen += 1
             _sort(charge, client, active, checked, ctx, sorting)
@@ -236,11 +253,11 @@ def classify(client: Client, engagements: Iterable[Engagement], ctx: PlanContext
     )
 
 
-def _charges_to_sort(engagement: Engagement, months: PlanMonths, checked: set[date]) -> list[Charge]:
+def _charges_to_sort(engagement: PlanEngagement, months: PlanMonths, checked: frozenset[date]) -> list[Charge]:
     """The engagement's charges due this month, last month and in `checked`, and its completions in any of them
     or dated before Socket: calendar charges by month, then completions (as engagement_charges lists them)."""
-    wanted = sorted(checked | {months.previous, months.period})
-    charges = [charge for month in wanted for charge in _calendar_charges(engagement, month, month)]
+    wanted = checked | {months.previous, months.period}
+    charges = _calendar_charges_in(engagement, sorted(wanted))
     for charge in _completion_charges(engagement):
         before_socket = months.go_live is not None and charge.due_period < months.go_live
         if charge.due_period in wanted or before_socket:
@@ -248,7 +265,7 @@ def _charges_to_sort(engagement: Engagement, months: PlanMonths, checked: set[da
     return charges
 
 
-def _sort(charge: Charge, client: Client, active: bool, checked: set[date], ctx: PlanContext,
+def _sort(charge: Charge, client: PlanClient, active: bool, checked: frozenset[date], ctx: PlanContext,
           sorting: _Sorting) -> None:
     months, due = ctx.months, charge.due_period
     if due == months.previous:
@@ -280,10 +297,10 @@ def _sort(charge: Charge, client: Client, active: bool, checked: set[date], ctx:
         sorting.pending.append((charge, True))
 
 
-def unbilled_before_socket(client: Client, engagement: Engagement, go_live: date, period: date) -> list[str]:
+def unbilled_before_socket(client: PlanClient, engagement: PlanEngagement, go_live: date, period: date) -> list[str]:
     """Notes for the quarterly/annual in-advance fee covering `period` when it fell due before `go_live`
     (Socket's first approved month): history from before Socket is not billed, so say so."""
-    method = BillingMethod(engagement.service.billing_method)
+    method = billing_method(engagement.service)
     months = cadence.ADVANCE_EVERY.get(method)
     if months is None:
         return []
@@ -298,7 +315,7 @@ def unbilled_before_socket(client: Client, engagement: Engagement, go_live: date
 
 
 def invoiced_charges(ledger: Mapping[str, Billed], run: BillingRun,
-                     engagements: Mapping[int, Engagement]) -> dict[int, list[tuple[Charge, bool]]]:
+                     engagements: Mapping[int, PlanEngagement]) -> dict[int, list[tuple[Charge, bool]]]:
     """Invoice id -> the charges `run` billed on it, each with whether it was a catch-up."""
     by_invoice: dict[int, list[tuple[Charge, bool]]] = {}
     for billed in ledger.values():

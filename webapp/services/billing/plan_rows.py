@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from webapp.models import BillingMethod, BillingRun, BillingSettings, Client, ClientStatus, Engagement, Invoice
+from webapp.models import BillingRun, BillingSettings, Client, ClientStatus, Invoice
 from webapp.services.billing import cadence
 from webapp.services.billing.changes import Change, DueService, agreed_work, cadence_notes, compare_work
 from webapp.services.billing.dates import InvoiceDating, InvoiceTerms, effective_terms, invoice_dates
@@ -23,7 +23,8 @@ from webapp.services.billing.lines import (
     effective_consolidation,
     lines_total,
 )
-from webapp.services.billing.plan_classifier import Charge, Classification
+from webapp.services.billing.plan_classifier import Charge, Classification, billing_method
+from webapp.services.billing.plan_records import InvoiceTotal, PlanClient, PlanEngagement
 from webapp.services.billing.tax import InvoiceTax, TaxReference
 
 ZERO = Decimal("0.00")
@@ -31,7 +32,7 @@ ARCHIVED_NOTE = "Client archived since this month was approved: its invoice stan
 XERO_DEFAULT_TEMPLATE = "Xero's default template"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InvoicePreview:
     """The invoice exactly as approving the plan will raise it."""
 
@@ -57,11 +58,11 @@ class InvoicePreview:
         return lines_total(self.lines)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _ClientRow:
     """What the plan shows of one client: its amounts this month and last, and how its agreed work changed."""
 
-    client: Client
+    client: PlanClient | Client  # the plan's copy (a Client model on the stored plan's page)
     items: list[BillableItem]
     amount: Decimal
     last_amount: Decimal
@@ -75,33 +76,33 @@ class _ClientRow:
         return self.amount - self.last_amount
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClientPlan(_ClientRow):
     """A client invoiced this month, with the invoice approving raises (approved month: the one it raised)."""
 
     preview: InvoicePreview
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EndedClientPlan(_ClientRow):
     """A client billed last month but not this month: there is no invoice to preview."""
 
     preview: None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LateCharges:
     """Charges that fell due in an approved month after it was approved: a later month bills them."""
 
-    client: Client
+    client: PlanClient | Client  # the plan's copy (a Client model on the stored plan's page)
     items: list[BillableItem]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClientOutcome:
     """Everything the plan takes from one client; a plan is these, assembled in client order (name, id)."""
 
-    client: Client
+    client: PlanClient
     row: ClientPlan | EndedClientPlan | None  # None: nothing billed this month or last
     late: LateCharges | None = None  # approved month: its charges due here, not yet invoiced
     awaiting: frozenset[date] = frozenset()  # earlier months, not approved, it has charges in
@@ -119,7 +120,7 @@ class RowContext:
     previous_run: BillingRun | None
     legacy_run: bool  # the month's run predates the ledger: its invoices bill what fell due in it
     invoices_now: Mapping[int, Invoice]  # client id -> the invoice the month's run raised
-    invoices_before: Mapping[int, Invoice]  # client id -> the invoice last month's run raised
+    invoices_before: Mapping[int, InvoiceTotal]  # client id -> the invoice last month's run raised (its total)
     invoiced_charges: Mapping[int, Sequence[tuple[Charge, bool]]]  # invoice id -> charges it billed (catch-up?)
     theme_names: Mapping[str, str]
     xero_default_id: str | None
@@ -134,7 +135,7 @@ class RowContext:
 
 def billable_item(charge: Charge, catch_up: bool = False) -> BillableItem:
     engagement, service = charge.engagement, charge.engagement.service
-    method = BillingMethod(service.billing_method)
+    method = billing_method(service)
     return BillableItem(
         service_id=service.id,
         service_name=service.name,
@@ -159,7 +160,7 @@ def in_service_order(charges: Sequence[tuple[Charge, bool]]) -> list[BillableIte
     return [billable_item(charge, catch_up) for charge, catch_up in ordered]
 
 
-def line_rules(settings: BillingSettings, client: Client) -> LineRules:
+def line_rules(settings: BillingSettings, client: PlanClient) -> LineRules:
     """The layout rules for one client: its own consolidation choices win over the practice's."""
     return LineRules(
         consolidate_recurring=effective_consolidation(client.consolidate_recurring, settings.consolidate_recurring),
@@ -169,18 +170,18 @@ def line_rules(settings: BillingSettings, client: Client) -> LineRules:
     )
 
 
-def effective_theme_id(settings: BillingSettings, client: Client, xero_default_id: str | None) -> str | None:
+def effective_theme_id(settings: BillingSettings, client: PlanClient, xero_default_id: str | None) -> str | None:
     """The client's template, else the practice's, else Xero's default (lowest SortOrder), else none."""
     return client.branding_theme_id or settings.default_branding_theme_id or xero_default_id
 
 
-def client_terms(settings: BillingSettings, client: Client) -> InvoiceTerms:
+def client_terms(settings: BillingSettings, client: PlanClient) -> InvoiceTerms:
     """The client's invoice day and payment terms: its own where it has them, else the practice's."""
     return effective_terms(settings.invoice_day, settings.payment_terms_days,
                            client.invoice_day, client.payment_terms_days)
 
 
-def has_own_terms(client: Client) -> bool:
+def has_own_terms(client: PlanClient) -> bool:
     return client.invoice_day is not None or client.payment_terms_days is not None
 
 
@@ -188,7 +189,7 @@ def _template_name(theme_names: Mapping[str, str], theme_id: str | None) -> str:
     return theme_names.get(theme_id, XERO_DEFAULT_TEMPLATE) if theme_id else XERO_DEFAULT_TEMPLATE
 
 
-def preview_invoice(settings: BillingSettings, client: Client, items: list[BillableItem],
+def preview_invoice(settings: BillingSettings, client: PlanClient, items: list[BillableItem],
                     period: date, theme_names: Mapping[str, str], xero_default_id: str | None,
                     tax: TaxReference, today: date | None = None,
                     dating: InvoiceDating = InvoiceDating.INVOICE_DAY) -> InvoicePreview:
@@ -229,10 +230,10 @@ def invoice_preview(invoice: Invoice, theme_names: Mapping[str, str], tax: TaxRe
 
 def _due(charge: Charge, catch_up: bool = False) -> DueService:
     service = charge.engagement.service
-    return DueService(service.id, service.name, BillingMethod(service.billing_method), catch_up)
+    return DueService(service.id, service.name, billing_method(service), catch_up)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _ThisMonth:
     """What one client is billed this month: the charges, as items, their amount and the invoice."""
 
@@ -243,7 +244,7 @@ class _ThisMonth:
     invoice: Invoice | None = None
 
 
-def _open_month(client: Client, classified: Classification, ctx: RowContext) -> _ThisMonth:
+def _open_month(client: PlanClient, classified: Classification, ctx: RowContext) -> _ThisMonth:
     """Not yet approved: the pending charges, previewed as the invoice approving would raise."""
     items = in_service_order(classified.pending)
     if not items:
@@ -253,7 +254,7 @@ def _open_month(client: Client, classified: Classification, ctx: RowContext) -> 
     return _ThisMonth(classified.pending, items, sum((item.amount for item in items), ZERO), preview)
 
 
-def _approved_month(client: Client, classified: Classification, ctx: RowContext) -> _ThisMonth:
+def _approved_month(client: PlanClient, classified: Classification, ctx: RowContext) -> _ThisMonth:
     """Approved: the invoice the month's run raised for the client, with the charges it billed."""
     invoice = ctx.invoices_now.get(client.id)
     if invoice is None:
@@ -264,7 +265,7 @@ def _approved_month(client: Client, classified: Classification, ctx: RowContext)
                       invoice_preview(invoice, ctx.theme_names, ctx.tax), invoice)
 
 
-def _last_amount(client: Client, active: bool, classified: Classification, ctx: RowContext) -> Decimal | None:
+def _last_amount(client: PlanClient, active: bool, classified: Classification, ctx: RowContext) -> Decimal | None:
     """Last month's amount: what its run invoiced when approved, else what fell due in it (active clients)."""
     if ctx.previous_run is not None:
         before = ctx.invoices_before.get(client.id)
@@ -274,7 +275,7 @@ def _last_amount(client: Client, active: bool, classified: Classification, ctx: 
     return None
 
 
-def client_row(client: Client, engagements: Sequence[Engagement], classified: Classification,
+def client_row(client: PlanClient, engagements: Sequence[PlanEngagement], classified: Classification,
                ctx: RowContext) -> ClientPlan | EndedClientPlan | None:
     """The client's row: invoiced this month (ClientPlan), only last month (EndedClientPlan), or neither (None)."""
     active = client.status == ClientStatus.ACTIVE.value
@@ -297,7 +298,7 @@ def client_row(client: Client, engagements: Sequence[Engagement], classified: Cl
                            invoice=this.invoice, details=work.details, notes=notes)
 
 
-def client_outcome(client: Client, engagements: Sequence[Engagement], classified: Classification,
+def client_outcome(client: PlanClient, engagements: Sequence[PlanEngagement], classified: Classification,
                    ctx: RowContext) -> ClientOutcome:
     """What the plan takes from one client (see ClientOutcome)."""
     late = (LateCharges(client, in_service_order(classified.late))
