@@ -83,8 +83,22 @@ class PlanDates:
         return self.passed > 0
 
 
+class PlanMonth:
+    """The months either side of a plan's, for its navigation (BillingPlan and the page's PlanPage)."""
+
+    period: date  # first day of the month
+
+    @property
+    def previous_period(self) -> date:
+        return cadence.add_months(self.period, -1)
+
+    @property
+    def next_period(self) -> date:
+        return cadence.add_months(self.period, 1)
+
+
 @dataclass(frozen=True)
-class BillingPlan:
+class BillingPlan(PlanMonth):
     practice_id: int
     period: date  # first day of the month
     rows: list[ClientPlan]  # clients billed this month, by name
@@ -98,14 +112,6 @@ class BillingPlan:
     # Open month: calendar fees covering it that fell due before Socket's first approved month (not billed).
     before_socket: list[str] = field(default_factory=list)
     dates: PlanDates | None = None  # open month only: its invoice dates, and whether approving asks which
-
-    @property
-    def previous_period(self) -> date:
-        return cadence.add_months(self.period, -1)
-
-    @property
-    def next_period(self) -> date:
-        return cadence.add_months(self.period, 1)
 
     @property
     def is_empty(self) -> bool:

@@ -25,6 +25,7 @@ from webapp.services.billing.plan import (
     InvoicePreview,
     LateCharges,
     PlanDates,
+    PlanMonth,
     PlanTotals,
 )
 from webapp.services.billing.plan_store import PlanSummary, Section, StoredPreview, decode_row, ensure_stored
@@ -78,7 +79,7 @@ class PlanQuery:
 
 
 @dataclass(frozen=True)
-class PlanPage:
+class PlanPage(PlanMonth):
     """What the Billing Plan template shows: the month's summary (all clients) and one page of rows.
 
     Keeps the names of billing.plan.BillingPlan where they mean the same, so the page reads like the plan.
@@ -97,14 +98,6 @@ class PlanPage:
     dates: PlanDates | None = None
     late: list[LateCharges] = field(default_factory=list)
     next_open_period: date | None = None
-
-    @property
-    def previous_period(self) -> date:
-        return cadence.add_months(self.period, -1)
-
-    @property
-    def next_period(self) -> date:
-        return cadence.add_months(self.period, 1)
 
     @property
     def is_empty(self) -> bool:
