@@ -298,6 +298,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long the load runs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
+    parser.add_argument("--pages", default="",
+                        help="comma-separated page names to load (e.g. 'clients'); default: all five. A subset "
+                             "measures those pages without waiting behind the others, in a section of its own")
     args = parser.parse_args()
 
     from webapp.clock import this_month
@@ -307,6 +310,12 @@ def main() -> None:
     current = this_month("Europe/London")
     seed_plan.PERIOD = current
     page_list = pages(current)
+    if args.pages:
+        wanted = [name.strip() for name in args.pages.split(",")]
+        unknown = set(wanted) - {name for name, _ in page_list}
+        if unknown:
+            parser.error(f"unknown page(s) {sorted(unknown)}: choose from {[name for name, _ in page_list]}")
+        page_list = [(name, path) for name, path in page_list if name in wanted]
     rid = common.run_id()
     process = None
     log_dir = tempfile.mkdtemp(prefix="socket-bench-load-")
@@ -378,14 +387,15 @@ def report(args, current, page_list, seeded, statements, alone, latencies, error
     print(common.text_table(headers, plain))
     print(f"all pages: {total} requests in {elapsed:.1f} s ({total / elapsed:.1f}/s), "
           f"{sum(errors.values())} errors; gunicorn logged {problems} tracebacks or worker timeouts")
-    p95 = percentile(latencies["plan"], 95)
+    first = page_list[0][0]
+    p95 = percentile(latencies[first], 95)
     notes = (
         f"{args.clients:,} active clients (+2% archived, ~3 engagements each; bench/billing_plan.py's generator "
         f"shaped around {current:%B %Y}), {args.history} approved months before it (ledger {seeded['ledger']:,} "
         f"rows; seeding {seeded['generated_s']:.0f} s, approving {seeded['approved_s']:.0f} s). gunicorn "
         f"`--workers 2 --timeout 30` with the redacting logger and an access log, on 127.0.0.1; {args.users} "
         f"users (threads, one requests.Session each, signed in through the sign-in form as the practice's owner) "
-        f"cycling the five pages for {args.seconds:g} s after one uncounted pass each; {total} requests "
+        f"cycling the {len(page_list)} page(s) for {args.seconds:g} s after one uncounted pass each; {total} requests "
         f"({total / elapsed:.1f}/s) in {elapsed:.1f} s. Latency is client-side over loopback, 200 answers only "
         "(*errors* counts any other); p95 is the nearest rank, so with fewer than 20 requests it is the max. "
         "*alone ms* is the median of 3 requests by one user before the load (nothing else running): the page's "
@@ -398,14 +408,16 @@ def report(args, current, page_list, seeded, statements, alone, latencies, error
         "counted in process (the app's test client, one "
         "request after an uncounted one), since gunicorn's workers are separate processes; *page KiB* is that "
         "response's size.\n"
-        f"`billing_plan_p95_ms={p95:.0f}`")
+        + (f"`billing_plan_p95_ms={p95:.0f}`" if first == "plan" else f"`{first.replace(' ', '_')}_p95_ms={p95:.0f}`"))
     if not args.no_write:
         # One section per practice size, so the 500, 2,000 and 5,000-client runs stand side by side.
-        common.write_section(f"billing_plan_load_{args.clients}",
-                             f"Billing Plan under load: {args.clients:,} clients, {args.history} approved months, "
+        suffix = "" if len(page_list) == 5 else "_" + "_".join(name.replace(" ", "_") for name, _ in page_list)
+        common.write_section(f"billing_plan_load_{args.clients}{suffix}",
+                             f"{'Billing Plan' if not suffix else ', '.join(n for n, _ in page_list)} under load: "
+                             f"{args.clients:,} clients, {args.history} approved months, "
                              f"{args.users} users (gunicorn, 2 workers)",
                              common.markdown_table(headers, rows) + "\n\n" + notes)
-    print(f"billing_plan_p95_ms={p95:.0f}")
+    print(f"billing_plan_p95_ms={p95:.0f}" if first == "plan" else f"{first.replace(' ', '_')}_p95_ms={p95:.0f}")
 
 
 if __name__ == "__main__":
