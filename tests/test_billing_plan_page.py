@@ -10,6 +10,7 @@ from tests.factories import LONG_AGO, make_client, make_engagement, make_service
 from tests.helpers import HTMX, login
 from webapp.extensions import db
 from webapp.models import BillingMethod, Client, Engagement
+from webapp.services.billing.changes import Change
 from webapp.services.billing.plan_page import PER_PAGE, PlanQuery, plan_page
 
 NOV = date(2026, 11, 1)
@@ -125,14 +126,20 @@ def test_no_other_practices_clients_appear(client, owner, other_owner, big_book)
     assert codes(html) == [f"C{n:03d}" for n in range(90, 100)]
 
 
-def test_a_page_costs_the_same_statements_for_20_clients_or_120(owner, big_book, count_statements):
-    pid = owner.practice_id
-    plan_page(pid, NOV, PlanQuery(), today=TODAY)  # builds and stores it
+def test_a_page_costs_the_same_statements_for_20_clients_or_120(owner, other_owner, big_book, count_statements):
+    pid, small = owner.practice_id, other_owner.practice_id
+    books = make_service(small, "Books", BillingMethod.MONTHLY, "100.00")
+    for number in range(20):
+        make_engagement(make_client(small, f"Small {number:02d} Ltd", f"S{number:02d}"), books)
+    for practice_id in (pid, small):
+        plan_page(practice_id, NOV, PlanQuery(), today=TODAY)  # builds and stores it
+    with count_statements() as few:
+        assert len(plan_page(small, NOV, PlanQuery(), today=TODAY).rows) == 20
     with count_statements() as many:
-        page = plan_page(pid, NOV, PlanQuery(), today=TODAY)
-    assert len(page.rows) == PER_PAGE
+        assert len(plan_page(pid, NOV, PlanQuery(), today=TODAY).rows) == PER_PAGE
     with count_statements() as filtered:
-        page = plan_page(pid, NOV, PlanQuery(change=None, search="Leaver"), today=TODAY)
-    assert len(page.ended) == 5
-    assert len(many) == len(filtered) <= 10
-
+        assert len(plan_page(pid, NOV, PlanQuery(change=Change.NEW), today=TODAY).rows) == 15
+    assert len(few) == len(many) == len(filtered) <= 5  # counts come from the stored summary
+    with count_statements() as searched:
+        assert len(plan_page(pid, NOV, PlanQuery(search="Leaver"), today=TODAY).ended) == 5
+    assert len(searched) == len(many) + 1  # a search counts its matches in SQL

@@ -20,7 +20,10 @@ class BillingPlanRow(Model):
 
     __tablename__ = "billing_plan_rows"
     __table_args__ = (Index("ix_billing_plan_rows_client", "client_id"),
-                      Index("ix_billing_plan_rows_by_name", "practice_id", "period", "client_name", "client_id"))
+                      Index("ix_billing_plan_rows_by_name", "practice_id", "period", "client_name", "client_id"),
+                      # The page's default order: invoiced clients first, then by name (a page reads 50 entries).
+                      Index("ix_billing_plan_rows_page", "practice_id", "period", "section_order", "client_name",
+                            "client_id"))
 
     # Plain ids, not foreign keys (here and below): a row inserted with a foreign key to practices takes a share
     # lock on the practice's row, which the billing lock (SELECT ... FOR UPDATE) holds while an engagement is
@@ -34,6 +37,8 @@ class BillingPlanRow(Model):
     client_name: Mapped[str] = mapped_column(String(200))
     client_code: Mapped[str] = mapped_column(String(32))
     section: Mapped[str] = mapped_column(String(8))  # billed | ended | none (see plan_store.Section)
+    # billed 0, ended 1, none 2: the page lists invoiced clients first (an index serves that order).
+    section_order: Mapped[int] = mapped_column(default=0, server_default="0")
     change: Mapped[str | None] = mapped_column(String(16))  # billing.changes.Change value
     amount: Mapped[Decimal] = mapped_column(Money)  # net, this month
     last_amount: Mapped[Decimal] = mapped_column(Money)

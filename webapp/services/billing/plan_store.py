@@ -49,6 +49,11 @@ class Section(str, enum.Enum):
     ENDED = "ended"  # billed last month, nothing this month
     NONE = "none"  # neither: stored for what the plan says about it (late charges, months awaiting approval)
 
+    @property
+    def order(self) -> int:
+        """Where the page lists it: invoiced clients first, then those billed last month only."""
+        return list(Section).index(self)
+
 
 @dataclass(frozen=True)
 class PlanSummary:
@@ -228,6 +233,7 @@ def encode_row(practice_id: int, period: date, outcome: ClientOutcome) -> dict[s
         "practice_id": practice_id, "period": period, "client_id": outcome.client.id,
         "client_name": outcome.client.name, "client_code": outcome.client.code,
         "section": _section(outcome).value,
+        "section_order": _section(outcome).order,
         "change": row.change.value if row else None,
         "amount": row.amount if row else ZERO,
         "last_amount": row.last_amount if row else ZERO,
