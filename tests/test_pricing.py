@@ -478,3 +478,33 @@ def test_account_code_without_javascript_redirects_back_to_the_settings(auth_cli
     assert "not an active sales account" in refused.get_data(as_text=True)
     db.session.refresh(service)
     assert service.account_code == "200"
+
+
+def test_a_menu_refuses_a_second_service_of_the_same_name_beside_the_field(auth_client, owner):
+    menu = make_menu(owner.practice_id)
+    make_service(menu=menu, name="VAT Returns")
+    response = auth_client.post(f"/pricing/menus/{menu.id}/services", headers=HTMX, data={
+        "name": "  vat returns ", "billing_method": "monthly", "price": "300"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    label = re.search(r'<label for="new-service-name">(.*?)</div>', body, re.S).group(1)
+    assert "already has a service called “vat returns”" in label
+    assert db.session.execute(sa.select(sa.func.count(Service.id))).scalar_one() == 1
+    # Another menu may have its own VAT Returns.
+    other = make_menu(owner.practice_id, name="2027/28 Pricing", active=False)
+    added = auth_client.post(f"/pricing/menus/{other.id}/services", headers=HTMX, data={
+        "name": "VAT Returns", "billing_method": "monthly", "price": "300"})
+    assert added.status_code == 200
+
+
+def test_renaming_a_service_to_another_ones_name_is_refused_but_keeping_its_own_is_not(auth_client, owner):
+    menu = make_menu(owner.practice_id)
+    books = make_service(menu=menu, name="Bookkeeping")
+    make_service(menu=menu, name="Payroll")
+    form = {"billing_method": "monthly", "price": "250"}
+    refused = auth_client.post(f"/pricing/services/{books.id}", headers=HTMX, data={"name": "PAYROLL", **form})
+    assert refused.status_code == 422 and "already has a service called “PAYROLL”" in refused.get_data(as_text=True)
+    db.session.refresh(books)
+    assert books.name == "Bookkeeping"
+    kept = auth_client.post(f"/pricing/services/{books.id}", headers=HTMX, data={"name": "Bookkeeping", **form})
+    assert kept.status_code == 200

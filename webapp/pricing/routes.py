@@ -110,13 +110,23 @@ def _after_menu_change(menu: PricingMenu, message: str):
 def add_service(menu_id):
     menu = get_or_404(PricingMenu, menu_id)
     form = ServiceForm(request.form)
-    if not form.validate():
+    if not form.validate() or not _name_is_free(form, menu.id):
         return _render_services(menu, 422, service_form=form)
     service = pricing_service.add_service(menu, form.service_fields())
     if is_htmx_request():
         return _render_services(menu, added_id=service.id)
     flash(f"{service.name} added.", "success")
     return redirect(url_for("pricing.menu", menu_id=menu.id), code=303)
+
+
+def _name_is_free(form: ServiceForm, menu_id: int, service_id: int | None = None) -> bool:
+    """No other service on the menu has the form's name; else the name field says so."""
+    name = (form.name.data or "").strip()
+    if not pricing_service.service_name_taken(menu_id, name, exclude_id=service_id):
+        return True
+    form.name.errors = [*form.name.errors, f"This menu already has a service called “{name}”: give this one "
+                                            "a name of its own, or edit that one."]
+    return False
 
 
 def _render_services(menu: PricingMenu, status: int = 200, **extra):
@@ -156,7 +166,7 @@ def _render_service_edit(service: Service, form: ServiceForm, status: int = 200)
 def update_service(service_id):
     service = get_or_404(Service, service_id)
     form = ServiceForm(request.form)
-    if not form.validate():
+    if not form.validate() or not _name_is_free(form, service.pricing_menu_id, service.id):
         return _render_service_edit(service, form, 422)
     pricing_service.update_service(service, form.service_fields())
     if is_htmx_request():

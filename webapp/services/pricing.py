@@ -141,6 +141,16 @@ def activate_menu(menu: PricingMenu) -> PricingMenu:
 SERVICE_FIELDS = ("name", "description", "billing_method", "price")
 
 
+def service_name_taken(menu_id: int, name: str, exclude_id: int | None = None) -> bool:
+    """Whether another service on the menu already has this name (ignoring case and surrounding spaces): two
+    services of one name would look the same on the plan, on invoices and in Xero."""
+    statement = db.select(Service.id).filter(
+        Service.pricing_menu_id == menu_id, db.func.lower(db.func.trim(Service.name)) == name.strip().lower())
+    if exclude_id is not None:
+        statement = statement.filter(Service.id != exclude_id)
+    return db.session.execute(statement.limit(1)).first() is not None
+
+
 def add_service(menu: PricingMenu, fields: dict) -> Service:
     """Add a service at the end of a menu."""
     position = 1 + max((service.position for service in menu.services), default=-1)
