@@ -12,6 +12,7 @@ from webapp.services.billing.cadence import (
     completion_key,
     completion_period,
     due_months,
+    first_month_after,
     period_label,
 )
 from webapp.services.billing.dates import (
@@ -336,3 +337,10 @@ def test_an_unknown_rate_leaves_the_vat_to_xero():
 def test_without_xero_no_vat_is_shown():
     tax = tax_invoice([line("250.00")], ACCOUNTS, None)
     assert (tax.complete, tax.xero_connected, tax.total, tax.lines[0].vat) == (False, False, Decimal("250.00"), None)
+
+
+def test_the_first_month_after_skips_every_taken_month_across_a_year_end():
+    taken = {date(2026, 11, 1), date(2026, 12, 1), date(2027, 2, 1)}
+    assert first_month_after(date(2026, 10, 1), taken) == date(2027, 1, 1)
+    assert first_month_after(date(2027, 1, 1), taken) == date(2027, 3, 1)
+    assert first_month_after(date(2026, 11, 15), set()) == date(2026, 12, 1)

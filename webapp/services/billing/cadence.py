@@ -1,6 +1,6 @@
 """When an engagement is billed: which months, what each charge covers, and its ledger key. Pure functions."""
 from calendar import monthrange
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from datetime import date
 
 from webapp.models.pricing import BillingMethod
@@ -21,6 +21,14 @@ def add_months(period: date, months: int) -> date:
     """The first day of the month `months` after (or before, if negative) `period`'s month."""
     index = period.year * 12 + period.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def first_month_after(period: date, taken: Container[date]) -> date:
+    """The first month after `period` that is not in `taken` (e.g. the first month after it not yet approved)."""
+    candidate = add_months(period, 1)
+    while candidate in taken:
+        candidate = add_months(candidate, 1)
+    return candidate
 
 
 def months_between(earlier: date, later: date) -> int:

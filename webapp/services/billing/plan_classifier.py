@@ -95,10 +95,7 @@ class Runs:
     scopes: Mapping[int, frozenset[int]] = field(default_factory=dict)  # run id -> its scope's clients, as read
 
     def next_open_after(self, period: date) -> date:
-        candidate = cadence.add_months(period, 1)
-        while candidate in self.by_period:
-            candidate = cadence.add_months(candidate, 1)
-        return candidate
+        return cadence.first_month_after(period, self.by_period)
 
     def in_scope(self, run: BillingRun, client_id: int) -> bool:
         return client_id in self.scopes.get(run.id, ())

@@ -179,14 +179,20 @@ def _runs(practice_id: int) -> tuple[dict[date, BillingRun], frozenset[int], fro
             frozenset(run.id for run, _, billed in rows if billed))
 
 
+def plan_clients(run_ids: Collection[int]) -> sa.ColumnElement[bool]:
+    """Which clients a month's plan has: the active ones, plus any (archived since) invoiced by one of `run_ids`
+    (the month's run and last month's)."""
+    wanted: sa.ColumnElement[bool] = Client.status == ClientStatus.ACTIVE.value
+    if run_ids:
+        wanted = wanted | Client.id.in_(db.select(Invoice.client_id).filter(Invoice.billing_run_id.in_(run_ids)))
+    return wanted
+
+
 def _clients_with_engagements(practice_id: int, runs: list[BillingRun],
                               client_ids: Collection[int] | None) -> list[tuple[PlanClient, list[PlanEngagement]]]:
     """Active clients, plus any client (archived since) invoiced by one of `runs`, by name, each with its
     engagements (by id), their services and completions: four statements of plain rows however many clients."""
-    wanted: sa.ColumnElement[bool] = Client.status == ClientStatus.ACTIVE.value
-    run_ids = [run.id for run in runs]
-    if run_ids:
-        wanted = wanted | Client.id.in_(db.select(Invoice.client_id).filter(Invoice.billing_run_id.in_(run_ids)))
+    wanted = plan_clients([run.id for run in runs])
     if client_ids is not None:
         wanted = wanted & Client.id.in_(list(client_ids))
     clients = [PlanClient(*row) for row in db.session.execute(

@@ -1,9 +1,8 @@
 """The Billing Plan page: a month's summary and one page of its clients, filtered, searched and sorted in SQL.
 
 Reads the stored plan (plan_store), so a page costs the same handful of statements with 40 clients or 5,000 and
-12 approved months or 60: the summary (one row), the page's rows joined to their clients (with the filtered
-count in the same query), the page's invoices, the synced tax data for its previews, and the settings for its
-dates.
+12 approved months or 60: the summary (one row, with the counts the filter needs), the month's runs, the page's
+ids in order and then its rows, the page's invoices once approved, and a count only when searching.
 """
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -182,7 +181,7 @@ def plan_page(practice_id: int, period: date, query: PlanQuery, today: date,
                           counts={change: summary.counts.get(change.value, 0) for change in Change}, vat=summary.vat),
         summary=summary, rows=rows, ended=ended, query=query, matching=matching, dates=dates,
         late=_late(summary) if run is not None else [],
-        next_open_period=_next_open(period, runs) if run is not None else None,
+        next_open_period=cadence.first_month_after(period, runs) if run is not None else None,
     )
 
 
@@ -283,9 +282,3 @@ def _late(summary: PlanSummary) -> list[LateCharges]:
         .options(lazyload("*"))).scalars()}
     return [LateCharges(clients[client_id], list(items)) for client_id, items in summary.late if client_id in clients]
 
-
-def _next_open(period: date, runs: dict[date, BillingRun]) -> date:
-    candidate = cadence.add_months(period, 1)
-    while candidate in runs:
-        candidate = cadence.add_months(candidate, 1)
-    return candidate

@@ -23,8 +23,8 @@ from typing import Any, Union, cast, get_args, get_origin, get_type_hints
 from sqlalchemy import exists, insert, select
 
 from webapp.extensions import db
-from webapp.models import BillingRun, Client, ClientStatus, Invoice
-from webapp.models.billing_plan import BillingPlanRow, BillingPlanState, BillingPlanVersion
+from webapp.models import BillingRun, Client
+from webapp.models.billing_plan import BillingPlanRow, BillingPlanState
 from webapp.services.billing import cadence
 from webapp.services.billing.changes import Change
 from webapp.services.billing.lines import BillableItem, DraftLine
@@ -36,6 +36,7 @@ from webapp.services.billing.plan import (
     combine_fingerprints,
     row_fingerprint,
 )
+from webapp.services.billing.plan_loader import plan_clients
 from webapp.services.billing.plan_staleness import bump_version
 from webapp.services.billing.settings import get_billing_settings
 from webapp.services.billing.tax import InvoiceTax, TaxedLine, TaxRate
@@ -303,10 +304,7 @@ def _runs_shown(practice_id: int, period: date) -> list[int]:
 
 def _missing_clients(practice_id: int, period: date) -> list[int]:
     """The month's clients (active, or invoiced by its run or last month's) without a stored row."""
-    wanted = Client.status == ClientStatus.ACTIVE.value
-    run_ids = _runs_shown(practice_id, period)
-    if run_ids:
-        wanted = wanted | Client.id.in_(select(Invoice.client_id).filter(Invoice.billing_run_id.in_(run_ids)))
+    wanted = plan_clients(_runs_shown(practice_id, period))
     stored = exists().where(BillingPlanRow.practice_id == practice_id, BillingPlanRow.period == period,
                             BillingPlanRow.client_id == Client.id)
     return list(db.session.execute(
@@ -371,8 +369,3 @@ def _write_summary(practice_id: int, period: date) -> tuple[str, PlanSummary]:
                                                    "fingerprint": fingerprint, "summary": to_json(summary)}])
     return fingerprint, summary
 
-
-def stored_version(practice_id: int) -> int:
-    """The practice's plan version (0 before anything changed): for tests and diagnostics."""
-    return db.session.execute(select(BillingPlanVersion.version).filter_by(practice_id=practice_id)
-                              ).scalar_one_or_none() or 0
