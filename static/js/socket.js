@@ -8,6 +8,8 @@
      data-close-dialog                   closes the <dialog> it is in; on a page of its own (no dialog), goes back
      data-return-focus="selector"        on a <dialog>: where focus goes when it closes (Escape or ×); without
                                          it, focus returns to whatever opened it
+     data-toggle-nav                     the phone's Menu button: shows or hides the element its aria-controls names
+                                         (socket.css hides it while aria-expanded is "false"); Escape closes it
      data-submit-on-change-without-htmx  a control whose change submits its form when htmx is not loaded (with
                                          htmx, its hx- attributes do the work; without JavaScript, the form's
                                          own button)
@@ -16,6 +18,10 @@
   "use strict";
 
   var openers = new WeakMap();  // dialog -> the element that opened it
+
+  function setExpanded(toggle, expanded) {
+    toggle.setAttribute("aria-expanded", expanded ? "true" : "false");
+  }
 
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
@@ -26,6 +32,12 @@
       var selector = dismiss.getAttribute("data-dismiss");
       var doomed = selector ? dismiss.closest(selector) : dismiss.parentElement;
       if (doomed) doomed.remove();
+      return;
+    }
+
+    var navToggle = target.closest("[data-toggle-nav]");
+    if (navToggle) {
+      setExpanded(navToggle, navToggle.getAttribute("aria-expanded") !== "true");
       return;
     }
 
@@ -61,6 +73,18 @@
     openers.delete(dialog);
     if (back && back.isConnected && typeof back.focus === "function") back.focus();
   }, true);
+
+  // Escape closes the phone's menu from anywhere in it, and gives focus back to its button.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector('[data-toggle-nav][aria-expanded="true"]');
+    if (!open) return;
+    var panel = document.getElementById(open.getAttribute("aria-controls"));
+    var focused = document.activeElement;
+    if (focused !== open && !(panel && panel.contains(focused))) return;
+    setExpanded(open, false);
+    open.focus();
+  });
 
   document.addEventListener("change", function (event) {
     var target = event.target instanceof Element ? event.target : null;

@@ -365,15 +365,30 @@ def _alert_statement() -> Select:
             .filter(XeroConnection.practice_id == practice_id))
 
 
-def xero_alert(practice_id: int) -> XeroAlert | None:
-    """The banner the practice's pages show, if any, in one small statement: the connection's status, and its
-    latest finished nightly run when that failed with no successful run (of any trigger) after it."""
+@dataclass(frozen=True)
+class XeroState:
+    """What every page shows of Xero: the chip's state ("connected", "needs_reconnect" or "not_connected") and
+    the banner's alert, if any."""
+
+    connection: str
+    alert: XeroAlert | None = None
+
+
+def xero_state(practice_id: int) -> XeroState:
+    """The practice's Xero chip and banner, in one small statement: the connection's status, and its latest
+    finished nightly run when that failed with no successful run (of any trigger) after it."""
     row = db.session.execute(_alert_statement(), {"practice_id": practice_id}).first()
-    if row is None:
-        return None
+    if row is None or row.status == ConnectionStatus.DISCONNECTED.value:
+        return XeroState("not_connected")
     status, tenant_name, run_id, error, started_at, queued_at = row
     if status == ConnectionStatus.NEEDS_RECONNECT.value:
-        return XeroAlert("reconnect", tenant_name)
-    if status == ConnectionStatus.CONNECTED.value and run_id is not None:
-        return XeroAlert("nightly_failed", tenant_name, run_id=run_id, error=error, run_at=started_at or queued_at)
-    return None
+        return XeroState(status, XeroAlert("reconnect", tenant_name))
+    if run_id is not None:
+        alert = XeroAlert("nightly_failed", tenant_name, run_id=run_id, error=error, run_at=started_at or queued_at)
+        return XeroState(status, alert)
+    return XeroState(status)
+
+
+def xero_alert(practice_id: int) -> XeroAlert | None:
+    """The banner the practice's pages show, if any (xero_state's alert)."""
+    return xero_state(practice_id).alert

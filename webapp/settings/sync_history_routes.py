@@ -1,9 +1,11 @@
-"""Practice Settings > Integrations > Sync history: the practice's sync runs, a run's own page, and the banner every
-page shows when Xero needs attention (reconnecting, or a nightly run that failed).
+"""Practice Settings > Integrations > Sync history: the practice's sync runs, a run's own page, the Xero chip every
+page shows, and the banner when Xero needs attention (reconnecting, or a nightly run that failed).
 
 Staff see the history and the runs read-only; "Sync now" and "Retry" (settings.xero_sync) are for owners and admins.
 Every lookup is scoped to the signed-in user's practice: another practice's run is a 404.
 """
+import functools
+
 from flask import request
 from flask_login import current_user, login_required
 
@@ -47,16 +49,17 @@ def xero_run(run_id: int):
                                    is_latest=sync_history.is_latest_run(run), **_action_context(run.practice_id))
 
 
-# -- the banner on every page ----------------------------------------------------------------------------------------
+# -- the chip and the banner on every page ---------------------------------------------------------------------------
 @bp.app_context_processor
 def xero_health_banner():
-    """`xero_alert()`: why the layout's banner shows, or None (templates/_xero_banner.html calls it once). A function
-    rather than a value, so only a page that shows the banner asks: fragments never extend the layout, and a poll
-    every second costs no query for it."""
+    """`xero_state()`: the layout's Xero chip and banner (xero_state.alert, which `xero_alert()` gives alone).
+    Functions rather than values, so only a page that shows them asks: fragments never extend the layout, and a
+    poll every second costs no query for them. The chip and the banner share one statement per render."""
     if not current_user or not current_user.is_authenticated:
-        return {"xero_alert": lambda: None}
+        return {"xero_state": lambda: None, "xero_alert": lambda: None}
     practice_id = current_user.practice_id
-    return {"xero_alert": lambda: sync_history.xero_alert(practice_id)}
+    state = functools.cache(lambda: sync_history.xero_state(practice_id))
+    return {"xero_state": state, "xero_alert": lambda: state().alert}
 
 
 # -- filters the sync templates use ----------------------------------------------------------------------------------
