@@ -70,13 +70,15 @@ def test_a_final_bill_after_all_work_ended_is_service_ended_not_all_work_ended()
 
 def test_header_counts_read_as_phrases():
     assert Change.NEW.count_label(1) == "1 new client" and Change.NEW.count_label(6) == "6 new clients"
-    assert Change.EXPANDED.count_label(7) == "7 with a service added"
+    assert Change.EXPANDED.count_label(7) == "7 with work added"
+    assert Change.UNCHANGED.count_label(39) == "39 with the same work"
     assert Change.ENDED.count_label(1) == "1 with all work ended"
 
 
-def test_labels_say_what_changed():
+def test_labels_speak_of_agreed_work_not_the_amount():
     assert [c.label for c in Change] == [
-        "new client", "service added", "service ended", "re-priced", "unchanged", "all work ended"]
+        "New client", "Work added", "Work reduced", "Re-priced", "Same work", "Work ended"]
+    assert "unchanged" not in Change.UNCHANGED.label.lower()
 
 
 def test_cadence_notes_explain_amounts_that_moved_without_a_change():

@@ -87,8 +87,10 @@ def test_approved_month_page_says_late_charges_go_to_the_next_open_month(auth_cl
     assert "December 2026</a>'s plan" in late
     assert "Late Ltd: Company Formation — completed October 2026, £150.00" in late
     body = auth_client.get("/billing/plan?month=2026-12").get_data(as_text=True)
-    assert "Company Formation — completed October 2026 (catch-up)" in body
-    assert "catch-up: completed October 2026" in body
+    assert "catch-up: completed October 2026" in body and '<span class="chip chip-catch-up">catch-up</span>' in body
+    late_ltd = db.session.execute(db.select(Client.id).filter_by(code="LAT01")).scalar_one()
+    preview = auth_client.get(f"/billing/plan/clients/{late_ltd}/preview?month=2026-12").get_data(as_text=True)
+    assert "Company Formation — completed October 2026 (catch-up)" in preview
 
 
 # --- back-dated engagements -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from tests.factories import (
 from tests.helpers import HTMX, approve_form, invoices_of, login
 from webapp.clock import this_month
 from webapp.extensions import db
-from webapp.models import BillingMethod, BillingRun, BillingSettings, Role
+from webapp.models import BillingMethod, BillingRun, BillingSettings, Client, Role
 from webapp.services.billing.approval import Outcome, approve_plan
 from webapp.services.billing.plan import Change, build_plan
 
@@ -249,9 +249,16 @@ def test_preview_shows_vat_from_the_accounts_default_tax_type(book):
     assert plan.totals.vat is None
 
 
+def preview_of(client, client_id, month="2026-11", headers=None):
+    """The plan's invoice preview of one client (what a row's "Preview" loads into the plan's dialog)."""
+    return client.get(f"/billing/plan/clients/{client_id}/preview?month={month}", headers=headers or {})
+
+
 def test_plan_and_invoice_pages_show_net_vat_and_total(auth_client, book, owner):
     connect_xero(book["practice_id"])
-    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    plan = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    assert "invoice-lines" not in plan  # the plan's rows carry no previews: each opens on demand
+    body = preview_of(auth_client, book["steady"].id).get_data(as_text=True)
     assert re.search(r'Subtotal \(net\)</th><td class="num invoice-net">£250.00</td>', body)
     assert '<td class="num invoice-vat">£50.00</td>' in body and '<th class="num invoice-total">£300.00</th>' in body
     approve_plan(book["practice_id"], NOV, owner.id)
@@ -262,7 +269,7 @@ def test_plan_and_invoice_pages_show_net_vat_and_total(auth_client, book, owner)
 
 
 def test_without_xero_totals_say_excl_vat(auth_client, book, owner):
-    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    body = preview_of(auth_client, book["steady"].id).get_data(as_text=True)
     assert "Total excl. VAT" in body and "VAT will be added by Xero (connect Xero to see it here)." in body
     assert "Subtotal (net)" not in body
     approve_plan(book["practice_id"], NOV, owner.id)
@@ -443,14 +450,128 @@ def test_plan_page_shows_rows_totals_and_previews(auth_client, book):
     assert "Billing Plan · November 2026" in body
     assert re.search(r'data-client-code="SHR01" data-change="contracted"', body)
     assert re.search(r'data-client-code="LEA01" data-change="ended"', body)
-    assert ">1 new client</span>" in body and ">1 with a service added</span>" in body
-    assert ">2 unchanged</span>" in body and ">1 with all work ended</span>" in body
-    assert '<span class="badge badge-contracted">service ended</span><br><small>Payroll ended</small>' in body
-    assert '<small class="muted plan-note">VAT Returns due this quarter</small>' in body
+    assert ">1 new client</span>" in body and ">1 with work added</span>" in body
+    assert ">2 with the same work</span>" in body and ">1 with all work ended</span>" in body
+    assert ('<span class="chip chip-change-contracted" title="Payroll ended">Work reduced</span> '
+            '<span class="plan-why" title="Payroll ended">Payroll ended</span>') in body
+    grower = re.search(r'<tr class="plan-row" data-client-code="GRO01".*?</tr>', body, re.S).group(0)
+    assert ('<span class="plan-why" title="VAT Returns added; Company Formation added; VAT Returns due this quarter; '
+            'Company Formation completed">') in grower
     assert "£1,399.99" in body and "-£920.01" in body
-    assert "<details>" in body and "VAT Returns — November 2026 – January 2027" in body
+    # The preview opens on demand, not as an expander in every row.
+    assert "<details>" not in body and "VAT Returns — November 2026 – January 2027" not in body
+    preview_url = f"/billing/plan/clients/{book['grower'].id}/preview?month=2026-11"
+    assert f'href="{preview_url}"' in grower and f'hx-get="{preview_url}"' in grower
+    assert 'data-open-dialog="plan-preview-dialog"' in grower
+    assert '<dialog id="plan-preview-dialog"' in body
+    preview = preview_of(auth_client, book["grower"].id).get_data(as_text=True)
+    assert "VAT Returns — November 2026 – January 2027" in preview
+    assert '<small class="muted plan-note">VAT Returns due this quarter</small>' in preview
     assert ">Approve plan</button>" in body
     assert 'id="plan-status"' in body and "Awaiting approval" in body
+
+
+def test_the_change_chip_speaks_of_agreed_work_and_the_difference_carries_the_amount(auth_client, book):
+    """Finisher's agreed work is the same, but its accounts were billed last month only: £1,200 -> £0. The chip
+    must not read "unchanged" beside those amounts; the Difference column says how the amount moved."""
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    finisher = re.search(r'<tr class="plan-row" data-client-code="FIN01" data-change="unchanged">.*?</tr>',
+                         body, re.S).group(0)
+    chip = re.search(r'<span class="chip chip-change-unchanged"[^>]*>([^<]*)</span>', finisher).group(1)
+    assert chip == "Same work" and "unchanged" not in chip.lower()
+    assert '<td class="num plan-difference" data-label="Difference">-£1,200.00</td>' in finisher
+    assert "Annual Accounts billed last month on completion" in finisher
+    # The Change type filter offers the same words (its values stay the same in the address bar).
+    assert '<option value="unchanged">2 with the same work</option>' in body
+    assert '<option value="expanded">1 with work added</option>' in body
+    steady = re.search(r'<tr class="plan-row" data-client-code="STE01".*?</tr>', body, re.S).group(0)
+    assert '<td class="num plan-difference" data-label="Difference"><span class="muted">—</span></td>' in steady
+    filtered = auth_client.get("/billing/plan?month=2026-11&change=repriced").get_data(as_text=True)
+    assert "No client matches among clients marked “Re-priced”." in filtered
+
+
+def test_a_plan_row_is_one_line_linking_to_the_client(auth_client, book):
+    body = auth_client.get("/billing/plan?month=2026-11").get_data(as_text=True)
+    grower = re.search(r'<tr class="plan-row" data-client-code="GRO01".*?</tr>', body, re.S).group(0)
+    assert (f'<a href="/clients/{book["grower"].id}" title="Grower Ltd">Grower Ltd</a> '
+            '<span class="muted">GRO01</span>') in grower
+    # Services: the first two, then how many more, with every charge in the title.
+    services = re.search(r'<span class="plan-services" title="([^"]*)">(.*?)</span>\s*</td>', grower, re.S)
+    assert services.group(2) == 'Monthly Bookkeeping, VAT Returns <span class="muted">+1</span>'
+    assert services.group(1) == ("Monthly Bookkeeping (November 2026); VAT Returns (November 2026 – January 2027); "
+                                 "Company Formation (completed November 2026)")
+    assert '<td class="num plan-difference" data-label="Difference">+£450.00</td>' in grower
+    assert '<td class="num plan-lines" data-label="Lines">3</td>' in grower
+    assert grower.count("<tr") == 1  # one line: no expander row beneath
+
+
+def test_the_preview_opens_one_clients_invoice_as_a_fragment_or_a_page(auth_client, book):
+    fragment = preview_of(auth_client, book["grower"].id, headers=HTMX)
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html
+    assert html.startswith('<article id="plan-preview"') or html.lstrip().startswith('<article id="plan-preview"')
+    assert '<h2 id="plan-preview-title">Grower Ltd <span class="muted">GRO01</span></h2>' in html
+    assert "Invoice preview · November 2026" in html and "data-close-dialog" in html
+    assert '<span class="chip chip-change-expanded">Work added</span>' in html
+    assert "£250.00 last month → <strong>£700.00</strong>" in html
+    assert [line for line in re.findall(r"<td>([^<]*— [^<]*)</td>", html)] == [
+        "Monthly Bookkeeping — November 2026", "VAT Returns — November 2026 – January 2027",
+        "Company Formation — completed November 2026"]
+    assert '<th class="num invoice-total">£700.00</th>' in html
+    page = preview_of(auth_client, book["grower"].id)
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<html" in body and '<article id="plan-preview"' in body
+    assert '<a href="/billing/plan?month=2026-11">Billing Plan · November 2026</a>' in body
+    assert "Grower Ltd · Invoice preview · Socket</title>" in body
+
+
+def test_the_preview_reads_the_stored_row_not_the_whole_plan(auth_client, book, count_statements):
+    auth_client.get("/billing/plan?month=2026-11")  # stores the month
+    from webapp.services.billing.plan_preview import client_preview
+
+    practice_id, grower_id = book["practice_id"], book["grower"].id
+    with count_statements() as statements:
+        row = client_preview(practice_id, NOV, grower_id, today=date(2026, 11, 20))
+    assert row.client.code == "GRO01" and len(row.preview.lines) == 3
+    assert len(statements) == 2, statements  # the month's summary, then the row
+
+
+def test_an_approved_months_preview_names_its_invoice(auth_client, book, owner):
+    approve_plan(book["practice_id"], NOV, owner.id)
+    steady = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "STE01")
+    html = preview_of(auth_client, book["steady"].id, headers=HTMX).get_data(as_text=True)
+    assert f'Invoice <a href="/billing/invoices/{steady.id}">{steady.number}</a>' in html
+    assert '<span class="chip chip-invoice-raised">' in html and '<th class="num invoice-total">£250.00</th>' in html
+
+
+def test_a_client_without_an_invoice_that_month_is_a_404_that_says_so(auth_client, book):
+    idle = db.session.execute(db.select(Client).filter_by(code="IDL01")).scalar_one()
+    leaver = db.session.execute(db.select(Client).filter_by(code="LEA01")).scalar_one()
+    for client_id, name in ((idle.id, "Idle Ltd"), (leaver.id, "Leaver Ltd")):
+        for headers in ({}, HTMX):
+            response = preview_of(auth_client, client_id, headers=headers)
+            assert response.status_code == 404
+            assert (f"{name} has no invoice in the November 2026 plan, so there is nothing to preview."
+                    in response.get_data(as_text=True))
+    # Its October invoice is there: the month asked for decides.
+    assert preview_of(auth_client, leaver.id, month="2026-10").status_code == 200
+
+
+def test_another_practices_client_is_a_plain_404(auth_client, book):
+    rival = make_practice(name="Rival & Co")
+    theirs = make_client(rival.practice_id, "Rival Client", "RIV01")
+    make_engagement(theirs, make_service(rival.practice_id, "Rival Books", BillingMethod.MONTHLY))
+    response = preview_of(auth_client, theirs.id)
+    assert response.status_code == 404
+    assert "Rival Client" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("month", ["2026-13", "soon", "%EF%BC%92"])
+def test_the_preview_refuses_a_bad_month_clearly(auth_client, book, month):
+    for headers in ({}, HTMX):
+        response = preview_of(auth_client, book["steady"].id, month=month, headers=headers)
+        assert response.status_code == 400
+        assert "That is not a month Socket understands (use YYYY-MM)." in response.get_data(as_text=True)
 
 
 def test_approve_asks_for_confirmation_naming_the_count_and_total(auth_client, book):
@@ -618,9 +739,23 @@ def test_invoice_list_shows_net_vat_and_total_like_the_invoice_page(auth_client,
     listing = auth_client.get("/billing/invoices").get_data(as_text=True)
     assert '<th class="num">Net</th><th class="num">VAT</th><th class="num">Total</th>' in listing
     row = re.search(rf'{steady.number}</a>.*?</tr>', listing, re.S).group(0)
-    assert ('<td class="num invoice-net">£250.00</td>' in row and '<td class="num invoice-vat">£50.00</td>' in row
-            and '<td class="num invoice-total">£300.00</td>' in row)
+    assert ('<td class="num invoice-net" data-label="Net">£250.00</td>' in row
+            and '<td class="num invoice-vat" data-label="VAT">£50.00</td>' in row
+            and '<td class="num invoice-total card-figure" data-label="Total">£300.00</td>' in row)
     # Grower's one-off formation has no tax type: the list says the total is before VAT, as the page does.
     grower = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "GRO01")
     row = re.search(rf'{grower.number}</a>.*?</tr>', listing, re.S).group(0)
-    assert '<td class="num invoice-vat">—</td>' in row and "excl. VAT</small>" in row
+    assert '<td class="num invoice-vat" data-label="VAT">—</td>' in row and "excl. VAT</small>" in row
+
+
+def test_the_invoice_list_is_a_dense_table_linking_each_invoice_and_client(auth_client, book, owner):
+    approve_plan(book["practice_id"], NOV, owner.id)
+    steady = next(i for i in invoices_of(book["practice_id"]) if i.client.code == "STE01")
+    listing = auth_client.get("/billing/invoices?month=2026-11").get_data(as_text=True)
+    assert '<table class="data-table invoice-table">' in listing  # numbers and dates never wrap (socket.css)
+    row = re.search(rf'<tr>\s*<td class="invoice-number card-title" data-label="Number">'
+                    rf'<a href="/billing/invoices/{steady.id}">{steady.number}</a></td>.*?</tr>', listing, re.S)
+    assert row, listing
+    assert f'<a href="/clients/{steady.client_id}">Steady Ltd</a>' in row.group(0)
+    assert '<td class="invoice-date" data-label="Dated">' in row.group(0)
+    assert '<div class="page-head">\n  <h1>Invoices · November 2026</h1>' in listing

@@ -44,8 +44,8 @@ def test_the_first_page_shows_50_rows_and_the_summary_counts_every_client(client
     html = client.get("/billing/plan?month=2026-11").get_data(as_text=True)
     assert len(codes(html)) == PER_PAGE
     assert "Showing 1–50 of 120 clients" in html
-    assert '<span class="badge badge-new" data-change="new">15 new clients</span>' in html
-    assert "100 unchanged" in html and "5 with all work ended" in html
+    assert '<span class="chip chip-change-new" data-change="new">15 new clients</span>' in html
+    assert "100 with the same work" in html and "5 with all work ended" in html
     assert 'rel="next"' in html and 'rel="prev"' not in html
     # It raises 115 invoices, counted over every page, not this one.
     assert "115 invoices" in html

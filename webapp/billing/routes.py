@@ -13,13 +13,15 @@ from webapp.billing.forms import CHOOSE_DATE, InvoiceDateForm, parse_dating
 from webapp.clock import local_today, this_month
 from webapp.forms import ascii_int
 from webapp.htmx import is_htmx_request, render_page_or_fragment
-from webapp.models import Invoice
+from webapp.models import Client, Invoice
 from webapp.scoping import current_practice_id, get_or_404, is_manager, manager_required
 from webapp.services.billing.approval import Outcome, approve_plan, approver_name
+from webapp.services.billing.changes import Change
 from webapp.services.billing.dates import InvoiceDating
 from webapp.services.billing.invoices import invoice_page
 from webapp.services.billing.plan import parse_period
 from webapp.services.billing.plan_page import SORTS, PlanQuery, plan_page
+from webapp.services.billing.plan_preview import client_preview
 from webapp.services.billing.tax import tax_reference
 from webapp.services.xero_posting import (
     PostingRefused,
@@ -34,13 +36,25 @@ from webapp.sync.reference_data import theme_name
 from webapp.template_helpers import format_local_datetime
 
 BAD_MONTH = "That is not a month Socket understands (use YYYY-MM). Showing this month instead."
+BAD_PREVIEW_MONTH = "That is not a month Socket understands (use YYYY-MM)."
+NOT_IN_PLAN = "{client} has no invoice in the {month} plan, so there is nothing to preview."
 POSTING_FINISHED_EVENT = "posting-finished"
 
 
 @bp.app_context_processor
 def posting_helpers():
     """What the invoice posting fragments call: where to fix a held invoice, and whether the user may post."""
-    return {"posting_fixes": fixes_for}
+    return {"posting_fixes": fixes_for, "change_label": _change_label, "change_count": _change_count}
+
+
+def _change_label(change) -> str:
+    """A row's chip, e.g. "Same work"."""
+    return Change(change).label
+
+
+def _change_count(change, count: int) -> str:
+    """The summary's chip and the Change type filter's option, e.g. "6 new clients"."""
+    return Change(change).count_label(count)
 
 
 @bp.route("/plan")
@@ -77,6 +91,31 @@ def _render_plan(period, status=200, error=None, notice=None, notice_ok=False, d
         this_month=this_month(time_zone), can_approve=is_manager(), date_form=date_form,
         posting=posting, can_post=is_manager(), posting_error=posting_error, sorts=SORTS,
     )
+
+
+@bp.route("/plan/clients/<int:client_id>/preview")
+@login_required
+def plan_preview(client_id):
+    """One client's invoice in the month's plan: the plan's preview dialog loads it (htmx), and without htmx the
+    same link opens it as a page."""
+    time_zone = current_user.practice.time_zone
+    month = request.args.get("month")
+    period = parse_period(month) if month else this_month(time_zone)
+    if period is None:
+        return _render_preview(None, None, status=400, message=BAD_PREVIEW_MONTH)
+    # Dated as the plan page dates its open month: today for invoices whose day has passed (the approve default).
+    row = client_preview(current_practice_id(), period, client_id, today=local_today(time_zone),
+                         dating=InvoiceDating.TODAY)
+    if row is None:
+        client = get_or_404(Client, client_id)  # another practice's client: a plain 404
+        return _render_preview(None, period, status=404,
+                               message=NOT_IN_PLAN.format(client=client.name, month=f"{period:%B %Y}"))
+    return _render_preview(row, period)
+
+
+def _render_preview(row, period, status=200, message=None):
+    return render_page_or_fragment("billing/plan_preview.html", "billing/_plan_preview.html", status,
+                                   row=row, period=period, message=message)
 
 
 

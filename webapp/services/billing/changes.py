@@ -52,24 +52,27 @@ class Change(str, Enum):
         return CHANGE_LABELS[self]
 
     def count_label(self, count: int) -> str:
-        """For the plan's header, e.g. "6 new clients", "7 with a service added"."""
+        """For the plan's header and its Change type filter, e.g. "6 new clients", "7 with work added"."""
         return COUNT_LABELS[self].format(n=count, s="" if count == 1 else "s")
 
 
+# They compare agreed work, not amounts: a client on the same work can owe £250 one month and £1,150 the next (an
+# annual fee falling due, a completion, a catch-up), and "unchanged" beside those amounts read as if the amount were
+# unchanged. So the chips say "Same work" and the plan's Difference column carries the amount.
 CHANGE_LABELS = {
-    Change.NEW: "new client",
-    Change.EXPANDED: "service added",
-    Change.CONTRACTED: "service ended",
-    Change.REPRICED: "re-priced",
-    Change.UNCHANGED: "unchanged",
-    Change.ENDED: "all work ended",
+    Change.NEW: "New client",
+    Change.EXPANDED: "Work added",
+    Change.CONTRACTED: "Work reduced",
+    Change.REPRICED: "Re-priced",
+    Change.UNCHANGED: "Same work",
+    Change.ENDED: "Work ended",
 }
 COUNT_LABELS = {
     Change.NEW: "{n} new client{s}",
-    Change.EXPANDED: "{n} with a service added",
-    Change.CONTRACTED: "{n} with a service ended",
+    Change.EXPANDED: "{n} with work added",
+    Change.CONTRACTED: "{n} with work reduced",
     Change.REPRICED: "{n} re-priced",
-    Change.UNCHANGED: "{n} unchanged",
+    Change.UNCHANGED: "{n} with the same work",
     Change.ENDED: "{n} with all work ended",
 }
 

@@ -163,17 +163,11 @@ def plan_page(practice_id: int, period: date, query: PlanQuery, today: date,
     rows: list[ClientPlan] = []
     ended: list[EndedClientPlan] = []
     for stored in found:
-        payload = decode_row(stored.payload)
-        # The row types name the plan's client records; the page's rows carry the lighter ShownClient.
-        common: dict[str, Any] = dict(
-            client=ShownClient(stored.client_id, stored.client_name, stored.client_code), items=list(payload.items),
-            amount=stored.amount, last_amount=stored.last_amount, change=Change(stored.change),
-            invoice=invoices.get(stored.invoice_id) if stored.invoice_id else None, details=payload.details,
-            notes=payload.notes)
-        if stored.section == Section.BILLED.value and payload.preview is not None:
-            rows.append(ClientPlan(preview=_preview(payload.preview, today, dating), **common))
+        row = shown_row(stored, invoices.get(stored.invoice_id) if stored.invoice_id else None, today, dating)
+        if isinstance(row, ClientPlan):
+            rows.append(row)
         else:
-            ended.append(EndedClientPlan(**common))
+            ended.append(row)
     dates = _dates(period, summary, today, dating) if run is None else None
     return PlanPage(
         practice_id=practice_id, period=period, run=run, fingerprint=fingerprint,
@@ -185,7 +179,22 @@ def plan_page(practice_id: int, period: date, query: PlanQuery, today: date,
     )
 
 
-def _filtered(statement: Select, practice_id: int, period: date, query: PlanQuery) -> Select:
+def shown_row(stored: BillingPlanRow, invoice: Invoice | None, today: date,
+              dating: InvoiceDating) -> ClientPlan | EndedClientPlan:
+    """A stored row as the page shows it: with its invoice preview dated for `today` when it is invoiced this
+    month, else as billed last month only."""
+    payload = decode_row(stored.payload)
+    # The row types name the plan's client records; the page's rows carry the lighter ShownClient.
+    common: dict[str, Any] = dict(
+        client=ShownClient(stored.client_id, stored.client_name, stored.client_code), items=list(payload.items),
+        amount=stored.amount, last_amount=stored.last_amount, change=Change(stored.change), invoice=invoice,
+        details=payload.details, notes=payload.notes)
+    if stored.section == Section.BILLED.value and payload.preview is not None:
+        return ClientPlan(preview=_preview(payload.preview, today, dating), **common)
+    return EndedClientPlan(**common)
+
+
+def filtered_rows(statement: Select, practice_id: int, period: date, query: PlanQuery) -> Select:
     statement = statement.filter(BillingPlanRow.practice_id == practice_id, BillingPlanRow.period == period,
                                  BillingPlanRow.section != Section.NONE.value)
     if query.change is not None:
@@ -206,8 +215,8 @@ def _page_rows(practice_id: int, period: date, query: PlanQuery) -> list[Billing
     sorting every row with its JSON payload instead took most of a page's time.
     """
     ids = list(db.session.execute(
-        _filtered(select(BillingPlanRow.client_id), practice_id, period, query)
-        .order_by(*_ordering(query.sort)).limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)).scalars())
+        filtered_rows(select(BillingPlanRow.client_id), practice_id, period, query)
+        .order_by(*page_ordering(query.sort)).limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)).scalars())
     if not ids:
         return []
     rows = {row.client_id: row for row in db.session.execute(
@@ -216,7 +225,7 @@ def _page_rows(practice_id: int, period: date, query: PlanQuery) -> list[Billing
     return [rows[client_id] for client_id in ids if client_id in rows]
 
 
-def _ordering(sort: str) -> list[ColumnElement[Any]]:
+def page_ordering(sort: str) -> list[ColumnElement[Any]]:
     difference = BillingPlanRow.amount - BillingPlanRow.last_amount
     order: Sequence[ColumnElement[Any]] = {
         "name": [],
@@ -236,7 +245,7 @@ def _matching(practice_id: int, period: date, query: PlanQuery, summary: PlanSum
         shown = summary.billed + summary.ended
         return summary.counts.get(query.change.value, 0) if query.change is not None else shown
     statement = select(func.count()).select_from(BillingPlanRow)
-    return db.session.execute(_filtered(statement, practice_id, period, query)).scalar_one()
+    return db.session.execute(filtered_rows(statement, practice_id, period, query)).scalar_one()
 
 
 def _invoices(invoice_ids: list[int]) -> dict[int, Invoice]:
