@@ -3,10 +3,13 @@
 The routes are read from the app's URL map, so a new route with an id is covered (or fails here until
 its id is known below) without anyone remembering to add it.
 """
+import csv
+import io
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 from werkzeug.routing import IntegerConverter
 
 from tests.factories import make_client, make_practice, make_sync_issue, make_sync_run
@@ -96,3 +99,29 @@ def test_an_own_client_with_another_practices_engagement_is_404(client, foreign_
     assert client.post(f"{base}/end", data={"end_date": "2026-12-31"}).status_code == 404
     db.session.refresh(engagement)
     assert (engagement.price, engagement.end_date) == before
+
+
+def download_rows(response) -> list[list[str]]:
+    """A CSV or Excel download's cells, as text."""
+    if response.mimetype == "text/csv":
+        return list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    return [["" if cell.value is None else str(cell.value) for cell in row] for row in sheet.iter_rows()]
+
+
+def test_the_downloads_hold_none_of_another_practices_clients_or_invoices(app, client, foreign_ids):
+    """The exports take no id: whatever month or filter is asked for, they list the signed-in practice's own."""
+    practice_id = db.session.get(Client, foreign_ids["client_id"]).practice_id
+    theirs = set(db.session.execute(db.select(Client.name).filter_by(practice_id=practice_id)).scalars())
+    theirs |= set(db.session.execute(db.select(Invoice.number).filter_by(practice_id=practice_id)).scalars())
+    assert len(theirs) > 40
+    login(client, make_practice(name="Intruder & Co"))
+    downloads = [rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("billing.export_")]
+    assert len(downloads) == 4
+    for path in downloads:
+        for query in ("", "?month=2026-11", "?month=2026-11&change=unchanged&q=a"):
+            response = client.get(path + query)
+            assert response.status_code == 200, path + query
+            rows = download_rows(response)
+            assert len(rows) == 2 and rows[1][0].startswith("Total (0 "), path + query  # headings and a zero total
+            assert not {value for row in rows for value in row} & theirs

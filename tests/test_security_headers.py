@@ -82,6 +82,9 @@ def test_every_page_and_fragment_carries_the_headers(app, client, demo_ids):
                 checked[(path, bool(headers))] = response.status_code
     assert len(checked) >= 40  # 2 x 24 GET routes today
     assert sum(status == 200 for status in checked.values()) >= 30, checked  # pages really rendered (39 today)
+    downloads = {(f"/billing/{page}/export.{kind}", htmx) for page in ("plan", "invoices") for kind in ("csv", "xlsx")
+                 for htmx in (False, True)}
+    assert {key: checked.get(key) for key in downloads} == dict.fromkeys(downloads, 200)  # the files, served
 
 
 def test_sign_in_page_errors_redirects_and_static_files_carry_the_headers(app, client, demo_ids):
@@ -131,7 +134,7 @@ def test_strict_transport_security_only_when_served_over_https(app, client, monk
 
 
 def test_forms_may_post_through_to_the_configured_xero_sign_in_host_only(app, client, monkeypatch):
-    """"Connect with Xero" is a POST answered with a redirect to Xero's sign-in, which form-action also governs."""
+    """"Connect to Xero" is a POST answered with a redirect to Xero's sign-in, which form-action also governs."""
     monkeypatch.setitem(app.config, "XERO_LOGIN_URL", "http://127.0.0.1:5050")
     assert policy_of(client.get("/login"))["form-action"] == "'self' http://127.0.0.1:5050"
     monkeypatch.setitem(app.config, "XERO_LOGIN_URL", "")

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 
-from webapp.billing import routes  # noqa: E402,F401
+from webapp.billing import export_routes, routes  # noqa: E402,F401

@@ -2,7 +2,7 @@
 
 A small `after_request` hook rather than Flask-Talisman: Talisman would also redirect every request to HTTPS and
 rewrite the session cookie's flags, which breaks a plain-HTTP local run and duplicates what config.py already
-sets, and the one value here that is not fixed (the Xero sign-in host that "Connect with Xero" posts through to,
+sets, and the one value here that is not fixed (the Xero sign-in host that "Connect to Xero" posts through to,
 see `form_action`) is read per request from the config either way. The whole policy is this one function, and
 tests/test_security_headers.py walks every route to check it.
 
@@ -26,7 +26,7 @@ def origin_of(url: str | None) -> str | None:
 
 
 def form_action() -> str:
-    """Where a form may submit to: Socket, and Xero's sign-in host, because "Connect with Xero" is a POST that
+    """Where a form may submit to: Socket, and Xero's sign-in host, because "Connect to Xero" is a POST that
     Socket answers with a redirect to Xero, and browsers apply form-action to that redirect too."""
     xero = origin_of(current_app.config.get("XERO_LOGIN_URL"))
     return "'self'" + (f" {xero}" if xero else "")
