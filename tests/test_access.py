@@ -62,7 +62,7 @@ MANAGER_WORDS = ("xero", "integration", "settings", "account_code", "approve")
 # Every other GET there (the Xero callback, choosing the organisation, renaming a menu, editing a service) is part
 # of a change and is refused like a POST.
 STAFF_MAY_VIEW = {
-    "settings.index": "/settings/billing",  # a redirect to the first tab
+    "settings.index": "/settings/integrations",  # a redirect to the first tab
     "settings.billing": None,
     "settings.practice": None,
     "settings.integrations": None,
@@ -132,6 +132,8 @@ def test_every_other_route_and_method_sends_a_signed_out_user_to_sign_in(app, cl
             assert htmx.headers["HX-Redirect"] == "/login?next=/clients/?q%3Dabb" and htmx.get_data() == b""
             checked.add((method, rule.rule))
     assert len(checked) >= 40  # 51 today; the floor only shows the walk really walked
+    assert {("GET", f"/billing/{page}/export.{kind}") for page in ("plan", "invoices") for kind in ("csv", "xlsx")
+            } <= checked  # the downloads too
 
 
 # --- signed in as staff ---------------------------------------------------------------------------------
@@ -247,7 +249,8 @@ def test_the_owner_and_admin_routes_include_pricing_and_approval(app):
     assert {"billing.approve", "pricing.create_menu", "pricing.rename_menu", "pricing.activate_menu",
             "pricing.add_service", "pricing.edit_service", "pricing.update_service", "pricing.delete_service",
             "pricing.save_account_code", "settings.billing_save"} <= endpoints
-    assert not endpoints & {"clients.new", "clients.detail", "clients.add_engagement", "billing.plan"}
+    assert not endpoints & {"clients.new", "clients.detail", "clients.add_engagement", "billing.plan",
+                            "billing.export_plan", "billing.export_invoices"}  # staff may download (read-only)
 
 
 def test_staff_are_refused_every_owner_and_admin_change_and_every_get_not_listed(app, client, owner,

@@ -44,7 +44,7 @@ def test_connect_xero_pick_the_company_and_choose_account_codes(page, live_serve
     sign_in()
     page.get_by_role("link", name="Practice Settings", exact=True).click()
     page.get_by_role("link", name="Integrations").click()
-    page.get_by_role("button", name="Connect with Xero").click()
+    page.get_by_role("button", name="Connect to Xero").click()
 
     # Xero's consent screen (the sandbox): tick both organisations and allow.
     expect(page.get_by_role("button", name="Allow access")).to_be_visible()

@@ -1,7 +1,7 @@
-"""Connect with Xero end to end against the local Xero sandbox, over real HTTP.
+"""Connect to Xero end to end against the local Xero sandbox, over real HTTP.
 
 Socket's test app is served on a free port; `requests` plays the browser: it signs in, presses
-"Connect with Xero", follows the redirect to the sandbox's consent page, ticks both organisations,
+"Connect to Xero", follows the redirect to the sandbox's consent page, ticks both organisations,
 comes back through the callback, chooses the company, and sees the green tick. Other tests here refresh
 tokens against the sandbox's rotating refresh tokens, including two processes at once.
 """
@@ -92,9 +92,9 @@ def submit(browser, page_url: str, html: str, action: str, values: dict, button=
 
 
 def press_connect(browser, socket_url) -> requests.Response:
-    """Press "Connect with Xero" on the Integrations page; lands on the sandbox's consent page."""
+    """Press "Connect to Xero" on the Integrations page; lands on the sandbox's consent page."""
     page = browser.get(f"{socket_url}/settings/integrations")
-    assert "Connect with Xero" in page.text
+    assert "Connect to Xero" in page.text
     consent = submit(browser, page.url, page.text, "/xero/connect", {})
     assert "/identity/connect/authorize" in consent.url and 'name="tenant"' in consent.text
     return consent
@@ -283,7 +283,7 @@ def connect_demo(browser, socket_url) -> None:
 
 
 def press_reconnect(browser, socket_url) -> requests.Response:
-    """Start Connect with Xero again while connected (the page offers no button then; the route accepts it)."""
+    """Start Connect to Xero again while connected (the page offers no button then; the route accepts it)."""
     page = browser.get(f"{socket_url}/settings/integrations")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     consent = browser.post(f"{socket_url}/settings/integrations/xero/connect", data={"csrf_token": token})

@@ -44,7 +44,7 @@ def connections(practice_id=None):
 
 def test_page_offers_connect_to_an_owner(auth_client):
     body = auth_client.get("/settings/integrations").get_data(as_text=True)
-    assert "Connect with Xero" in body
+    assert "Connect to Xero" in body
 
 
 def session_cookie(client) -> dict:
@@ -286,7 +286,7 @@ def test_disconnect_removes_the_connection_revokes_and_keeps_data(app, auth_clie
     assert (row.status, access, refresh) == ("disconnected", None, None)
     assert row.disconnected_at is not None
     assert db.session.execute(db.select(XeroAccount)).scalar_one().code == "200"
-    assert "Connect with Xero" in body
+    assert "Connect to Xero" in body
 
 
 def test_disconnect_when_xero_is_unreachable_still_disconnects_and_says_so(app, auth_client, owner, settings,

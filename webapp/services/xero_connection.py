@@ -49,7 +49,7 @@ from webapp.xero.token_store import LOCK_WAIT, TokenManager, store_token_set, to
 log = logging.getLogger(__name__)
 
 PENDING_TTL = 600
-SIGN_IN_TTL = 600  # seconds Socket waits for Xero's redirect after "Connect with Xero"
+SIGN_IN_TTL = 600  # seconds Socket waits for Xero's redirect after "Connect to Xero"
 
 
 class ConnectError(Exception):
@@ -108,17 +108,17 @@ def _cleanup_budget(settings: XeroSettings) -> Budget:
 
 # -- signing in: state and PKCE verifier wait in Redis, the session keeps only their id ------------------------
 NOT_STARTED = ("That Xero sign-in was not started here or has already been used, so nothing was changed. "
-               "Start again with Connect with Xero.")
+               "Start again with Connect to Xero.")
 SIGN_IN_EXPIRED = ("That Xero sign-in took longer than 10 minutes or has already been used, so nothing was "
-                   "changed. Start again with Connect with Xero.")
+                   "changed. Start again with Connect to Xero.")
 REDIS_DOWN_START = ("Socket could not start the Xero sign-in because its Redis store is unreachable, so nothing "
                     "was changed. Try again shortly.")
 REDIS_DOWN_CALLBACK = ("Socket could not check your Xero sign-in because its Redis store is unreachable, so "
-                       "nothing was connected. Try again shortly with Connect with Xero.")
+                       "nothing was connected. Try again shortly with Connect to Xero.")
 
 
 def start_connect(practice_id: int) -> SignIn:
-    """A new authorization request for the "Connect with Xero" button; its state and verifier stay server-side."""
+    """A new authorization request for the "Connect to Xero" button; its state and verifier stay server-side."""
     authorization = oauth.authorization_request(xero_settings())
     flow_id = secrets.token_urlsafe(24)
     payload = json.dumps({"state": authorization.state, "verifier": authorization.code_verifier,
@@ -137,7 +137,7 @@ def complete_sign_in(practice_id: int, user_id: int, flow_id: str | None, state:
     flow = _take_sign_in(practice_id, flow_id)
     if not state or not hmac.compare_digest(state, flow["state"]):
         raise ConnectError("Socket could not verify that Xero sign-in (its security check did not match), so "
-                           "nothing was changed. Start again with Connect with Xero.")
+                           "nothing was changed. Start again with Connect to Xero.")
     if error == "access_denied":
         raise ConnectError("You cancelled the connection in Xero. Nothing was changed.")
     if error:
@@ -268,7 +268,7 @@ def choose_organisation(practice_id: int, user_id: int, pending_id: str | None,
     open, so the user can choose again or cancel."""
     pending = _load_pending(practice_id, pending_id)
     if pending is None:
-        raise ConnectError("That choice has expired. Start again with Connect with Xero.")
+        raise ConnectError("That choice has expired. Start again with Connect to Xero.")
     chosen = next((org for org in pending.organisations if org.id == chosen_connection_id), None)
     if chosen is None:
         raise ConnectError("Choose one of the organisations listed.")
@@ -490,7 +490,7 @@ def _load_pending(practice_id: int, pending_id: str | None) -> _PendingGrant | N
     except RedisError as exc:
         log.error("Could not read the pending Xero grant (%s)", type(exc).__name__)
         raise ConnectError("Socket could not read your pending Xero sign-in (its Redis store is unreachable). "
-                           "Try again shortly with Connect with Xero.") from None
+                           "Try again shortly with Connect to Xero.") from None
     if raw is None:
         return None
     payload = TokenCipher(current_app.config["TOKEN_ENCRYPTION_KEY"]).decrypt(raw.decode())

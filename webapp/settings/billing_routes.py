@@ -1,8 +1,7 @@
 """Practice Settings > Billing Settings: view (everyone), change inline (owner/admin only)."""
-from flask import request
 from flask_login import current_user, login_required
 
-from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
+from webapp.htmx import render_fragment, render_page_or_fragment
 from webapp.scoping import current_practice_id, require_settings_manager
 from webapp.services.billing.settings import (
     INLINE_FIELDS,
@@ -15,6 +14,7 @@ from webapp.services.billing.settings import (
 )
 from webapp.settings import bp
 from webapp.settings.billing_forms import BillingSettingsForm
+from webapp.settings.inline import changed_field
 
 THEME_NOT_SYNCED = "Choose a template from the list synced from Xero (sync again if it is new)."
 
@@ -67,7 +67,7 @@ def billing_save():
     practice_id = current_practice_id()
     settings = get_billing_settings(practice_id)
     form = BillingSettingsForm()
-    changed = _changed_field(form)
+    changed = changed_field(form)
     if changed in INLINE_FIELDS:
         return _save_inline(form, settings, changed)
     theme_id = form.branding_theme_id.data or None
@@ -89,10 +89,3 @@ def billing_save():
     ))
     return _render(form, settings, saved_field="form")
 
-
-def _changed_field(form) -> str:
-    """Which control fired an htmx save (htmx 4 sends it as HX-Source "tag#id"); "form" for a whole-form save."""
-    if not is_htmx_request():
-        return "form"
-    name = request.headers.get("HX-Source", "").partition("#")[2]
-    return name if name in form._fields else "form"

@@ -123,7 +123,7 @@ def xero_select():
         return _refuse(exc.message)
     if choices is None:
         session.pop(PENDING_KEY, None)
-        return _refuse("That choice has expired. Start again with Connect with Xero.")
+        return _refuse("That choice has expired. Start again with Connect to Xero.")
     form = ChooseCompanyForm()
     form.tenant_connection.choices = [(org.id, org.tenant_name) for org in choices]
     if request.method == "GET":

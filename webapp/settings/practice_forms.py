@@ -1,12 +1,12 @@
 """The Practice details form."""
 from wtforms import RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, ValidationError
 
-from webapp.forms import Form, TextField
-from webapp.models import PrimaryCRM
+from webapp.forms import Form, TextField, max_length
+from webapp.models import Practice, PrimaryCRM
 from webapp.models.practice import CRMImportScope
-from webapp.services.practice_details import time_zone_names
+from webapp.services import time_zones
 
 CRM_CHOICES = [
     SelectChoice(PrimaryCRM.SOCKET.value, "Socket: clients are kept in Socket and matched to Xero contacts"),
@@ -22,15 +22,19 @@ IMPORT_SCOPE_CHOICES = [
 NIGHTLY_CHOICES = [SelectChoice(f"{hour:02d}:00", f"{hour:02d}:00") for hour in (*range(20, 24), *range(0, 7))]
 CHOOSE_NIGHTLY = "Choose when the nightly sync starts: between 20:00 and 06:00."
 CHOOSE_IMPORT_SCOPE = "Choose which Xero contacts become clients: customers only, or all active contacts."
+CHOOSE_TIME_ZONE = "Choose a time zone from the list, such as Europe/London."
+# What an inline save of a control says when its value was not posted at all (the others' validators say it).
+NOT_POSTED = {"nightly_sync_at": CHOOSE_NIGHTLY, "crm_import_scope": CHOOSE_IMPORT_SCOPE}
+TIME_ZONE_HINT = ("Times are shown in this zone, and the nightly sync runs by its clock. Type a city or country "
+                  "to find yours.")
 
 
 class PracticeDetailsForm(Form):
     # TextField: cleaned and trimmed (so "   " is no name) like every text field; see webapp/forms.py.
     name = TextField("Practice name", validators=[DataRequired("Enter the practice's name."),
-                                                  Length(max=200, message="Keep the name under 200 characters.")])
-    time_zone = SelectField("Time zone", validate_choice=False,
-                            validators=[InputRequired("Choose a time zone.")],
-                            description="Times are shown in this zone, and the nightly sync runs by its clock.")
+                                                  max_length("Practice name", Practice.name)])
+    # A text input with a list to search (settings/_practice_control.html); validate_time_zone checks the choice.
+    time_zone = TextField("Time zone", validators=[InputRequired("Choose a time zone.")], description=TIME_ZONE_HINT)
     # Optional in a post: without it the stored time is kept.
     nightly_sync_at = SelectField("Nightly sync starts at", choices=NIGHTLY_CHOICES, validate_choice=False,
                                   description="Each night Socket syncs with Xero within the hour after this time "
@@ -46,9 +50,11 @@ class PracticeDetailsForm(Form):
                                               "a client already has them; archiving a contact in Xero archives its "
                                               "client.")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, stored_time_zone: str | None = None, **kwargs):
+        """`stored_time_zone`: the practice's zone now, accepted though no longer offered (an old name such as
+        Europe/Belfast keeps working until the practice chooses another)."""
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = [SelectChoice(name, name.replace("_", " ")) for name in time_zone_names()]
+        self.stored_time_zone = stored_time_zone
 
     def validate_crm_import_scope(self, field):
         if field.raw_data == []:  # not posted
@@ -63,5 +69,9 @@ class PracticeDetailsForm(Form):
             raise ValidationError(CHOOSE_NIGHTLY)
 
     def validate_time_zone(self, field):
-        if field.data not in time_zone_names():
-            raise ValidationError("Choose a time zone from the list.")
+        if field.data and field.data == self.stored_time_zone:
+            return
+        offered = time_zones.offered_name(field.data or "")
+        if offered is None:
+            raise ValidationError(CHOOSE_TIME_ZONE)
+        field.data = offered  # as the list spells it: "europe/isle of man" is Europe/Isle_of_Man

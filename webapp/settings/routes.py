@@ -1,4 +1,4 @@
-"""Practice Settings: a page per tab. Billing Settings and Integrations live in their own modules."""
+"""Practice Settings: a page per tab, Integrations first. Each tab lives in its own module."""
 from flask import redirect, url_for
 from flask_login import login_required
 
@@ -8,7 +8,7 @@ from webapp.settings import bp
 @bp.route("/")
 @login_required
 def index():
-    return redirect(url_for("settings.billing"))
+    return redirect(url_for("settings.integrations"))
 
 
 from webapp.settings import (  # noqa: E402,F401
