@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import make_client, make_engagement, make_service, make_theme, make_user
+from tests.factories import make_client, make_engagement, make_menu, make_service, make_theme, make_user
 from tests.helpers import HTMX, login
 from webapp.extensions import db
 from webapp.models import BillingSettings, Client, Engagement, Role
@@ -295,6 +295,52 @@ def test_invalid_fields_are_refused_with_input_kept_and_message_by_the_field(aut
     assert db.session.execute(sa.select(sa.func.count(Client.id))).scalar_one() == 0
 
 
+@pytest.mark.parametrize("field, label, limit", [
+    ("name", "Client name", 200), ("code", "Client code", 32), ("email", "Email", 254), ("phone", "Phone", 50),
+    ("address_line", "Postal address", 200), ("city", "Town or city", 100), ("postcode", "Postcode", 16),
+])
+def test_an_over_long_field_names_the_field_and_its_limit(auth_client, field, label, limit):
+    too_long = "x" * (limit + 1) if field != "email" else "a" * (limit - 11) + "@example.com"
+    response = auth_client.post("/clients/new", data=dict(VALID_FORM, **{field: too_long}))
+    assert response.status_code == 422
+    error = re.search(r'class="field-error">(.*?)</small>', _field_html(response.get_data(as_text=True), field))
+    assert error.group(1) == f"{label} must be {limit} characters or fewer."  # alone: not also the email's own
+    fits = auth_client.post("/clients/validate/name", data={"name": "x" * 200}, headers=HTMX)
+    assert fits.status_code == 200  # the limit itself is allowed
+
+
+def test_a_short_company_number_says_it_was_padded_beside_the_field(auth_client, owner):
+    inline = auth_client.post("/clients/validate/company_number", data={"company_number": "123"}, headers=HTMX)
+    html = inline.get_data(as_text=True)
+    assert inline.status_code == 200 and 'value="00000123"' in html
+    assert ('<small class="field-note" role="status">Will be saved as 00000123 — Companies House numbers have 8 '
+            'characters.</small>') in html
+    assert "field-note" not in auth_client.post("/clients/validate/company_number", headers=HTMX,
+                                                data={"company_number": "sc 123456"}).get_data(as_text=True)
+    refused = auth_client.post("/clients/new", data=dict(VALID_FORM, company_number="123", email="nope"))
+    assert refused.status_code == 422  # another field is wrong: the note stays beside this one
+    assert "Will be saved as 00000123" in _field_html(refused.get_data(as_text=True), "company_number")
+    saved = auth_client.post("/clients/new", data=dict(VALID_FORM, company_number="123"), follow_redirects=True)
+    assert "Company number saved as 00000123 — Companies House numbers have 8 characters." in saved.get_data(
+        as_text=True)
+    assert db.session.execute(sa.select(Client.company_number)).scalar_one() == "00000123"
+
+
+def test_a_full_company_number_is_saved_without_a_note(auth_client, owner):
+    saved = auth_client.post("/clients/new", data=dict(VALID_FORM, company_number="01234567"), follow_redirects=True)
+    assert "Companies House numbers have 8 characters" not in saved.get_data(as_text=True)
+
+
+def test_the_vat_hint_and_its_error_state_the_rule_the_validator_applies(auth_client, owner):
+    rule = "9 digits, or 12 for a branch (the 9 and a 3-digit branch number); GB in front is optional"
+    hint = _field_html(auth_client.get("/clients/new").get_data(as_text=True), "vat_number")
+    refused = auth_client.post("/clients/validate/vat_number", data={"vat_number": "GB 123 4567 890"}, headers=HTMX)
+    error = re.search(r'class="field-error">(.*?)</small>', refused.get_data(as_text=True)).group(1)
+    assert rule in hint and error == f"A UK VAT number is {client_service.VAT_NUMBER_FORMAT}" and rule in error
+    branch = auth_client.post("/clients/validate/vat_number", data={"vat_number": "GB 123 4567 89 001"}, headers=HTMX)
+    assert branch.status_code == 200 and 'value="GB123456789001"' in branch.get_data(as_text=True)
+
+
 def test_duplicate_client_code_is_refused_on_the_code_field(auth_client, owner, other_owner):
     make_client(owner.practice_id, code="CAR01", name="Existing")
     make_client(other_owner.practice_id, code="DUP01", name="Theirs")  # codes are unique per practice only
@@ -574,3 +620,42 @@ def test_new_engagement_form_full_page_and_fragment(auth_client, owner):
     assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
     assert "Add engagement" in fragment.get_data(as_text=True)
     assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+
+
+def test_add_engagement_offers_the_active_menu_and_the_others_apart_and_marked(auth_client, owner):
+    client = make_client(owner.practice_id)
+    old = make_menu(owner.practice_id, "2025/26 Pricing", active=False)
+    current = make_menu(owner.practice_id, "2026/27 Pricing", active=True)
+    old_books = make_service(name="Bookkeeping", price="200.00", menu=old)
+    make_service(name="Bookkeeping", price="250.00", menu=current)
+    body = auth_client.get(f"/clients/{client.id}/engagements/new", headers=HTMX).get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="service_id".*?</select>', body, re.S).group(0)
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select, re.S)
+    assert [label for label, _ in groups] == ["2026/27 Pricing (active menu)",
+                                              "Other menus (not active): 2025/26 Pricing"]
+    assert re.findall(r">([^<]+)</option>", groups[0][1]) == ["Bookkeeping — £250.00"]
+    assert re.findall(r">([^<]+)</option>", groups[1][1]) == ["Bookkeeping — £200.00 (2025/26 Pricing, not active)"]
+    # Offered apart, so it may still be chosen on purpose.
+    response = auth_client.post(f"/clients/{client.id}/engagements", headers=HTMX,
+                                data={"service_id": old_books.id, "start_date": "2026-04-01"})
+    assert response.status_code == 200
+    assert db.session.execute(sa.select(Engagement.service_id)).scalar_one() == old_books.id
+
+
+def test_an_engagement_on_a_not_active_menus_service_still_shows_and_saves(auth_client, owner):
+    client = make_client(owner.practice_id)
+    old = make_menu(owner.practice_id, "2025/26 Pricing", active=False)
+    make_service(name="Payroll", price="120.00", menu=make_menu(owner.practice_id, "2026/27 Pricing"))
+    engagement = make_engagement(client, make_service(name="Bookkeeping", price="200.00", menu=old),
+                                 start=date(2026, 1, 1))
+    row = re.search(rf'<tr id="engagement-{engagement.id}">(.*?)</tr>', auth_client.get(
+        f"/clients/{client.id}").get_data(as_text=True), re.S).group(1)
+    assert "Bookkeeping" in row and "2025/26 Pricing (not active)" in row
+    form = auth_client.get(f"/clients/{client.id}/engagements/{engagement.id}/edit", headers=HTMX)
+    assert re.search(rf'<option selected value="{engagement.service_id}">Bookkeeping — £200.00 \(2025/26 Pricing, '
+                     r'not active\)</option>', form.get_data(as_text=True))
+    saved = auth_client.post(f"/clients/{client.id}/engagements/{engagement.id}", headers=HTMX, data={
+        "service_id": engagement.service_id, "price": "210", "start_date": "2026-01-01"})
+    assert saved.status_code == 200
+    db.session.refresh(engagement)
+    assert engagement.price == Decimal("210.00")

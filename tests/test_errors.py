@@ -105,7 +105,7 @@ def test_a_body_over_the_limit_is_refused_signed_out_too(client, owner):
 def test_a_large_body_under_the_limit_is_read_as_a_form(auth_client, owner):
     """Only the body limit applies to an ordinary (urlencoded) form: 700 kB is read, and refused as too long."""
     response = auth_client.post("/pricing/menus", data={"name": "x" * (700 * 1024)}, headers=HTMX)
-    assert response.status_code == 422 and "Field cannot be longer than 200 characters." in response.get_data(
+    assert response.status_code == 422 and "Menu name must be 200 characters or fewer." in response.get_data(
         as_text=True)
 
 

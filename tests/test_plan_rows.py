@@ -1,5 +1,5 @@
 """One client's row of the plan, built from its classified charges: plain objects and unsaved models, no database."""
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -35,11 +35,17 @@ def make_client(status="active", **fields):
 
 
 def make_engagement(engagement_id, name="Payroll", method=BillingMethod.MONTHLY, price="120.00", start=date(2026, 1, 1),
-                    end=None):
+                    end=None, created=datetime(2026, 1, 1, tzinfo=UTC)):
     service = SimpleNamespace(id=engagement_id, name=name, billing_method=method.value, position=engagement_id,
                               account_code=None, tax_type=None)
     return SimpleNamespace(id=engagement_id, service=service, service_id=service.id, price=Decimal(price),
-                           start_date=start, end_date=end, completions=[])
+                           start_date=start, end_date=end, completions=[], created_at=created)
+
+
+def approved_run(run_id, period):
+    """A run approved on the 3rd of the month after its own."""
+    return SimpleNamespace(id=run_id, period=period,
+                           approved_at=datetime.combine(period + timedelta(days=33), time(), UTC))
 
 
 def charge(engagement, due, key=None):
@@ -121,6 +127,25 @@ def test_preview_invoice_without_any_template_says_xeros_default():
         None, "Xero's default template", None)
 
 
+def test_work_added_after_last_month_was_approved_is_new_even_if_back_dated_into_it():
+    """October approved on 3 November; then work starting 30 October: November bills it twice, and it is new."""
+    def november_row(created, previous_run):
+        payroll = make_engagement(1, start=date(2026, 10, 30), created=created)
+        classified = Classification(due_here=((charge(payroll, NOV), False),),
+                                    pending=((charge(payroll, OCT), True), (charge(payroll, NOV), False)),
+                                    last_items=(charge(payroll, OCT),))
+        return client_row(make_client(), [payroll], classified, context(previous_run=previous_run))
+
+    row = november_row(datetime(2026, 11, 4, tzinfo=UTC), approved_run(10, OCT))
+    assert (row.change, row.last_amount, row.amount) == (Change.NEW, Decimal("0.00"), Decimal("240.00"))
+    assert [line.description for line in row.preview.lines] == [
+        "Payroll — October 2026 (catch-up)", "Payroll — November 2026"]
+    # Known when October was approved (its client out of that month's scope, say): the same work, not new.
+    assert november_row(datetime(2026, 10, 20, tzinfo=UTC), approved_run(10, OCT)).change is Change.UNCHANGED
+    # October still open: its own plan shows the work, so November's last month has it.
+    assert november_row(datetime(2026, 11, 4, tzinfo=UTC), None).change is Change.UNCHANGED
+
+
 # --- an approved month -----------------------------------------------------------------------------------------
 
 def test_an_approved_months_row_is_the_invoice_its_run_raised():
@@ -129,7 +154,7 @@ def test_an_approved_months_row_is_the_invoice_its_run_raised():
     run = SimpleNamespace(id=11, period=NOV)
     late_payroll = make_engagement(2, "Bookkeeping")
     classified = Classification(due_here=((charge(payroll, NOV), False),), late=((charge(late_payroll, NOV), False),))
-    ctx = context(run=run, previous_run=SimpleNamespace(id=10, period=OCT), invoices_now={1: invoice},
+    ctx = context(run=run, previous_run=approved_run(10, OCT), invoices_now={1: invoice},
                   invoices_before={1: before}, invoiced_charges={7: [(charge(payroll, NOV), False)]})
     outcome = client_outcome(make_client(status="archived"), [payroll, late_payroll], classified, ctx)
     row = outcome.row
@@ -153,7 +178,7 @@ def test_a_run_from_before_the_ledger_bills_what_fell_due_in_its_month():
 
 def test_a_client_without_an_invoice_in_an_approved_month_shows_only_if_billed_last_month():
     payroll = make_engagement(1)
-    run, previous = SimpleNamespace(id=11, period=NOV), SimpleNamespace(id=10, period=OCT)
+    run, previous = SimpleNamespace(id=11, period=NOV), approved_run(10, OCT)
     ctx = context(run=run, previous_run=previous, invoices_before={1: raised_invoice(3)})
     row = client_row(make_client(), [payroll], Classification(), ctx)
     assert isinstance(row, EndedClientPlan) and row.last_amount == Decimal("120.00")

@@ -166,7 +166,8 @@ def test_create_menu_with_htmx_returns_the_body_with_the_new_menu(auth_client, o
     assert (menu.practice_id, menu.name, menu.is_active) == (owner.practice_id, "2026/27 Pricing", True)
 
 
-@pytest.mark.parametrize("name, message", [("", "Enter a name"), ("2026/27 pricing", "already have a menu")])
+@pytest.mark.parametrize("name, message", [("", "Enter a name"), ("2026/27 pricing", "already have a menu"),
+                                           ("M" * 201, "Menu name must be 200 characters or fewer.")])
 def test_bad_menu_names_are_refused_by_the_field(auth_client, owner, name, message):
     make_menu(owner.practice_id, "2026/27 Pricing")
     response = auth_client.post("/pricing/menus", data={"name": name}, headers=HTMX)
@@ -508,3 +509,18 @@ def test_renaming_a_service_to_another_ones_name_is_refused_but_keeping_its_own_
     assert books.name == "Bookkeeping"
     kept = auth_client.post(f"/pricing/services/{books.id}", headers=HTMX, data={"name": "Bookkeeping", **form})
     assert kept.status_code == 200
+
+
+def test_an_over_long_service_name_names_the_limit_when_adding_or_renaming(auth_client, owner):
+    menu = make_menu(owner.practice_id)
+    service = make_service(menu=menu, name="Bookkeeping")
+    form = {"name": "S" * 201, "billing_method": "monthly", "price": "250"}
+    added = auth_client.post(f"/pricing/menus/{menu.id}/services", headers=HTMX, data=form)
+    label = re.search(r'<label for="new-service-name">(.*?)</div>', added.get_data(as_text=True), re.S).group(1)
+    assert added.status_code == 422 and "Service name must be 200 characters or fewer." in label
+    renamed = auth_client.post(f"/pricing/services/{service.id}", headers=HTMX, data=form)
+    assert renamed.status_code == 422
+    assert "Service name must be 200 characters or fewer." in renamed.get_data(as_text=True)
+    assert db.session.execute(sa.select(sa.func.count(Service.id))).scalar_one() == 1
+    fits = auth_client.post(f"/pricing/menus/{menu.id}/services", headers=HTMX, data=dict(form, name="S" * 200))
+    assert fits.status_code == 200

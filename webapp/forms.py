@@ -9,6 +9,8 @@ message beside the field; a multi-line field keeps tabs and line breaks (CRLF be
 Numbers (PriceField, WholeNumberField, DateField, ascii_int): the digits 0-9 only. Python's int(), Decimal() and
 strptime() also read other scripts' digits ("１２３", "٣٤"), which no one typing a price into Socket means.
 
+Lengths (max_length): a text field as long as its column at most, refused with the field's name and the limit.
+
 Missing fields (Form): a field the form needs (DataRequired, InputRequired or Sent) that is absent from a post is an
 error beside it, never silently its stored value or its default.
 """
@@ -19,7 +21,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms import DateField as _DateField
-from wtforms.validators import DataRequired, InputRequired, StopValidation, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, StopValidation, ValidationError
 
 from webapp.services.pricing import InvalidPrice, parse_price
 
@@ -74,6 +76,24 @@ class TextField(StringField):
         found = CONTROL.search(self.data) if isinstance(self.data, str) else None
         if found:
             raise StopValidation(control_character_message(found.group()))
+
+
+class MaxLength(Length):
+    """Length(max=) whose refusal is the field's only message: the checks after it (an email's format, a code
+    already taken) would only add to it."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValidationError as error:
+            raise StopValidation(str(error)) from None
+
+
+def max_length(what: str, column: Any) -> MaxLength:
+    """A length check at `column`'s size (a model attribute, e.g. Client.name) whose refusal names the field and the
+    limit, e.g. "Client name must be 200 characters or fewer." (WTForms' own says only "Field cannot be longer…")."""
+    limit = column.type.length
+    return MaxLength(max=limit, message=f"{what} must be {limit} characters or fewer.")
 
 
 class MultilineTextField(TextAreaField):

@@ -316,8 +316,8 @@ def test_contacts_that_cannot_be_clients_are_skipped_with_a_warning_and_the_rest
         f"{odd} postcode '{'P' * 17}', longer than 16 characters.",
         f"{odd} company number 'N/A', which Socket does not accept (A company number is 8 characters: 8 digits "
         "(e.g. 01234567) or 2 letters and 6 digits (e.g. SC123456)).",
-        f"{odd} VAT number 'FR 123', which Socket does not accept (A UK VAT number is 9 digits (or 12 for a branch), "
-        "optionally starting with GB, e.g. GB 123 4567 89).",
+        f"{odd} VAT number 'FR 123', which Socket does not accept (A UK VAT number is 9 digits, or 12 for a branch "
+        "(the 9 and a 3-digit branch number); GB in front is optional, e.g. GB 123 4567 89 or GB 123 4567 89 001).",
         "The Xero contact 'Tab\tLtd' (00000000-0000-0000-0000-000000000003) was not made a client: its name has a "
         "control character in it.",
     ]

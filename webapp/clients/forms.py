@@ -1,9 +1,20 @@
 """Client and engagement forms. Identifier checks come from webapp.services.clients."""
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
-from webapp.forms import ChoiceField, DateField, Form, PriceField, Sent, TextField, WholeNumberField, ascii_int
+from webapp.forms import (
+    ChoiceField,
+    DateField,
+    Form,
+    PriceField,
+    Sent,
+    TextField,
+    WholeNumberField,
+    ascii_int,
+    max_length,
+)
+from webapp.models import Client
 from webapp.services import clients as client_service
 
 CONSOLIDATION_CHOICES = [SelectChoice("", "Use practice setting"), SelectChoice("one", "One line"),
@@ -31,17 +42,21 @@ def ordinal(day: int) -> str:
 class ClientForm(Form):
     """Create/edit a client. `practice_id` and `client_id` let the code check look for duplicates."""
 
-    name = TextField("Name", validators=[DataRequired("Enter the client's name."), Length(max=200)])
-    code = TextField("Client code", validators=[DataRequired("Enter a client code."), Length(max=32)],
+    name = TextField("Name", validators=[DataRequired("Enter the client's name."),
+                                         max_length("Client name", Client.name)])
+    code = TextField("Client code", validators=[DataRequired("Enter a client code."),
+                                                max_length("Client code", Client.code)],
                      description="Unique in your practice, e.g. ABB01.")
-    email = TextField("Email", validators=[Optional(), Length(max=254)])
-    phone = TextField("Phone", validators=[Optional(), Length(max=50)])
-    address_line = TextField("Postal address", validators=[Optional(), Length(max=200)])
-    city = TextField("Town or city", validators=[Optional(), Length(max=100)])
-    postcode = TextField("Postcode", validators=[Optional(), Length(max=16)])
+    email = TextField("Email", validators=[Optional(), max_length("Email", Client.email)])
+    phone = TextField("Phone", validators=[Optional(), max_length("Phone", Client.phone)])
+    address_line = TextField("Postal address", validators=[Optional(), max_length("Postal address",
+                                                                                  Client.address_line)])
+    city = TextField("Town or city", validators=[Optional(), max_length("Town or city", Client.city)])
+    postcode = TextField("Postcode", validators=[Optional(), max_length("Postcode", Client.postcode)])
     company_number = TextField("Company registration number", validators=[Optional()],
-                               description="8 characters, e.g. 01234567 or SC123456.")
-    vat_number = TextField("VAT number", validators=[Optional()], description="GB and 9 digits, e.g. GB 123 4567 89.")
+                               description="8 characters, e.g. 01234567 or SC123456; a shorter number of digits "
+                                           "gets zeros in front.")
+    vat_number = TextField("VAT number", validators=[Optional()], description=client_service.VAT_NUMBER_FORMAT)
     # Sent: "" means the practice setting, so a post without the select must not quietly reset the client's choice.
     consolidate_recurring = ChoiceField("Invoice lines for recurring work", choices=CONSOLIDATION_CHOICES,
                                         default="", validators=[Sent(CHOOSE_LAYOUT)], message=CHOOSE_LAYOUT)
@@ -69,6 +84,7 @@ class ClientForm(Form):
         self.payment_terms_days.description = (f"Days after the invoice date, 0 to 120. Leave blank for the "
                                                f"practice default ({practice_days} days).")
         self.client_id = client_id
+        self.notes: dict[str, str] = {}  # field name -> what the user should know of an accepted value
         self.stored_theme_id = stored_theme_id
         self.themes_offered = theme_choices is not None
         if theme_choices is not None:
@@ -85,7 +101,10 @@ class ClientForm(Form):
         field.data = _normalised(client_service.normalise_email, field)
 
     def validate_company_number(self, field):
+        padded = client_service.company_number_padding(field.data) if field.data else None
         field.data = _normalised(client_service.normalise_company_number, field)
+        if padded:
+            self.notes[field.name] = company_number_padded(padded, saved=False)
 
     def validate_vat_number(self, field):
         field.data = _normalised(client_service.normalise_vat_number, field)
@@ -114,6 +133,13 @@ class ClientForm(Form):
         return fields
 
 
+def company_number_padded(number: str, saved: bool = True) -> str:
+    """Says that a company number typed short is stored with zeros in front, beside the field before saving
+    ("Will be saved as 00000123 — …") and after it ("Company number saved as 00000123 — …")."""
+    said = f"Company number saved as {number}" if saved else f"Will be saved as {number}"
+    return f"{said} — Companies House numbers have 8 characters."
+
+
 def _normalised(normaliser, field):
     """Normalise a non-empty value; on failure keep what the user typed and report why."""
     if not field.data:
@@ -131,6 +157,17 @@ def _optional_int(value):
         return None
 
 
+def menu_group_label(menu) -> str:
+    """The service select's group for a pricing menu: the active one by name, the others as not active."""
+    return f"{menu.name} (active menu)" if menu.is_active else f"Other menus (not active): {menu.name}"
+
+
+def service_choice_label(menu, service) -> str:
+    """A service's option, e.g. "Bookkeeping — £250.00"; one on a menu that is not active says so."""
+    label = f"{service.name} — £{service.price:,.2f}"
+    return label if menu.is_active else f"{label} ({menu.name}, not active)"
+
+
 class EngagementForm(Form):
     service_id = SelectField("Service", coerce=_optional_int, validate_choice=False,
                              validators=[DataRequired("Choose a service.")])
@@ -142,9 +179,10 @@ class EngagementForm(Form):
     def __init__(self, *args, services_by_menu=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.services = {service.id: service for _, services in services_by_menu for service in services}
+        # The active menu's services first; another menu's apart and marked (also in the closed select's text), so
+        # they are not picked by mistake, yet an engagement already on one still shows and can be saved.
         self.service_id.choices = [
-            SelectChoice(service.id, f"{service.name} — £{service.price:,.2f}",
-                         optgroup=menu.name + (" (active)" if menu.is_active else ""))
+            SelectChoice(service.id, service_choice_label(menu, service), optgroup=menu_group_label(menu))
             for menu, services in services_by_menu for service in services
         ]
 

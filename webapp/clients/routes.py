@@ -8,6 +8,7 @@ from webapp.clients.forms import (
     CompleteEngagementForm,
     EndEngagementForm,
     EngagementForm,
+    company_number_padded,
     consolidation_choice,
 )
 from webapp.clock import local_today
@@ -121,6 +122,7 @@ def new():
                 form.code.errors.append(f"Another client already has the code {form.code.data}.")
             else:
                 flash(f"{client.name} was added.", "success")
+                _flash_notes(form, client)
                 return redirect(url_for("clients.detail", client_id=client.id), code=303)
         return render_template("clients/new.html", **_form_context(form, None)), 422
     return render_template("clients/new.html", **_form_context(form, None))
@@ -139,9 +141,16 @@ def detail(client_id):
                 form.code.errors.append(f"Another client already has the code {form.code.data}.")
             else:
                 flash("Saved.", "success")
+                _flash_notes(form, client)
                 return redirect(url_for("clients.detail", client_id=client.id), code=303)
         return render_template("clients/detail.html", **_detail_context(client, form)), 422
     return render_template("clients/detail.html", **_detail_context(client, form))
+
+
+def _flash_notes(form: ClientForm, client: Client) -> None:
+    """After saving: what the inline check said beside a field, for a user who never left it (or has no script)."""
+    if "company_number" in form.notes and client.company_number:
+        flash(company_number_padded(client.company_number), "info")
 
 
 @bp.route("/validate/<field_name>", methods=["POST"])

@@ -1,19 +1,21 @@
 """Pricing menu and service forms."""
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
-from webapp.forms import ChoiceField, Form, MultilineTextField, PriceField, Sent, TextField
-from webapp.models.pricing import BILLING_METHOD_LABELS
+from webapp.forms import ChoiceField, Form, MultilineTextField, PriceField, Sent, TextField, max_length
+from webapp.models.pricing import BILLING_METHOD_LABELS, PricingMenu, Service
 
 CHOOSE_BILLING_METHOD = "Choose how the service is billed."
 
 
 class MenuForm(Form):
-    name = TextField("Menu name", validators=[DataRequired("Enter a name for the menu."), Length(max=200)])
+    name = TextField("Menu name", validators=[DataRequired("Enter a name for the menu."),
+                                              max_length("Menu name", PricingMenu.name)])
 
 
 class ServiceForm(Form):
-    name = TextField("Service", validators=[DataRequired("Enter the service's name."), Length(max=200)])
+    name = TextField("Service", validators=[DataRequired("Enter the service's name."),
+                                            max_length("Service name", Service.name)])
     description = MultilineTextField("Description", render_kw={"rows": 1})
     billing_method = ChoiceField("Billing method",
                                  choices=[SelectChoice(method.value, label)

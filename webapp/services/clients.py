@@ -50,7 +50,7 @@ def normalise_company_number(value: str) -> str:
 
     Raises InvalidIdentifier when it cannot be one.
     """
-    compact = re.sub(r"\s+", "", value or "").upper()
+    compact = _compact(value)
     if _DIGITS.match(compact):
         return compact.zfill(8)
     if _COMPANY_NUMBER_WITH_PREFIX.match(compact):
@@ -59,21 +59,35 @@ def normalise_company_number(value: str) -> str:
                             "or 2 letters and 6 digits (e.g. SC123456).")
 
 
+def company_number_padding(value: str) -> str | None:
+    """What `value` is stored as when normalising adds zeros in front of it (e.g. "123" -> "00000123"), else None:
+    the user should be told, since it is not what they typed."""
+    compact = _compact(value)
+    return compact.zfill(8) if _DIGITS.match(compact) and len(compact) < 8 else None
+
+
+def _compact(value: str | None) -> str:
+    return re.sub(r"\s+", "", value or "").upper()
+
+
 def vat_number_key(value: str | None) -> str:
     """Comparison form of a VAT number: upper case, no spaces, without the optional GB prefix."""
     compact = re.sub(r"\s+", "", value or "").upper()
     return compact[2:] if compact.startswith("GB") else compact
 
 
-def normalise_vat_number(value: str) -> str:
-    """A UK VAT number as stored: "GB" and 9 or 12 digits. The GB prefix and spaces are optional on input.
+# The one description of what normalise_vat_number accepts: the form's hint and its refusal both say it.
+VAT_NUMBER_FORMAT = ("9 digits, or 12 for a branch (the 9 and a 3-digit branch number); GB in front is optional, "
+                     "e.g. GB 123 4567 89 or GB 123 4567 89 001.")
 
-    Raises InvalidIdentifier when it cannot be one.
+
+def normalise_vat_number(value: str) -> str:
+    """A UK VAT number as stored: "GB" and 9 or 12 digits (VAT_NUMBER_FORMAT). The GB prefix and spaces are
+    optional on input. Raises InvalidIdentifier when it cannot be one.
     """
     digits = vat_number_key(value)
     if not _VAT_DIGITS.match(digits):
-        raise InvalidIdentifier("A UK VAT number is 9 digits (or 12 for a branch), optionally starting "
-                                "with GB, e.g. GB 123 4567 89.")
+        raise InvalidIdentifier(f"A UK VAT number is {VAT_NUMBER_FORMAT}")
     return f"GB{digits}"
 
 

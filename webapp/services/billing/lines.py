@@ -110,7 +110,8 @@ def _keys(items: list[BillableItem]) -> tuple[str, ...]:
 
 
 def _consolidated_line(group: list[BillableItem], code, tax_type, period: date) -> DraftLine:
-    names = ", ".join(f"{item.service_name} ({item.label})" if item.catch_up else item.service_name
+    # A catch-up names the month it covers (the line's own month is this one's).
+    names = ", ".join(f"{item.service_name} ({item.period_label}, catch-up)" if item.catch_up else item.service_name
                       for item in group)
     return DraftLine(
         description=f"Professional services for {month_label(period)}: {names}",

@@ -2,7 +2,8 @@
 
 An open month's row bills the client's pending charges (with the invoice approving will raise); an approved
 month's row is the invoice its run raised. Either way it carries last month's amount, the change in the
-client's agreed work (see billing.changes) and notes on cadence moves. `client_outcome` is everything the plan
+client's agreed work (see billing.changes; last month's as that month's plan knew it, so a client added since it
+was approved is new, see on_last_months_plan) and notes on cadence moves. `client_outcome` is everything the plan
 takes from one client: its row (if any), its late charges, the earlier months awaiting approval it has charges
 in, its before-Socket notes and whether it is in the approval's scope.
 """
@@ -275,6 +276,16 @@ def _last_amount(client: PlanClient, active: bool, classified: Classification, c
     return None
 
 
+def on_last_months_plan(engagements: Sequence[PlanEngagement],
+                        previous_run: BillingRun | None) -> list[PlanEngagement]:
+    """The engagements last month's plan knew: all of them while it is open; once approved, those that existed
+    when it was approved. One added since, even back-dated into last month, was never on that plan: its client is
+    new (or the service added) this month, which also bills last month's charge as catch-up."""
+    if previous_run is None:
+        return list(engagements)
+    return [engagement for engagement in engagements if engagement.created_at <= previous_run.approved_at]
+
+
 def client_row(client: PlanClient, engagements: Sequence[PlanEngagement], classified: Classification,
                ctx: RowContext) -> ClientPlan | EndedClientPlan | None:
     """The client's row: invoiced this month (ClientPlan), only last month (EndedClientPlan), or neither (None)."""
@@ -284,7 +295,8 @@ def client_row(client: PlanClient, engagements: Sequence[PlanEngagement], classi
     if this.amount is None and last_amount is None:
         return None
     agreed_now = agreed_work(engagements, ctx.period) if active or ctx.run is not None else {}
-    work = compare_work(agreed_work(engagements, ctx.previous), agreed_now,
+    agreed_before = agreed_work(on_last_months_plan(engagements, ctx.previous_run), ctx.previous)
+    work = compare_work(agreed_before, agreed_now,
                         {e.service_id: e.service.name for e in engagements}, billed_now=this.amount is not None)
     notes = cadence_notes([_due(charge, catch_up) for charge, catch_up in this.charges],
                           [_due(charge) for charge in classified.last_items])
