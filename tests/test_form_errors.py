@@ -123,6 +123,7 @@ FORMS: dict[str, tuple[str, dict, set]] = {
     "contacts.unlink": ("/contacts/clients/{client}/unlink", {}, set()),
     "contacts.rematch": ("/contacts/clients/{client}/rematch", {}, set()),
     "contacts.create_contact": ("/contacts/clients/{client}/create", {}, set()),
+    "contacts.create_missing": ("/contacts/create-missing", {"client_id": "{client}"}, {"client_id"}),
     "contacts.dismiss_sync_issue": ("/contacts/clients/{client}/sync-issues/{sync_issue}/dismiss", {}, set()),
     "pricing.create_menu": ("/pricing/menus", {"name": "2027/28 Pricing"}, {"name"}),
     "pricing.rename_menu": ("/pricing/menus/{menu}/rename", {"name": "Renamed"}, {"name"}),

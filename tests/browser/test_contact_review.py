@@ -51,7 +51,7 @@ def test_fix_unmatched_clients_from_the_billing_plan(page, live_server, sign_in,
     # Meadow Farm Partnership has no contact in Xero: create it from the client's details (after confirming).
     meadow = review.locator("tr[data-client-code=MEA01]")
     page.once("dialog", lambda dialog: dialog.accept())
-    meadow.get_by_role("button", name="Create Meadow Farm Partnership in Xero").click()
+    meadow.get_by_role("button", name="Create in Xero: Meadow Farm Partnership").click()
     meadow = review.locator("tr[data-client-code=MEA01]")
     expect(meadow).to_have_attribute("data-state", "linked")
     expect(meadow).to_contain_text("Created in Xero by")

@@ -12,8 +12,8 @@ from webapp.contacts import bp
 from webapp.htmx import is_htmx_request, render_fragment, render_page_or_fragment
 from webapp.models import Client
 from webapp.scoping import current_practice_id, get_or_404, is_manager, manager_required
+from webapp.services import contact_bulk_create, contact_sync_issues
 from webapp.services import contact_matching_ui as ui
-from webapp.services import contact_sync_issues
 from webapp.sync import contact_links
 from webapp.sync.contact_links import ContactLinkError
 
@@ -37,6 +37,7 @@ def contact_helpers():
         "can_link_contacts": signed_in and is_manager(),
         "link_contacts_read_only": READ_ONLY,
         "xero_state_filters": ui.FILTERS,
+        "creatable_contacts": contact_bulk_create.creatable,
     }
 
 
@@ -126,6 +127,27 @@ def create_contact(client_id):
     return _answer(client, message=f"'{client.name}' was created in Xero and {client.code} is linked to it.")
 
 
+@bp.route("/create-missing", methods=["POST"])
+@login_required
+@manager_required
+def create_missing():
+    """Create in Xero, in one call, the contacts of the clients the review list showed with nothing likely in Xero
+    (the form names them), and link each; the list comes back as it is now, saying what was done."""
+    practice_id = current_practice_id()
+    ids = [int(value) for value in request.form.getlist("client_id") if value.isdigit() and len(value) < 12]
+    message = error = None
+    try:
+        message = contact_bulk_create.create_missing(practice_id, ids, current_user.id).message
+    except ContactLinkError as exc:
+        error = exc.message
+    if is_htmx_request():
+        review = ui.review(practice_id)
+        return render_fragment("contacts/_review.html", 422 if error else 200, review=review, context="review",
+                               bulk_message=message, bulk_error=error, oob_counts=review.counts)
+    flash(error or message or "", "error" if error else "success")
+    return redirect(_next_page() or url_for("contacts.review"), 303)
+
+
 @bp.route("/clients/<int:client_id>/sync-issues/<int:sync_issue_id>/dismiss", methods=["POST"])
 @login_required
 @manager_required
@@ -158,9 +180,17 @@ def _answer(client: Client, status: int = 200, message: str | None = None, error
     return redirect(_next(client), 303)
 
 
-def _next(client: Client) -> str:
+def _next_page() -> str | None:
+    """The form's `next`, when it is one of Socket's own pages that show these rows."""
     target = request.form.get("next") or ""
     if target.startswith(SAFE_NEXT) and "//" not in target and "\\" not in target:
+        return target
+    return None
+
+
+def _next(client: Client) -> str:
+    target = _next_page()
+    if target:
         return target
     if _context() == "client":
         return url_for("clients.detail", client_id=client.id) + "#client-xero"

@@ -448,7 +448,7 @@ def contact_named(practice_id: int, name: str) -> ContactChoice | None:
     return None
 
 
-def _user_name(practice_id: int, user_id: int) -> str:
+def user_name(practice_id: int, user_id: int) -> str:
     user = db.session.get(User, user_id)
     if user is None or user.practice_id != practice_id:
         raise ContactLinkError("That user does not belong to this practice.")
@@ -470,19 +470,38 @@ def _refusal(exc: XeroError, client: Client, practice_id: int) -> ContactLinkErr
                             "Integrations, then link it here.")
             return CreateRefused(message, existing, status=409)
         return CreateRefused("Xero refused the contact, so nothing was created: " + "; ".join(messages))
+    status = 503 if isinstance(exc, XeroRateLimited | XeroUnavailable) else 422
+    return CreateRefused(not_created(exc, "the contact", "it"), status=status)
+
+
+def not_created(exc: XeroError, what: str, pronoun: str) -> str:
+    """What to tell a person when creating `what` ("the contact", "the contacts") in Xero failed other than by
+    Xero refusing its details: nothing was stored, and what to do next."""
     if isinstance(exc, XeroScopeError):
-        return CreateRefused("Xero refused Socket permission to create contacts, so nothing was created. "
-                             "Reconnect to Xero in Practice Settings > Integrations, allowing access to contacts.")
+        return ("Xero refused Socket permission to create contacts, so nothing was created. Reconnect to Xero in "
+                "Practice Settings > Integrations, allowing access to contacts.")
     if isinstance(exc, XeroAuthError):
-        return CreateRefused("Xero refused Socket's connection, so nothing was created. Reconnect to Xero in "
-                             "Practice Settings > Integrations, then try again.")
+        return ("Xero refused Socket's connection, so nothing was created. Reconnect to Xero in Practice Settings > "
+                "Integrations, then try again.")
     if isinstance(exc, XeroRateLimited):
-        return CreateRefused("Xero is limiting how often Socket may call it just now, so nothing was created. "
-                             "Try again in a minute.", status=503)
+        return "Xero is limiting how often Socket may call it just now, so nothing was created. Try again in a minute."
     if isinstance(exc, XeroUnavailable):
-        return CreateRefused("Xero did not answer in time, so Socket stored nothing. Try again shortly: if Xero did "
-                             "create the contact, trying again links it instead of creating a second one.", status=503)
-    return CreateRefused(f"Xero did not create the contact ({exc.message}), so nothing was stored.")
+        return (f"Xero did not answer in time, so Socket stored nothing. Try again shortly: if Xero did create "
+                f"{what}, trying again links {pronoun} instead of creating {pronoun} twice.")
+    return f"Xero did not create {what} ({exc.message}), so nothing was stored."
+
+
+def connection_for_creating(practice_id: int, mirrored_tenant_id: str | None):
+    """The practice's Xero connection, when contacts may be created through it now: connected, and to the
+    organisation whose contacts Socket mirrors (`mirrored_tenant_id`). Raises ContactLinkError saying what to do."""
+    connection = get_connection(practice_id)
+    if connection is None or not connection.is_connected:
+        raise ContactLinkError("Socket is not connected to Xero just now, so nothing was created. Connect (or "
+                               "reconnect) in Practice Settings > Integrations.")
+    if connection.tenant_id != mirrored_tenant_id:
+        raise ContactLinkError("Socket's copy of your Xero contacts is of another organisation: run Sync now in "
+                               "Practice Settings > Integrations first.")
+    return connection
 
 
 def create_in_xero(practice_id: int, client_id: int, user_id: int) -> ClientContactLink:
@@ -490,7 +509,7 @@ def create_in_xero(practice_id: int, client_id: int, user_id: int) -> ClientCont
     "Created in Xero by <user>."); commits. Raises ContactLinkError (CreateRefused for Xero's refusals) with
     nothing stored."""
     client = contact_links.get_client(practice_id, client_id)
-    who = _user_name(practice_id, user_id)
+    who = user_name(practice_id, user_id)
     if client.is_archived:
         raise ContactLinkError(f"{client.name} is archived in Socket: restore it before creating its Xero contact.")
     state = pull_state(practice_id)
@@ -499,13 +518,7 @@ def create_in_xero(practice_id: int, client_id: int, user_id: int) -> ClientCont
     link = contact_links.link_for(practice_id, client_id)
     if link is not None and link.outcome == LinkOutcome.LINKED.value and link.contact_id:
         raise ContactLinkError(f"{client.code} is already linked to a Xero contact: unlink it first.")
-    connection = get_connection(practice_id)
-    if connection is None or not connection.is_connected:
-        raise ContactLinkError("Socket is not connected to Xero just now, so nothing was created. Connect (or "
-                               "reconnect) in Practice Settings > Integrations.")
-    if connection.tenant_id != state.tenant_id:
-        raise ContactLinkError("Socket's copy of your Xero contacts is of another organisation: run Sync now in "
-                               "Practice Settings > Integrations first.")
+    connection = connection_for_creating(practice_id, state.tenant_id)
     body = contact_body(client)
     settings = xero_settings()
     api = web_request_client(settings, connection, Budget(settings.web_budget))
