@@ -116,3 +116,104 @@ def sign_in(page, live_server, demo):
         expect(page).to_have_url(re.compile(r"/billing/plan"))
 
     return sign_in_demo_owner
+
+
+# -- accessibility: axe-core, screenshots of every page, keyboard focus ----------------------------------------------
+AXE_SCRIPT = os.path.join(os.path.dirname(__file__), "vendor", "axe-core-4.14.1.min.js")
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING_IMPACTS = ("serious", "critical")
+PAGE_SCREENSHOTS = os.path.join(ARTIFACTS, "pages")
+# What axe reports per violation: small enough to cross from the browser, enough to find the element.
+RUN_AXE = """async (tags) => {
+    const results = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+    return results.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+        targets: v.nodes.map((node) => node.target.join(" "))}));
+}"""
+
+
+class Audit:
+    """Saves a full-page screenshot of each page it is shown and runs axe on it, keeping the serious and critical
+    violations; `assert_clean()` fails with every one of them (rule, help, elements), page by page."""
+
+    def __init__(self, viewport_name: str):
+        self.viewport_name = viewport_name
+        self.checked: list[str] = []
+        self.problems: dict[str, list[dict]] = {}
+        self.minor: dict[str, list[dict]] = {}
+        with open(AXE_SCRIPT, encoding="utf-8") as script:
+            self._axe_source = script.read()
+
+    def check(self, page, name: str) -> None:
+        """Screenshot `page` as test-artifacts/pages/<name>-<viewport>.png and record what axe finds on it."""
+        page.wait_for_load_state()
+        os.makedirs(PAGE_SCREENSHOTS, exist_ok=True)
+        # Long pages (the Billing Plan) take seconds to capture whole on a busy machine. caret="initial": hiding
+        # the caret sets style="caret-color: …" on inputs, which htmx copies onto a swapped-in element of the same
+        # id, and the Content-Security-Policy refuses that.
+        page.screenshot(path=os.path.join(PAGE_SCREENSHOTS, f"{name}-{self.viewport_name}.png"), full_page=True,
+                        caret="initial", timeout=60_000)
+        # Evaluated through the DevTools protocol rather than added as a <script>, so Socket's
+        # Content-Security-Policy stays on (it allows no inline script) and no refusal is reported.
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.evaluate(self._axe_source)
+        violations = page.evaluate(RUN_AXE, AXE_TAGS)
+        self.checked.append(name)
+        blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+        if blocking:
+            self.problems[name] = blocking
+        if len(blocking) < len(violations):
+            self.minor[name] = [v for v in violations if v["impact"] not in BLOCKING_IMPACTS]
+
+    def report(self, problems: dict[str, list[dict]]) -> str:
+        lines = []
+        for name, violations in problems.items():
+            for violation in violations:
+                lines.append(f"{name} ({self.viewport_name}): {violation['id']} [{violation['impact']}] "
+                             f"{violation['help']}: {', '.join(violation['targets'][:8])}")
+        return "\n".join(lines)
+
+    def assert_clean(self) -> None:
+        assert not self.problems, "axe found serious or critical violations:\n" + self.report(self.problems)
+
+
+@pytest.fixture
+def audit():
+    """An `Audit` for one viewport: call `audit(name)` to get it (once per test)."""
+    return Audit
+
+
+def focused_outline(page) -> dict:
+    """The focused element's accessible name (roughly: aria-label, label or text) and whether it shows focus (an
+    outline or a box-shadow while it matches :focus-visible)."""
+    return page.evaluate("""() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return {name: "", visible: false, tag: "body"};
+        const style = getComputedStyle(el);
+        const labelled = el.labels && el.labels.length ? el.labels[0].innerText : "";
+        const name = (el.getAttribute("aria-label") || labelled || el.innerText || el.value || "").trim();
+        const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+        const shadow = style.boxShadow && style.boxShadow !== "none";
+        return {name, visible: el.matches(":focus-visible") && (outline || shadow), tag: el.tagName.toLowerCase()};
+    }""")
+
+
+@pytest.fixture
+def tab_to():
+    """`tab_to(page, name)` presses Tab (Shift+Tab with backwards=True) until the focused control's accessible
+    name is `name` (a str, matched exactly after trimming, or a compiled regex), at most `limit` times; asserts
+    every control it passes shows visible focus and returns how many presses it took."""
+
+    def tab(page, name, limit: int = 60, backwards: bool = False) -> int:
+        passed = []
+        for presses in range(1, limit + 1):
+            page.keyboard.press("Shift+Tab" if backwards else "Tab")
+            focus = focused_outline(page)
+            passed.append(focus["name"][:40])
+            if focus["tag"] != "body":
+                assert focus["visible"], f"no visible focus on {focus['tag']} {focus['name']!r}"
+            matches = name.search(focus["name"]) if isinstance(name, re.Pattern) else focus["name"] == name
+            if matches:
+                return presses
+        raise AssertionError(f"{name!r} was not reached in {limit} presses of Tab; passed {passed}")
+
+    return tab
