@@ -14,7 +14,7 @@ from webapp.services.billing.settings import (
 )
 from webapp.settings import bp
 from webapp.settings.billing_forms import BillingSettingsForm
-from webapp.settings.inline import changed_field
+from webapp.settings.inline import changed_field, validate_control
 
 THEME_NOT_SYNCED = "Choose a template from the list synced from Xero (sync again if it is new)."
 
@@ -45,7 +45,7 @@ def _save_inline(form, settings, name):
     """Validate and store only the control that changed, and answer with that control alone."""
     practice_id = current_practice_id()
     field = form[name]
-    valid = field.validate(form)
+    valid = validate_control(form, name)
     value = field.data
     if name == "branding_theme_id":
         value = value or None

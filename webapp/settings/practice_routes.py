@@ -14,7 +14,7 @@ from webapp.scoping import require_settings_manager
 from webapp.services import time_zones
 from webapp.services.practice_details import DETAIL_FIELDS, save_practice_detail, save_practice_details
 from webapp.settings import bp
-from webapp.settings.inline import changed_field
+from webapp.settings.inline import changed_field, validate_control
 from webapp.settings.practice_forms import NOT_POSTED, PracticeDetailsForm
 
 
@@ -70,8 +70,7 @@ def practice_save():
 def _save_inline(form, name):
     """Validate and store only the control that changed, and answer with that control alone."""
     field = form[name]
-    own_check = getattr(type(form), f"validate_{name}", None)  # called as (form, field), as Form.validate does
-    valid = field.validate(form, extra_validators=[own_check] if own_check else ())
+    valid = validate_control(form, name)
     if valid and name in NOT_POSTED and not field.raw_data:
         field.errors = [NOT_POSTED[name]]
         valid = False

@@ -159,7 +159,7 @@ def plan_page(practice_id: int, period: date, query: PlanQuery, today: date,
     if query.page > last_page:  # past the last page (an old link, or rows gone since): show the last one
         query = replace(query, page=last_page)
     found = _page_rows(practice_id, period, query)
-    invoices = _invoices([stored.invoice_id for stored in found if stored.invoice_id])
+    invoices = invoices_by_id([stored.invoice_id for stored in found if stored.invoice_id])
     rows: list[ClientPlan] = []
     ended: list[EndedClientPlan] = []
     for stored in found:
@@ -248,7 +248,8 @@ def _matching(practice_id: int, period: date, query: PlanQuery, summary: PlanSum
     return db.session.execute(filtered_rows(statement, practice_id, period, query)).scalar_one()
 
 
-def _invoices(invoice_ids: list[int]) -> dict[int, Invoice]:
+def invoices_by_id(invoice_ids: list[int]) -> dict[int, Invoice]:
+    """The invoices the stored rows name (ids from the practice's own rows), without their client or lines."""
     if not invoice_ids:
         return {}
     return {invoice.id: invoice for invoice in db.session.execute(

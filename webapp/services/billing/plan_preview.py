@@ -7,15 +7,13 @@ never a plan build, unless the month's rows have gone stale, when ensure_stored 
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import lazyload
 
 from webapp.extensions import db
-from webapp.models import Invoice
 from webapp.models.billing_plan import BillingPlanRow
 from webapp.services.billing import cadence
 from webapp.services.billing.dates import InvoiceDating
 from webapp.services.billing.plan import ClientPlan
-from webapp.services.billing.plan_page import shown_row
+from webapp.services.billing.plan_page import invoices_by_id, shown_row
 from webapp.services.billing.plan_store import Section, ensure_stored
 
 
@@ -31,8 +29,6 @@ def client_preview(practice_id: int, period: date, client_id: int, today: date,
                                       BillingPlanRow.section == Section.BILLED.value)).scalar_one_or_none()
     if stored is None:
         return None
-    invoice = db.session.execute(
-        select(Invoice).filter(Invoice.id == stored.invoice_id, Invoice.practice_id == practice_id)
-        .options(lazyload(Invoice.client), lazyload(Invoice.lines))).scalar_one_or_none() if stored.invoice_id else None
+    invoice = invoices_by_id([stored.invoice_id]).get(stored.invoice_id) if stored.invoice_id else None
     row = shown_row(stored, invoice, today, dating)
     return row if isinstance(row, ClientPlan) else None
