@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
+from werkzeug.security import generate_password_hash
 
 from webapp.extensions import db
 from webapp.models import (
@@ -34,6 +35,11 @@ from webapp.models import (
 from webapp.xero.crypto import TokenCipher
 
 PASSWORD = "correct horse battery"
+# The stored hash of PASSWORD for the users the tests make: pbkdf2 with one round, hashed once per run, so that
+# making a user and signing in cost microseconds, not the ~0.15 s each of production's scrypt (that was about a
+# fifth of the suite's time). check_password_hash reads the method from the hash, so sign-in is exercised as in
+# production; the real method is tested through User.set_password (tests/test_sessions.py, test_login_throttle.py).
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1")
 LONG_AGO = date(2025, 1, 1)  # engagements start here unless told otherwise: every month in the tests is billed
 TENANT_ID = "11111111-2222-3333-4444-555555555555"
 XERO_CONNECTION_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -60,7 +66,10 @@ def make_user(practice_id: int, role=Role.STAFF, email=None, name="Another", pas
     """Someone else signing in to the practice: staff unless `role` says otherwise."""
     user = User(practice_id=practice_id, email=email or f"{uuid.uuid4().hex[:8]}@example.com", name=name,
                 role=Role(role).value)
-    user.set_password(password)
+    if password == PASSWORD:
+        user.password_hash = PASSWORD_HASH
+    else:
+        user.set_password(password)
     return _save(user)
 
 
