@@ -152,6 +152,34 @@ def test_linking_refuses_what_cannot_be_linked(practice, other_owner):
     assert db.session.execute(db.select(ClientContactLink)).first() is None
 
 
+def test_linking_a_contact_another_client_has_is_refused_until_that_link_goes(practice):
+    pid = practice.practice_id
+    rematch_practice(pid)
+    abbott = contact_id(pid, "Abbott & Sons Ltd")  # ABB01's, linked by name
+    before = decisions(pid)
+    with pytest.raises(ContactLinkError, match="already linked to ABB01 Abbott and Sons Limited.*unlink ABB01 first"):
+        link_client(pid, client_id(pid, "MEA01"), abbott, practice.id)
+    assert decisions(pid) == before
+    link_client(pid, client_id(pid, "ABB01"), abbott, practice.id)  # the client that has it may confirm it
+    unlink_client(pid, client_id(pid, "ABB01"), practice.id)
+    link_client(pid, client_id(pid, "MEA01"), abbott, practice.id)
+    assert decisions(pid)["MEA01"][:2] == ("linked", "Abbott & Sons Ltd")
+    # Two clients claiming one contact are both in review with no stored link: a person picks one.
+    link_client(pid, client_id(pid, "SMI01"), contact_id(pid, "Smith & Co"), practice.id)
+    with pytest.raises(ContactLinkError, match="already linked to SMI01"):
+        link_client(pid, client_id(pid, "SMI02"), contact_id(pid, "Smith & Co"), practice.id)
+
+
+def test_an_archived_clients_link_does_not_hold_its_contact(practice):
+    pid = practice.practice_id
+    rematch_practice(pid)
+    archived = db.session.get(Client, client_id(pid, "ABB01"))
+    archived.status = "archived"
+    db.session.commit()
+    link_client(pid, client_id(pid, "MEA01"), contact_id(pid, "Abbott & Sons Ltd"), practice.id)
+    assert decisions(pid)["MEA01"][:2] == ("linked", "Abbott & Sons Ltd")
+
+
 def test_the_unmatched_summary_counts_and_lists_what_to_review(practice):
     pid = practice.practice_id
     rematch_practice(pid)

@@ -218,6 +218,24 @@ def test_linking_refuses_a_missing_an_archived_or_another_practices_contact(auth
     assert link_of(pid, "KIN01").outcome == "needs_review" and link_of(other_owner.practice_id, "RIV01") is None
 
 
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["browser", "htmx"])
+def test_linking_a_contact_another_client_has_says_so_where_the_person_chose(auth_client, practice, headers):
+    pid = practice.practice_id
+    smi02 = client_id(pid, "SMI02")
+    smith = contact_id(pid, "Smith & Co")
+    auth_client.post(f"/contacts/clients/{client_id(pid, 'SMI01')}/link", data={"contact_id": smith})
+    response = auth_client.post(f"/contacts/clients/{smi02}/link", headers=headers,
+                                data={"contact_id": smith, "context": "review"})
+    if headers:
+        assert response.status_code == 422
+        shown = response.get_data(as_text=True)
+    else:  # a browser post goes back to the list, which says it
+        assert (response.status_code, response.headers["Location"]) == (303, "/contacts/review")
+        shown = auth_client.get("/contacts/review").get_data(as_text=True)
+    assert "&#39;Smith &amp; Co&#39; is already linked to SMI01 Smith &amp; Co" in shown
+    assert link_of(pid, "SMI02").outcome == "needs_review"
+
+
 def test_unlinking_and_matching_again_update_the_row_and_the_counts(auth_client, practice):
     pid = practice.practice_id
     abbott = client_id(pid, "ABB01")

@@ -171,8 +171,22 @@ def _user_name(practice_id: int, user_id: int) -> str:
     return user.name or user.email
 
 
+def _other_client_linked_to(practice_id: int, client_id: int, contact_id: str):
+    """Another active client of the practice whose link to `contact_id` stands (its code and name), or None."""
+    return db.session.execute(
+        db.select(Client.code, Client.name)
+        .join(ClientContactLink, ClientContactLink.client_id == Client.id)
+        .filter(ClientContactLink.practice_id == practice_id, ClientContactLink.contact_id == contact_id,
+                ClientContactLink.outcome == LinkOutcome.LINKED.value, Client.id != client_id,
+                Client.status == ClientStatus.ACTIVE.value)
+        .limit(1)).first()
+
+
 def link_client(practice_id: int, client_id: int, contact_id: str, user_id: int) -> ClientContactLink:
-    """Link the client to an ACTIVE mirrored contact, as a person's decision that matching never changes; commits."""
+    """Link the client to an ACTIVE mirrored contact, as a person's decision that matching never changes; commits.
+
+    Refused when another active client's link to that contact stands: two clients on one contact is what matching
+    sends to review (DESIGN.md), so a person resolves it by unlinking the other first, not by making it."""
     get_client(practice_id, client_id)
     who = _user_name(practice_id, user_id)
     contact = db.session.execute(db.select(XeroContact).filter_by(
@@ -184,6 +198,10 @@ def link_client(practice_id: int, client_id: int, contact_id: str, user_id: int)
         raise ContactLinkError(f"'{contact.name}' is {contact.status.lower()} in Xero{merged}, and Xero refuses "
                                "invoices to it: choose an active contact.")
     _lock_pull_state(practice_id)
+    holder = _other_client_linked_to(practice_id, client_id, contact.contact_id)
+    if holder is not None:
+        raise ContactLinkError(f"'{contact.name}' is already linked to {holder.code} {holder.name}, and a Xero contact "
+                               f"is invoiced for one client: unlink {holder.code} first, or choose another contact.")
     link = record_manual_decision(practice_id, client_id, contact.contact_id, user_id,
                                   f"Linked to '{contact.name}' by {who}.")
     db.session.commit()
