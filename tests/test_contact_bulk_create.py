@@ -145,6 +145,7 @@ def test_a_contact_xero_refuses_is_explained_and_the_others_are_linked(auth_clie
                             data={"client_id": ids(pid, "MEA01", "NEW01")}).get_data(as_text=True)
     assert "Created 1 contact in Xero and linked its client: Meadow Farm." in body
     assert "Newton Bakery: Xero refused to create a contact for NEW01 (Email address must be valid)" in body
+    assert "then try again." in body and "post again" not in body  # nothing is being posted here
     assert link_of(pid, "MEA01").outcome == "linked" and link_of(pid, "NEW01").outcome == "unmatched"
     assert 'data-client-code="NEW01"' in body  # still on the list, to fix
 

@@ -84,7 +84,7 @@ def create_missing(practice_id: int, client_ids: Iterable[int], user_id: int) ->
     settings = xero_settings()
     api = web_request_client(settings, connection, Budget(settings.web_budget))
     try:
-        outcome = create_contacts(practice_id, connection.tenant_id, api, clients)
+        outcome = create_contacts(practice_id, connection.tenant_id, api, clients, then="try again")
     except XeroError as exc:
         db.session.rollback()
         raise ContactLinkError(ui.not_created(exc, "the contacts", "them")) from None

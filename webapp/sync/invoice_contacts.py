@@ -169,19 +169,19 @@ def existing_contact_named(practice_id: int, name: str) -> XeroContact | None:
     return None
 
 
-def _refusal_reason(practice_id: int, client: Client, messages: list[str]) -> str:
+def _refusal_reason(practice_id: int, client: Client, messages: list[str], then: str) -> str:
     if any(DUPLICATE_NAME in message for message in messages):
         existing = existing_contact_named(practice_id, client.name)
         if existing is not None:
             return (f"Xero already has a contact called '{existing.name}' (contact names must be unique in Xero), so "
                     f"Socket did not create another: link {client.code} to '{existing.name}' {REVIEW_WHERE}, then "
-                    "post again.")
+                    f"{then}.")
         return (f"Xero already has a contact called '{client.name}' (contact names must be unique in Xero), so Socket "
                 f"did not create another: run Sync now in Practice Settings > Integrations, then link {client.code} "
                 f"to it {REVIEW_WHERE}.")
     why = "; ".join(m.rstrip(".") for m in messages) or "no reason given"
     return (f"Xero refused to create a contact for {client.code} ({why}). Correct the client's details, or link it to "
-            f"a contact {REVIEW_WHERE}, then post again.")
+            f"a contact {REVIEW_WHERE}, then {then}.")
 
 
 def _element_messages(element: dict) -> list[str]:
@@ -218,7 +218,7 @@ def _link_created(practice_id: int, client: Client, contact_id: str, number: str
 
 
 def _store_answer(practice_id: int, batch: list[Client], answer: object, numbers: dict[int, str],
-                  result: CreateResult) -> None:
+                  result: CreateResult, then: str) -> None:
     elements = answer.get("Contacts") if isinstance(answer, dict) else None
     if not isinstance(elements, list):
         for client in batch:
@@ -235,7 +235,7 @@ def _store_answer(practice_id: int, batch: list[Client], answer: object, numbers
             element = None  # not the answer for this client: never link a client to someone else's contact
         if isinstance(element, dict) and _refused(element):
             result.decisions[client.id] = ContactDecision(
-                client.id, held_reason=_refusal_reason(practice_id, client, _element_messages(element)))
+                client.id, held_reason=_refusal_reason(practice_id, client, _element_messages(element), then))
             continue
         try:
             contact = parse_contact(element)
@@ -250,9 +250,10 @@ def _store_answer(practice_id: int, batch: list[Client], answer: object, numbers
 
 
 def create_contacts(practice_id: int, tenant_id: str, api: XeroClient, clients: Sequence[Client],
-                    invoice_numbers: dict[int, str] | None = None) -> CreateResult:
+                    invoice_numbers: dict[int, str] | None = None, then: str = "post again") -> CreateResult:
     """Create the clients' contacts in Xero (batches of 50), store them in the mirror and link the clients; commits
-    after each batch. `invoice_numbers` (client id -> invoice number) go into the link's reason.
+    after each batch. `invoice_numbers` (client id -> invoice number) go into the link's reason; `then` ends a
+    refusal's advice (what the person does once they have fixed it).
 
     A refusal holds that client's invoice (the decision says why); XeroErrors other than a refusal of the whole
     batch are raised, with nothing stored for the batch in flight (a repeat replays Xero's answer by its key).
@@ -270,11 +271,11 @@ def create_contacts(practice_id: int, tenant_id: str, api: XeroClient, clients: 
             for position, client in enumerate(batch):
                 messages = by_index.get(position) or [exc.message]
                 result.decisions[client.id] = ContactDecision(
-                    client.id, held_reason=_refusal_reason(practice_id, client, messages))
+                    client.id, held_reason=_refusal_reason(practice_id, client, messages, then))
             continue
         finally:
             result.calls = api.calls - calls_before
-        _store_answer(practice_id, batch, answer, invoice_numbers or {}, result)
+        _store_answer(practice_id, batch, answer, invoice_numbers or {}, result, then)
         db.session.commit()
     return result
 
