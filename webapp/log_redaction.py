@@ -3,7 +3,8 @@
 Xero's redirect back to Socket carries the one-time OAuth `code` and the `state` in its query string
 (`/settings/integrations/xero/callback?code=...&state=...`), and web servers log request lines whole. Here:
 
-- `redact_query` / `redact_text`: the values of secret-looking query parameters become REDACTED;
+- `redact_query` / `redact_text`: the values of secret-looking query parameters become REDACTED, and so does any
+  password hash (SQLAlchemy's log shows the users table's rows at DEBUG, and a new hash in its INSERT parameters);
 - `RedactingFilter`: a logging filter applying `redact_text` to a record's message (and its traceback text);
 - `install_log_redaction()`: puts the filter on werkzeug's logger (the dev server's request log) and on the
   root logger's handlers (whatever Socket logs); create_app calls it after configuring logging;
@@ -26,6 +27,8 @@ SECRET_PARTS = ("token", "secret", "password", "verifier", "signature", "api_key
 
 # name=value after "?" or "&" (or "&amp;"), in any text: a request line, a URL, a message.
 _PAIR = re.compile(r"(?P<lead>[?&;]|&amp;)(?P<name>[^=&;?#|,\s\"'<>]+)=(?P<value>[^&;#|,\s\"'<>]*)")
+# A werkzeug password hash: method[:params]$salt$hex digest (generate_password_hash).
+_PASSWORD_HASH = re.compile(r"\b(?:scrypt|pbkdf2)(?::\w+)*\$[A-Za-z0-9]+\$[0-9a-f]+")
 
 
 def is_secret(name: str) -> bool:
@@ -40,7 +43,10 @@ def _redact_pair(match: re.Match) -> str:
 
 
 def redact_text(text: str) -> str:
-    """`text` with the value of every secret-looking query parameter (after ? or &) replaced by REDACTED."""
+    """`text` with the value of every secret-looking query parameter (after ? or &), and every password hash,
+    replaced by REDACTED."""
+    if "$" in text:
+        text = _PASSWORD_HASH.sub(REDACTED, text)
     if "=" not in text:
         return text
     return _PAIR.sub(_redact_pair, text)
