@@ -91,8 +91,6 @@ def _delete_everything_and_restart_ids() -> str:
             " AND c.relnamespace = 'public'::regnamespace")
 
 
-_EMPTY_TABLES = {"postgresql": _delete_everything_and_restart_ids, "sqlite": _delete_everything}
-
 
 @pytest.fixture(autouse=True)
 def _clean_tables(request):
@@ -104,7 +102,11 @@ def _clean_tables(request):
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            conn.execute(sa.text(_EMPTY_TABLES[db.engine.dialect.name]()))
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(sa.text(_delete_everything_and_restart_ids()))
+            else:  # SQLite takes one statement at a time
+                for statement in _delete_everything().split("; "):
+                    conn.execute(sa.text(statement))
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ Each one commits (so a request made by the test client sees the row, and a rollb
 it away) and returns the new object. They need an app context (the `app_ctx` fixture, or `owner`).
 """
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -45,9 +46,29 @@ TENANT_ID = "11111111-2222-3333-4444-555555555555"
 XERO_CONNECTION_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
 
+_batch_depth = 0
+
+
+@contextmanager
+def batched():
+    """Inside the block the factories flush (ids are assigned) instead of committing each row, and one commit ends
+    it: a fixture making a dozen rows saves a dozen commits and the reloads each commit's expiry causes."""
+    global _batch_depth
+    _batch_depth += 1
+    try:
+        yield
+    finally:
+        _batch_depth -= 1
+    if _batch_depth == 0:
+        db.session.commit()
+
+
 def _save(obj):
     db.session.add(obj)
-    db.session.commit()
+    if _batch_depth:
+        db.session.flush()
+    else:
+        db.session.commit()
     return obj
 
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.factories import (
+    batched,
     make_account,
     make_client,
     make_completion,
@@ -183,32 +184,45 @@ def book(owner, monkeypatch):
     """The owner's practice with something for every form: Xero connected and synced, two menus, clients with a
     monthly and a one-off engagement (one completion), and a choice of Xero organisation waiting."""
     pid = owner.practice_id
-    make_connection(pid)
-    make_account(pid, "200", "Sales")
-    make_theme(pid, "t-standard", "Standard")
-    menu = make_menu(pid)
-    draft = make_menu(pid, "Draft", active=False)
-    service = make_service(pid, menu=menu)
-    one_off = make_service(pid, name="Accounts", method=BillingMethod.ONCE, menu=menu)
-    unused = make_service(pid, name="Unused", menu=menu)
-    client = make_client(pid)
-    engagement = make_engagement(client, service)
-    one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
-    completion = make_completion(one_off_engagement, date(2026, 1, 10))
-    sync_issue = make_sync_issue(client)
-    invoice = make_invoice(make_client(pid, "Held Ltd", code="HEL01"), status="held")
+    with batched():
+        make_connection(pid)
+        make_account(pid, "200", "Sales")
+        make_theme(pid, "t-standard", "Standard")
+        menu = make_menu(pid)
+        draft = make_menu(pid, "Draft", active=False)
+        service = make_service(pid, menu=menu)
+        one_off = make_service(pid, name="Accounts", method=BillingMethod.ONCE, menu=menu)
+        unused = make_service(pid, name="Unused", menu=menu)
+        client = make_client(pid)
+        engagement = make_engagement(client, service)
+        one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
+        completion = make_completion(one_off_engagement, date(2026, 1, 10))
+        sync_issue = make_sync_issue(client)
+        invoice = make_invoice(make_client(pid, "Held Ltd", code="HEL01"), status="held")
+        ids = {"email": owner.email, "client": client.id, "engagement": engagement.id,
+               "one_off": one_off_engagement.id, "completion": completion.id, "sync_issue": sync_issue.id,
+               "invoice": invoice.id, "menu": menu.id, "draft_menu": draft.id, "service": service.id,
+               "unused_service": unused.id}
     month = add_months(this_month("Europe/London"), -1)
     organisation = SimpleNamespace(id="conn-a", tenant_name="Acme Ltd", tenant_id="t-a")
     monkeypatch.setattr("webapp.services.xero_connection.pending_choices", lambda *args: [organisation])
-    ids = {"email": owner.email, "client": client.id, "engagement": engagement.id, "one_off": one_off_engagement.id,
-           "completion": completion.id, "sync_issue": sync_issue.id, "invoice": invoice.id, "menu": menu.id,
-           "draft_menu": draft.id, "service": service.id, "unused_service": unused.id,
-           **approve_form(pid, f"{month:%Y-%m}")}
-    return ids
+    return Book(ids, practice_id=pid, month=f"{month:%Y-%m}")
+
+
+class Book(dict):
+    """The ids a payload names; the approve form's fields (which build the month's plan) only when asked for."""
+
+    def __init__(self, ids: dict, practice_id: int, month: str):
+        super().__init__(ids)
+        self.practice_id, self.month = practice_id, month
+
+    def __missing__(self, name):
+        self.update(approve_form(self.practice_id, self.month))
+        return self[name]
 
 
 def _fill(value, ids):
-    return value.format(**ids) if isinstance(value, str) else value
+    return value.format_map(ids) if isinstance(value, str) else value
 
 
 @pytest.mark.parametrize("endpoint, field, required", list(removals()))
