@@ -191,6 +191,23 @@ def test_the_first_run_fills_blanks_both_ways_and_a_second_run_reads_nothing(set
     assert (again.sent, again.received, again.calls, len(mocked.calls)) == (0, 0, 0, 1)
 
 
+def test_details_taken_from_xero_for_many_pairs_are_written_together_and_not_read_again(settings, connection, xero,
+                                                                                        mocked, count_statements):
+    """A first sync of thousands of pairs must not flush (an UPDATE and a session scan) once a pair."""
+    practice_id = connection.practice_id
+    pairs = [linked_pair(practice_id, f"Client {n} Ltd", code=f"C{n:03d}",
+                         contact_fields={"tax_number": f"GB{n:09d}", "phone": "020 7946 0000"}) for n in range(30)]
+    with count_statements() as statements:
+        result = update_contacts(practice_id, TENANT_ID, xero)
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE CLIENTS")]
+    assert (result.received, result.sent, result.calls) == (30, 0, 0)
+    assert len(updates) <= 2, f"{len(updates)} UPDATE clients statements for 30 clients"
+    assert [fresh(Client, client.id).vat_number for client, _, _ in pairs[:2]] == ["GB000000000", "GB000000001"]
+    assert update_contacts(practice_id, TENANT_ID, xero).received == 0  # each pair synced after its client changed
+    assert all(fresh(ClientContactLink, link.id).synced_at >= fresh(Client, client.id).updated_at
+               for client, _, link in pairs)
+
+
 def test_a_person_editing_the_client_is_sent_and_xeros_edit_is_taken(settings, connection, xero, mocked):
     practice_id = connection.practice_id
     client, contact, link = linked_pair(practice_id, client_fields={"email": "a@acme.co.uk"},

@@ -56,7 +56,8 @@ def test_status_and_amounts_are_stored_and_unknown_invoices_ignored(app, posted,
     result = read_invoice_statuses(practice_id, TENANT_ID, api, now=lambda: datetime(2026, 12, 1, 2, tzinfo=UTC))
     assert (result.updated, result.ignored, result.skipped, result.edited, result.full) == (2, 1, 1, 0, True)
     query = parse_qs(urlsplit(calls[0].url).query)
-    assert query == {"where": ['Type=="ACCREC"'], "page": ["1"]} and "If-Modified-Since" not in calls[0].headers
+    assert query == {"where": ['Type=="ACCREC"'], "page": ["1"], "pageSize": ["1000"]}
+    assert "If-Modified-Since" not in calls[0].headers
     _, first = invoice_state(ids[0])
     assert (first.xero_status, str(first.amount_due), str(first.amount_paid)) == ("PAID", "0.00", "444.00")
     assert first.xero_updated_at == datetime(2026, 11, 19, 14, 53, 20, tzinfo=UTC)
@@ -100,6 +101,24 @@ def test_differences_in_plain_english():
         "It has 1 lines in Xero; Socket sent 2."]
     assert differences(sent, {k: v for k, v in same.items() if k != "LineItems"}) == []  # no lines: none compared
     assert differences(None, same) == []
+
+
+def test_a_page_holds_a_thousand_invoices(app, posted, mocked, settings, api):
+    """A month of 2,000 invoices is read back in 2 calls, not Xero's default 20 pages of 100."""
+    practice_id, xero, ids = posted
+    listed = [{"Type": "ACCREC", "InvoiceID": f"9b0f9d7c-0000-4000-8000-{n:012d}", "Status": "DRAFT"}
+              for n in range(1000)] + [xero.invoices[0]]
+    calls = []
+
+    def reply(request):  # pages as Xero cuts them: pageSize when given (at most 1,000), else 100
+        calls.append(request)
+        query = parse_qs(urlsplit(request.url).query)
+        page, size = int(query["page"][0]), min(int(query.get("pageSize", ["100"])[0]), 1000)
+        return 200, {}, json.dumps({"Invoices": listed[(page - 1) * size:page * size]})
+
+    mocked.add_callback("GET", f"{settings.accounting_url}/Invoices", callback=reply)
+    result = read_invoice_statuses(practice_id, TENANT_ID, api)
+    assert (result.calls, result.ignored, result.updated) == (2, 1000, 1)
 
 
 def test_a_read_that_fails_part_way_keeps_its_starting_point(app, posted, mocked, settings, api):

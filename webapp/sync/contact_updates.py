@@ -272,7 +272,7 @@ def _decide_chunk(practice_id: int, link_ids: list[int], primary: str, result: U
         .filter(link.id.in_(link_ids), link.practice_id == practice_id, link.outcome == LinkOutcome.LINKED.value,
                 Client.status == ClientStatus.ACTIVE.value)
         .order_by(link.id).with_for_update(of=Client)).all()
-    pending = []
+    pending, settled = [], []
     for pair, client, mirrored in rows:
         synced = pair.synced_values if pair.synced_contact_id == pair.contact_id else None
         xero_now = xero_values(mirrored)
@@ -283,13 +283,17 @@ def _decide_chunk(practice_id: int, link_ids: list[int], primary: str, result: U
                     socket_value=conflict.socket_value, xero_value=conflict.xero_value, kept=conflict.kept)
         if decision.to_socket:
             _take_from_xero(practice_id, client, mirrored.contact_id, decision.to_socket, result)
-        db.session.flush()  # the client's updated_at is set here, so the pair's synced_at comes after it
         if decision.to_xero:
             pending.append(_Pending(pair.id, client.id, mirrored.contact_id, client.name, decision.to_xero,
                                     socket_values(client), xero_now))
         else:
-            # Xero's value for a detail Socket could not take is the last-synced one too: not tried again
-            _mark_synced(pair, socket_values(client), xero_now)
+            settled.append((pair, client, xero_now))
+    # One flush for the chunk (not one a pair, which cost a statement and a session scan each): every client's
+    # updated_at is set here, so each pair's synced_at below comes after its client's.
+    db.session.flush()
+    for pair, client, xero_now in settled:
+        # Xero's value for a detail Socket could not take is the last-synced one too: not tried again
+        _mark_synced(pair, socket_values(client), xero_now)
     db.session.commit()
     return pending
 
