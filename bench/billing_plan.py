@@ -318,6 +318,11 @@ def report(results: list[dict], args) -> None:
     if not args.no_write:
         common.write_section("billing_plan", "Billing Plan: build and approve",
                              common.markdown_table(headers, rows) + "\n\n" + notes)
+    last = {r["size"]: r for r in results}  # each size's pass with the most history
+    print(" ".join(f"approve_s_{size}={r['approve']['seconds']:.2f} build_s_{size}={r['build']['seconds']:.2f}"
+                   for size, r in last.items())
+          + " build_statements=" + ",".join(str(r["build"]["statements"]) for r in results)
+          + " approve_statements=" + ",".join(str(r["approve"]["statements"]) for r in results))
 
 
 if __name__ == "__main__":

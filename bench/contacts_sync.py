@@ -508,6 +508,13 @@ def report(scenarios: dict, args, generated: float, mix: collections.Counter, ru
         common.write_section("contacts_sync", "Contact sync: Xero calls per sync run for a large organisation",
                              common.markdown_table(headers, rows) + "\n\n" + "\n\n".join(notes))
 
+    def calls(r: dict) -> int:
+        return sum(n for k, n in r["kinds"].items() if k != "token")
+
+    print(f"first_calls={calls(runs[0])} first_pages={kind(runs[0], 'GET Contacts')} expected_pages={first_pages} "
+          f"first_stamping={kind(runs[0], 'POST Contacts')} expected_stamping={math.ceil(to_write(runs[0]) / 50)} "
+          f"quiet_calls={calls(runs[2])} limit_429={sum(r['http_429'] + r['refused'] for r in runs)}")
+
 
 if __name__ == "__main__":
     main()

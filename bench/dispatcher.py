@@ -111,6 +111,7 @@ def main() -> None:
     if not args.no_write:
         common.write_section("dispatcher", "Nightly dispatcher",
                              common.markdown_table(headers, rows) + "\n\n" + summary)
+    print(f"dispatcher_slowest_ms={slowest:.0f} practices={args.practices}")
 
 
 if __name__ == "__main__":

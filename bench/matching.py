@@ -250,6 +250,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
     if not args.no_write:
         common.write_section("matching", "Matching clients to Xero contacts",
                              common.markdown_table(headers, rows) + "\n\n" + text)
+    print(" ".join(f"match_s_{r['size']}={r['match_s']:.3f}" for r in results))
 
 
 if __name__ == "__main__":

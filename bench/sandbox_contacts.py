@@ -186,6 +186,8 @@ def report(results: list[dict], args, generated: float, rejected: dict) -> None:
     if not args.no_write:
         common.write_section("sandbox_contacts", "Sandbox contacts: paging a large organisation",
                              common.markdown_table(headers, rows) + "\n\n" + notes)
+    print(" ".join(f"calls_{r['page_size']}={r['calls']} wall_s_{r['page_size']}={r['wall']:.1f}" for r in results)
+          + f" limit_429={sum(rejected.values()) if rejected else 0}")
 
 
 if __name__ == "__main__":

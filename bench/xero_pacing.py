@@ -264,6 +264,10 @@ def report(results: list[dict], args) -> None:
             body += f"\n\nErrors in {r['scenario']}: {r['errors']}"
     if not args.no_write:
         common.write_section("xero_pacing", "Xero pacing: two processes, one connection, real limits", body)
+    clean = results[0]
+    print(f"pacing_limit_429={sum(r['limit_429'] for r in results)} "
+          f"calls_ok={sum(r['ok'] for r in results)}/{sum(r['calls'] for r in results)} "
+          f"max_in_60s={clean['max_rolling_minute']} peak_concurrent={max(r['peak_concurrency'] for r in results)}")
 
 
 if __name__ == "__main__":
