@@ -4,6 +4,21 @@ from dataclasses import dataclass
 AROUND = 2  # page numbers shown on each side of the current page
 
 
+class PageNumbers:
+    """has_previous / has_next for a page of a list: a dataclass with `page` (1-based) and `pages` (at least 1)."""
+
+    page: int
+    pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
 @dataclass(frozen=True)
 class PageWindow:
     """The links of a pager: `numbers` in order with None for a gap (shown as "…"), and the previous and

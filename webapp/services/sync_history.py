@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from webapp.extensions import db
 from webapp.models import ConnectionStatus, SyncRun, SyncStatus, XeroConnection
 from webapp.models.base import utcnow
+from webapp.pagination import PageNumbers
 
 PER_PAGE = 25
 
@@ -288,19 +289,11 @@ def run_duration(run: SyncRun, now: datetime | None = None) -> str:
 
 # -- the history ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RunPage:
+class RunPage(PageNumbers):
     runs: list[SyncRun]
     page: int  # 1-based, clamped to the pages there are
     pages: int  # at least 1
     total: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
     @property
     def any_active(self) -> bool:

@@ -4,24 +4,17 @@ from datetime import date
 
 from webapp.extensions import db
 from webapp.models import Invoice
+from webapp.pagination import PageNumbers
 
 PER_PAGE = 50
 
 
 @dataclass(frozen=True)
-class InvoicePage:
+class InvoicePage(PageNumbers):
     invoices: list[Invoice]
     page: int  # 1-based, clamped to the pages there are
     pages: int  # at least 1
     total: int  # invoices on every page
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def invoice_page(practice_id: int, period: date | None, page: int, per_page: int = PER_PAGE) -> InvoicePage:
