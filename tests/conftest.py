@@ -21,6 +21,8 @@ from tests.helpers import forget_redis_keys, login
 from webapp import create_app
 from webapp.extensions import db
 
+pytest_plugins = ["tests.hypothesis_corpus"]
+
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 RUN_ID = uuid.uuid4().hex[:10]
 
