@@ -191,6 +191,22 @@ class SqlCounter:
         return n, shape
 
 
+def queue_sync_run(app, practice_id: int, trigger: str) -> int:
+    """A queued SyncRun, as the dispatcher's start_syncs or the Sync button's start_sync writes it (the benchmark
+    then runs the job itself rather than through RQ); its id."""
+    from webapp.extensions import db
+    from webapp.models import SyncRun, SyncStatus
+
+    with app.app_context():
+        run = SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
+                      progress="Waiting for the worker", counts={})
+        db.session.add(run)
+        db.session.commit()
+        run_id = run.id
+        db.session.remove()
+    return run_id
+
+
 # -- output ---------------------------------------------------------------------------------------------
 def machine() -> str:
     return (f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), Python {platform.python_version()}, "

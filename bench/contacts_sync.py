@@ -229,20 +229,6 @@ def practice_of(app, connection_id: int) -> int:
         return db.session.get(XeroConnection, connection_id).practice_id
 
 
-def queue_run(app, practice_id: int, trigger: str) -> int:
-    """A queued SyncRun, as start_sync writes it (the job is then run directly rather than through RQ)."""
-    from webapp.extensions import db
-    from webapp.models import SyncRun, SyncStatus
-
-    with app.app_context():
-        run = SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
-                      progress="Waiting for the worker", counts={})
-        db.session.add(run)
-        db.session.commit()
-        run_id = run.id
-        db.session.remove()
-        return run_id
-
 
 def links_by_rule(app, practice_id: int) -> dict[str, int]:
     from webapp.extensions import db
@@ -384,7 +370,7 @@ def main() -> None:
                 for number, trigger in ((1, "connect"), (2, "manual"), (3, "manual")):
                     if number == 2:
                         time.sleep(max(0.0, scenario["ended"] + args.gap - time.monotonic()))
-                    run_id = queue_run(app, scenario["practice_id"], trigger)
+                    run_id = common.queue_sync_run(app, scenario["practice_id"], trigger)
                     refused_before = sum(limiter.rejected.values())
                     started = time.monotonic()
                     result = in_child({"app": config}, run_id, trace=name == "memory")

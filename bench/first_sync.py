@@ -139,20 +139,6 @@ def seed_practice(app, practice_id: int, chosen: list[dict]) -> None:
         db.session.remove()
 
 
-def queue_nightly(app, practice_id: int) -> int:
-    """A queued nightly SyncRun, as the dispatcher's start_syncs writes it (the job is then run directly)."""
-    from webapp.extensions import db
-    from webapp.models import SyncRun, SyncStatus
-
-    with app.app_context():
-        run = SyncRun(practice_id=practice_id, trigger="nightly", status=SyncStatus.QUEUED.value,
-                      progress="Waiting for the worker", counts={})
-        db.session.add(run)
-        db.session.commit()
-        run_id = run.id
-        db.session.remove()
-    return run_id
-
 
 def links_by_rule(app, practice_id: int) -> dict[str, int]:
     from webapp.extensions import db
@@ -344,7 +330,7 @@ def first_run(app, sb, config: dict, scenario: dict, label: str, **job) -> dict:
     tenant_id, practice_id = scenario["tenant_id"], scenario["practice_id"]
     state_before = sb.state()
     refused_before = sum(sb.sandbox.limiter.rejected.values())
-    result = socket_job(config, queue_nightly(app, practice_id), **job)
+    result = socket_job(config, common.queue_sync_run(app, practice_id, "nightly"), **job)
     result["ended"] = time.monotonic()
     state_after = sb.state()
     result["sandbox_calls"] = (state_after["calls_per_org"].get(tenant_id, 0)

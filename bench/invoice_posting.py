@@ -145,20 +145,6 @@ def practice_of(app, connection_id: int) -> int:
     return practice_id
 
 
-def queue_sync(app, practice_id: int) -> int:
-    """A queued SyncRun, as start_sync writes it (the job is then run directly rather than through RQ)."""
-    from webapp.extensions import db
-    from webapp.models import SyncRun, SyncStatus
-
-    with app.app_context():
-        run = SyncRun(practice_id=practice_id, trigger="manual", status=SyncStatus.QUEUED.value,
-                      progress="Waiting for the worker", counts={})
-        db.session.add(run)
-        db.session.commit()
-        run_id = run.id
-        db.session.remove()
-    return run_id
-
 
 def queue_posting(app, practice_id: int) -> int:
     """A queued InvoicePostingRun for everything outstanding, as start_posting writes it (without RQ)."""
@@ -412,7 +398,8 @@ def main() -> None:
                 user_id = seed_practice(app, practice_id, contacts, args.invoices, args.new_contacts,
                                         random.Random(SEED))
                 sb.sandbox.limiter.reset()  # the consent's calls are not the benchmark's
-                scenario["sync"] = in_child({"app": config}, "sync", queue_sync(app, practice_id), trace=False)
+                run_id = common.queue_sync_run(app, practice_id, "manual")
+                scenario["sync"] = in_child({"app": config}, "sync", run_id, trace=False)
                 sync = scenario["sync"]
                 print(f"sync ({name}): {sync['status']}, {sync['xero_calls']} Xero calls {sync['kinds']}, "
                       f"{sync['wall']:.1f}s", flush=True)
