@@ -1,0 +1,162 @@
+"""Fault runs against the Xero sandbox (issue 14): a practice's nightly sync-and-post run in a worker process of its
+own while the sandbox injects one kind of fault, or the worker is SIGKILLed and a new one started, or two workers
+refresh the same token at once; then a clean run with no faults; the invariants checked after each.
+
+    result = fault_run(app, sb, "kill", seed=3)
+    assert result.ok, result.problems
+
+Used by tests/integration/test_fault_runs.py (bounded, in CI) and bench/fault_runs.py (the long form). Call inside
+an app context; `sb` is a running sandbox (xero_sandbox.testing.run_sandbox) that Socket's XERO_* URLs point at.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from tests.fault_invariants import Check, check_invariants
+from tests.fault_practice import FaultPractice, make_fault_practice, store_connection
+from tests.fault_worker import WorkerOutcome, kill, start_worker, watch, worker_config
+from webapp.extensions import db
+from webapp.models import SyncRun
+from webapp.sync.sync_runs import SyncRefused, claim_sync
+
+KINDS = ("429", "5xx", "latency", "lost_response", "expired", "revoked", "kill", "two_workers")
+MAX_CALLS = 8  # a practice of this size costs about this many API calls a run: faults land somewhere inside
+
+
+@dataclass
+class FaultRunResult:
+    kind: str
+    seed: int
+    problems: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)  # each worker's outcome, in order
+    kills: int = 0
+    injected: dict[str, int] = field(default_factory=dict)  # what the run set up: rule or action -> times
+    fired: dict[str, int] = field(default_factory=dict)  # the sandbox's faults_fired during the faulty part
+    duplicates: int = 0
+    lost: int = 0
+    needs_reconnect: bool = False
+    revoked: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def nightly_run(app, sb, practice: FaultPractice, **watch_kw) -> tuple[WorkerOutcome | None, str | None]:
+    """Claim the practice's next nightly run as the dispatcher (or a retry) does and run it in a new worker
+    process; (its outcome, None), or (None, why the claim was refused)."""
+    try:
+        run = claim_sync(practice.practice_id, "nightly")
+    except SyncRefused as refused:
+        return None, refused.message
+    proc = start_worker(worker_config(app), "sync", run.id)
+    return watch(proc, sb, practice.tenant_id, **watch_kw), None
+
+
+def _record(result: FaultRunResult, outcome: WorkerOutcome | None, refused: str | None, label: str) -> None:
+    if outcome is None:
+        result.runs.append(f"{label}: refused ({refused})")
+        result.problems.append(f"{label} run refused: {refused}")
+        return
+    result.runs.append(f"{label}: {outcome.status}")
+    if outcome.status.startswith("crashed"):
+        result.problems.append(f"{label} worker crashed: {outcome.stderr[-600:]}")
+
+
+def _merge(result: FaultRunResult, check: Check, label: str) -> None:
+    result.problems += [f"after {label}: {problem}" for problem in check.problems]
+    result.duplicates = max(result.duplicates, check.duplicates)
+    result.lost += check.lost
+    result.needs_reconnect = result.needs_reconnect or check.needs_reconnect
+
+
+def _inject(sb, kind: str, rng: random.Random) -> dict:
+    """The sandbox's fault rule for `kind` (None for the kinds the harness acts out itself)."""
+    if kind == "429":  # a storm: several in a row, Xero's Retry-After kept short so CI does not wait a minute
+        return {"status": 429, "count": rng.randint(2, 6), "retry_after": 1}
+    if kind == "5xx":
+        return {"status": rng.choice([500, 502, 503, 504]), "percent": rng.choice([20, 35, 50])}
+    if kind == "latency":
+        return {"latency_ms": rng.randint(50, 400), "count": rng.randint(3, MAX_CALLS)}
+    if kind == "lost_response":  # writes committed in Xero, then the answer lost on the way back
+        return {"lose_response": rng.randint(1, 3), "on": rng.choice(["api", "api", "identity"])}
+    return {}
+
+
+def _faulty_part(app, sb, practice: FaultPractice, kind: str, rng: random.Random, result: FaultRunResult) -> None:
+    at = rng.randint(1, MAX_CALLS)
+    if kind == "kill":
+        by_time = rng.random() < 0.3
+        watch_kw = {"after": rng.uniform(0.2, 3.0)} if by_time else {"at_calls": at}
+        outcome, refused = nightly_run(app, sb, practice, action=kill, **watch_kw)
+        _record(result, outcome, refused, "killed")
+        result.kills += int(bool(outcome and outcome.status == "killed"))
+        result.injected["kill"] = 1
+        # A new worker runs a new run straight away, as the retry or the next night would.
+        _record(result, *nightly_run(app, sb, practice), "restarted")
+        return
+    if kind == "two_workers":
+        sb.expire_tokens()
+        start_at = time.time() + 2.5  # both processes are up by then (the app takes a second or so to build)
+        config = worker_config(app)
+        procs = [start_worker(config, "call", practice.practice_id, start_at=start_at) for _ in range(2)]
+        outcomes = [watch(proc, sb, practice.tenant_id) for proc in procs]
+        result.injected["expired_tokens"] = 1
+        for n, outcome in enumerate(outcomes, 1):
+            result.runs.append(f"refresher {n}: {outcome.status}")
+            if outcome.status != "succeeded":
+                result.problems.append(f"refresher {n}: {outcome.status} {outcome.error or outcome.stderr[-600:]}")
+        _record(result, *nightly_run(app, sb, practice), "after refresh")
+        return
+    if kind == "expired":
+        outcome, refused = nightly_run(app, sb, practice, at_calls=rng.randint(1, 5),
+                                       action=lambda _proc: sb.expire_tokens())
+        result.injected["expired_tokens"] = 1
+    elif kind == "revoked":
+        outcome, refused = nightly_run(app, sb, practice, at_calls=rng.randint(1, 5),
+                                       action=lambda _proc: sb.revoke(practice.connection_id))
+        result.injected["revoked"] = 1
+        result.revoked = True
+        if outcome is not None and not outcome.fired:  # the run ended first: the user revokes, the next run finds it
+            _record(result, outcome, refused, "faulty")
+            sb.revoke(practice.connection_id)
+            outcome, refused = nightly_run(app, sb, practice)
+    else:
+        rule = _inject(sb, kind, rng)
+        sb.faults(**rule)
+        result.injected[kind] = 1
+        outcome, refused = nightly_run(app, sb, practice)
+    _record(result, outcome, refused, "faulty")
+
+
+def fault_run(app, sb, kind: str, seed: int, clients: int = 40) -> FaultRunResult:
+    """One fault run of `kind` (KINDS) for a fresh practice of `clients` clients: the faulty part, the invariants,
+    then (faults cleared, a revoked connection reconnected) a clean run and the invariants again, `final`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}")
+    rng = random.Random(f"{kind}-{seed}")
+    started = time.monotonic()
+    sb.clear_faults()
+    practice = make_fault_practice(sb, rng, clients=clients, contacts=clients + 20)
+    result = FaultRunResult(kind, seed)
+    _faulty_part(app, sb, practice, kind, rng, result)
+    result.fired = {k: v for k, v in sb.state()["faults_fired"].items() if v}
+    sb.clear_faults()
+    _merge(result, check_invariants(sb, practice, revoked=result.revoked), "the faulty run")
+    if result.revoked:
+        store_connection(sb, practice.practice_id, practice.tenant_id)  # a person reconnects
+    _record(result, *nightly_run(app, sb, practice), "clean")
+    _merge(result, check_invariants(sb, practice, final=True), "the clean run")
+    result.problems += [f"SyncRun {run_id} still shown as running" for run_id in stuck_runs(practice.practice_id)]
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def stuck_runs(practice_id: int) -> list[int]:
+    """The practice's runs still shown as queued or running (after a fault run none should be)."""
+    db.session.expire_all()
+    return list(db.session.execute(db.select(SyncRun.id).filter(
+        SyncRun.practice_id == practice_id, SyncRun.status.in_(["queued", "running"]))).scalars())

@@ -1,0 +1,48 @@
+"""Fault runs, the bounded form (issue 14): a practice's nightly sync-and-post run in a worker process of its own
+while the sandbox injects a 429 storm, 5xx, latency or lost responses, while the token expires or is revoked
+mid-run, while the worker is SIGKILLed at a random point and a new one started, and while two workers refresh the
+same token at once; after each, the invariants of tests/fault_invariants.py (exactly once in Xero, nothing lost
+after a clean run, links sound and a person's unchanged, the connection usable unless really revoked).
+
+The long form is bench/fault_runs.py (--runs 50) on the same harness (tests/fault_harness.py)."""
+import pytest
+
+from tests.fault_harness import fault_run
+from tests.live_servers import XERO_KEYS
+
+pytest.importorskip("xero_sandbox.testing", reason="the Xero sandbox is not available")
+from xero_sandbox.testing import run_sandbox
+
+pytestmark = pytest.mark.integration
+
+# (kind, seed): each kind at least once, the worker kill twice (once early, once late in the run).
+RUNS = [("429", 1), ("5xx", 2), ("latency", 3), ("lost_response", 4), ("lost_response", 11), ("expired", 5),
+        ("revoked", 6), ("kill", 7), ("kill", 8), ("two_workers", 9)]
+
+
+@pytest.fixture(scope="module")
+def sandbox(app):
+    """One sandbox (limits relaxed: the 429s are injected) for the module; each run has an organisation of its
+    own in it."""
+    saved = {key: app.config[key] for key in XERO_KEYS}
+    with run_sandbox({"SANDBOX_LIMITS": "relaxed"}) as sb:
+        app.config.update(XERO_CLIENT_ID=sb.client_id, XERO_CLIENT_SECRET=sb.client_secret,
+                          XERO_REDIRECT_URI=sb.redirect_uri, XERO_LOGIN_URL=sb.url, XERO_IDENTITY_URL=sb.url,
+                          XERO_API_URL=sb.url)
+        try:
+            yield sb
+        finally:
+            app.config.update(saved)
+
+
+@pytest.mark.parametrize("kind,seed", RUNS, ids=[f"{kind}-{seed}" for kind, seed in RUNS])
+def test_a_fault_run_keeps_every_invoice_exactly_once(app, app_ctx, sandbox, kind, seed):
+    result = fault_run(app, sandbox, kind, seed, clients=30)
+    assert result.ok, (result.runs, result.problems)
+    assert result.duplicates == 0 and result.lost == 0
+    if kind == "kill":
+        assert result.kills == 1, result.runs
+    if kind == "revoked":
+        assert result.needs_reconnect, result.runs
+    elif kind != "kill":
+        assert result.runs[-1] == "clean: succeeded", result.runs
