@@ -22,6 +22,7 @@ from webapp.sync.nightly import (
     offset_in_window,
     window_start,
 )
+from webapp.sync.run_presence import WorkerPresence
 
 LONDON = "Europe/London"
 
@@ -124,10 +125,12 @@ def test_the_dispatcher_queues_exactly_the_practices_due_and_nothing_twice(app, 
 
 def test_a_practice_whose_sync_is_already_running_is_skipped_with_the_reason(app, app_ctx, empty_queue):
     practice_id = connected_practice("Busy & Co")
-    db.session.add(SyncRun(practice_id=practice_id, trigger="manual", status="running", counts={},
-                           started_at=utc(2027, 1, 15, 3, 0)))
+    going = SyncRun(practice_id=practice_id, trigger="manual", status="running", counts={},
+                    started_at=utc(2027, 1, 15, 3, 0))
+    db.session.add(going)
     db.session.commit()
-    result = dispatch_nightly(utc(2027, 1, 15, 3, 30))
+    with WorkerPresence(going.id):  # its worker is alive
+        result = dispatch_nightly(utc(2027, 1, 15, 3, 30))
     assert result.queued == [] and "already running" in result.skipped[practice_id]
     [claim] = db.session.execute(db.select(NightlyDispatch)).scalars()
     assert claim.sync_run_id is None and "already running" in claim.outcome

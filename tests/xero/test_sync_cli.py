@@ -5,6 +5,7 @@ from tests.factories import make_connection, make_practice, make_sync_run
 from tests.xero.helpers import mock_reference
 from webapp.extensions import db
 from webapp.models import SyncRun
+from webapp.sync.run_presence import WorkerPresence
 from webapp.sync_cli import sync_practice_command
 
 
@@ -92,7 +93,8 @@ def test_a_practice_not_connected_now_is_refused(app, app_ctx, status, words):
 
 def test_a_run_already_going_is_refused_and_left_alone(app, connection, mocked):
     going = make_sync_run(connection.practice_id, "nightly", status="running")
-    result = sync(app, str(connection.practice_id))
+    with WorkerPresence(going.id):  # its worker is alive
+        result = sync(app, str(connection.practice_id))
     assert result.exit_code == 1
     assert f"already has a sync running (run {going.id}, nightly); wait for it to finish." in result.stderr
     assert [run.id for run in runs_of(connection.practice_id)] == [going.id] and len(mocked.calls) == 0

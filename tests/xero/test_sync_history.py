@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import Role, SyncRun
 from webapp.models.base import utcnow
 from webapp.services import sync_history
+from webapp.sync.run_presence import WorkerPresence
 
 RUNS = "/settings/integrations/xero/runs"
 SYNC = "/settings/integrations/xero/sync"
@@ -203,11 +204,12 @@ def test_a_trigger_the_pages_do_not_offer_is_read_as_sync_now(auth_client, conne
 
 def test_sync_now_while_a_run_is_going_is_refused_with_the_reason_and_shows_that_run(auth_client, connected):
     going = make_sync_run(connected, "nightly", status="running")
-    response = auth_client.post(SYNC, data={"show": "run"})
+    with WorkerPresence(going.id):  # its worker is alive
+        response = auth_client.post(SYNC, data={"show": "run"})
+        htmx = auth_client.post(SYNC, headers=HTMX)
     assert response.status_code == 303 and response.headers["Location"] == f"{RUNS}/{going.id}"
     assert "A sync is already running; wait for it to finish." in body_of(auth_client.get(response.headers["Location"]))
     assert len(runs_of(connected)) == 1
-    htmx = auth_client.post(SYNC, headers=HTMX)
     assert htmx.status_code == 409 and "already running" in body_of(htmx)
 
 

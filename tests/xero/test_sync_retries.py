@@ -10,6 +10,7 @@ from tests.xero.helpers import mock_reference
 from webapp.extensions import db
 from webapp.models import SyncRun
 from webapp.queue import get_queue
+from webapp.sync.run_presence import WorkerPresence
 
 
 @pytest.fixture
@@ -79,7 +80,9 @@ def test_sync_now_and_a_lost_connection_are_not_retried(settings, connection, mo
 
 
 def test_a_retry_is_not_started_while_a_run_is_going(connection, queue):
-    queued_run(connection.practice_id, trigger="manual").status = "running"
+    going = queued_run(connection.practice_id, trigger="manual")
+    going.status = "running"
     db.session.commit()
-    assert retry_sync(connection.practice_id, 2) is None
+    with WorkerPresence(going.id):  # its worker is alive
+        assert retry_sync(connection.practice_id, 2) is None
     assert db.session.execute(db.select(db.func.count(SyncRun.id))).scalar() == 1

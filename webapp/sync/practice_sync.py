@@ -28,6 +28,7 @@ from webapp.services.automatic_billing import approve_if_due
 from webapp.sync import reference_sync
 from webapp.sync.invoice_posting import post_outstanding
 from webapp.sync.invoice_status import read_invoice_statuses
+from webapp.sync.run_presence import WorkerPresence
 from webapp.xero import XeroAuthError, XeroClient, XeroError, XeroRateLimited, XeroSettings, XeroUnavailable
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,14 @@ def run_practice_sync(sync_run_id: int, config: Mapping, client_factory=None,
     if run.status != SyncStatus.QUEUED.value:
         log.warning("SyncRun %s is %s, not queued; not running it again", sync_run_id, run.status)
         return run.status
-    run.status, run.started_at, run.progress = SyncStatus.RUNNING.value, utcnow(), "Starting"
-    db.session.commit()
+    with WorkerPresence(sync_run_id):  # from before it is "running" until it has ended (sync_runs.claim_syncs)
+        run.status, run.started_at, run.progress = SyncStatus.RUNNING.value, utcnow(), "Starting"
+        db.session.commit()
+        return _run_steps(run, config, client_factory, steps)
+
+
+def _run_steps(run: SyncRun, config: Mapping, client_factory, steps: tuple[Step, ...]) -> str:
+    sync_run_id = run.id
     client: XeroClient | None = None
     counts: dict = {"steps": [{"name": step.name, "label": step.label, "outcome": "not run"} for step in steps]}
     if (run.counts or {}).get("attempt"):

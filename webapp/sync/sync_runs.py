@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import SyncRun, SyncStatus, XeroConnection
 from webapp.models.base import utcnow
 from webapp.queue import enqueue_many
+from webapp.sync.run_presence import worker_gone
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ def claim_syncs(practice_ids: list[int], trigger: str,
     """Record a queued SyncRun for each practice that may sync now (committed), without putting it on the queue:
     start_syncs queues them; `flask sync-practice` runs one in its own process.
 
-    Returns the runs recorded and, per practice refused, why: not connected, or a run already queued or running (one
-    that has sat for SYNC_STALE_AFTER is presumed lost with its worker and recorded as failed). Each practice's
+    Returns the runs recorded and, per practice refused, why: not connected, or a run already queued or running. One
+    that has sat for SYNC_STALE_AFTER, or a running one whose worker is gone (webapp.sync.run_presence: killed,
+    out of memory), is recorded as failed, lost with its worker, and does not hold the next one up. Each practice's
     connection row is locked while deciding, so two starters (a click and the dispatcher) never both start one.
     """
     practice_ids = sorted(set(practice_ids))
@@ -77,11 +79,15 @@ def claim_syncs(practice_ids: list[int], trigger: str,
         active = actives.get(practice_id)
         if active is None:
             continue
-        if now - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
+        lost = active.status == SyncStatus.RUNNING.value and worker_gone(active.id)
+        if not lost and now - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
             refused[practice_id] = SyncAlreadyRunning(active)
             continue
-        active.status, active.finished_at = SyncStatus.FAILED.value, now
-        active.error = "The sync stopped without finishing (its worker was lost)."
+        # Only while it is still unfinished: its worker may have recorded the end a moment ago.
+        db.session.execute(db.update(SyncRun).where(SyncRun.id == active.id, SyncRun.status == active.status)
+                           .values(status=SyncStatus.FAILED.value, finished_at=now, progress="Failed",
+                                   error="The sync stopped without finishing (its worker was lost).")
+                           .execution_options(synchronize_session=False))
     runs = {practice_id: SyncRun(practice_id=practice_id, trigger=trigger, status=SyncStatus.QUEUED.value,
                                  progress="Waiting for the worker", counts={"attempt": attempt} if attempt > 1 else {})
             for practice_id in practice_ids if practice_id not in refused}
