@@ -8,10 +8,10 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 
+from tests.fault_practice import FaultPractice
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, ClientStatus, Invoice, InvoicePosting, LinkOutcome, XeroConnection
 from webapp.sync.invoice_payload import reference_for
-from tests.fault_practice import FaultPractice
 
 
 @dataclass

@@ -3,6 +3,10 @@ Socket's app built from the parent's config, exactly as the RQ worker runs it (t
 
     proc = start_worker(config, "sync", sync_run_id)
     outcome = watch(proc, sb, tenant_id, at_calls=5, action=kill)   # or revoke/expire at that point
+    stop_spares()                                                   # when done
+
+Building the app takes a worker process a few seconds, so one spare process per config is kept ready (app built,
+waiting for its job on stdin), as an RQ worker sits waiting for the next job.
 """
 from __future__ import annotations
 
@@ -21,13 +25,17 @@ CONFIG_KEYS = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RQ_QUEUE",
                "TOKEN_ENCRYPTION_KEY", "XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_REDIRECT_URI", "XERO_LOGIN_URL",
                "XERO_IDENTITY_URL", "XERO_API_URL")
 
-# The child: Socket's app from the parent's config, then one job function (or one Xero call through a
-# connection's stored tokens, for the two-workers-refresh case), its result as JSON on the last line.
+# The child: Socket's app from the parent's config, then (read from stdin) one job function or one Xero call
+# through a connection's stored tokens (the two-workers-refresh case), its result as JSON on the last line.
 CHILD = """
 import json, sys, time
-cfg = json.loads(sys.argv[1])
 from webapp import create_app
-app = create_app(cfg["config"])
+app = create_app(json.loads(sys.argv[1]))
+import jobs.post_invoices, jobs.sync_reference, webapp.xero
+line = sys.stdin.readline()
+if not line:
+    sys.exit(0)
+cfg = json.loads(line)
 with app.app_context():
     if cfg.get("start_at"):
         time.sleep(max(0.0, cfg["start_at"] - time.time()))
@@ -56,13 +64,35 @@ def worker_config(app) -> dict:
     return {key: app.config[key] for key in CONFIG_KEYS if app.config.get(key) is not None}
 
 
+_spares: dict[str, subprocess.Popen] = {}
+
+
+def _spawn(config: dict) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": REPO_ROOT, "LOG_LEVEL": "ERROR"}
+    return subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(config)], cwd=REPO_ROOT, env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def start_worker(config: dict, job: str, target_id: int, start_at: float | None = None) -> subprocess.Popen:
     """A worker process running `job` ("sync": a SyncRun id, "posting": an InvoicePostingRun id, "call": one Xero
     call for a practice id), from `start_at` (epoch seconds) when given."""
-    env = {**os.environ, "PYTHONPATH": REPO_ROOT, "LOG_LEVEL": "ERROR"}
-    payload = json.dumps({"config": config, "job": job, "id": target_id, "start_at": start_at})
-    return subprocess.Popen([sys.executable, "-c", CHILD, payload], cwd=REPO_ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    key = json.dumps(config, sort_keys=True)
+    spare = _spares.pop(key, None)
+    proc = spare if spare is not None and spare.poll() is None else _spawn(config)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps({"job": job, "id": target_id, "start_at": start_at}) + "\n")
+    proc.stdin.close()
+    proc.stdin = None  # so communicate() later does not flush it
+    _spares[key] = _spawn(config)
+    return proc
+
+
+def stop_spares() -> None:
+    """End the spare processes (they have run nothing)."""
+    while _spares:
+        _, proc = _spares.popitem()
+        proc.kill()
+        proc.communicate(timeout=30)
 
 
 @dataclass
@@ -89,16 +119,20 @@ def kill(proc: subprocess.Popen) -> None:
 def watch(proc: subprocess.Popen, sb, tenant_id: str, at_calls: int | None = None, after: float | None = None,
           action: Callable[[subprocess.Popen], None] | None = None, timeout: float = WORKER_TIMEOUT) -> WorkerOutcome:
     """Wait for the worker to end; on the way, run `action` once the sandbox has counted `at_calls` API calls of
-    the organisation since the start, or `after` seconds have passed (whichever comes first)."""
+    the organisation since the start, or `after` seconds after its first call (whichever comes first)."""
     calls = sb.sandbox.limiter.calls
     start_calls, started, fired = calls.get(tenant_id, 0), time.monotonic(), False
+    first_call: float | None = None
     while proc.poll() is None:
-        if time.monotonic() - started > timeout:
+        now = time.monotonic()
+        if now - started > timeout:
             kill(proc)
             proc.wait()
             raise RuntimeError(f"worker {proc.pid} ran for over {timeout}s")
-        due = (at_calls is not None and calls.get(tenant_id, 0) - start_calls >= at_calls) or \
-              (after is not None and time.monotonic() - started >= after)
+        made = calls.get(tenant_id, 0) - start_calls
+        first_call = first_call if first_call is not None or not made else now
+        due = (at_calls is not None and made >= at_calls) or \
+              (after is not None and first_call is not None and now - first_call >= after)
         if action is not None and not fired and due:
             action(proc)
             fired = True
