@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from tests.fault_invariants import Check, check_invariants
 from tests.fault_practice import FaultPractice, make_fault_practice, store_connection
-from tests.fault_worker import WorkerOutcome, kill, start_worker, watch, worker_config
+from tests.fault_worker import WorkerOutcome, kill, start_worker, warm_workers, watch, worker_config
 from webapp.extensions import db
 from webapp.models import SyncRun
 from webapp.sync.sync_runs import SyncRefused, claim_sync
@@ -39,6 +39,7 @@ class FaultRunResult:
     needs_reconnect: bool = False
     revoked: bool = False
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # setup and each worker's wall time
 
     @property
     def ok(self) -> bool:
@@ -52,8 +53,8 @@ def nightly_run(app, sb, practice: FaultPractice, **watch_kw) -> tuple[WorkerOut
         run = claim_sync(practice.practice_id, "nightly")
     except SyncRefused as refused:
         return None, refused.message
-    proc = start_worker(worker_config(app), "sync", run.id)
-    return watch(proc, sb, practice.tenant_id, **watch_kw), None
+    worker = start_worker(worker_config(app), "sync", run.id)
+    return watch(worker, sb, practice.tenant_id, **watch_kw), None
 
 
 def _record(result: FaultRunResult, outcome: WorkerOutcome | None, refused: str | None, label: str) -> None:
@@ -62,8 +63,9 @@ def _record(result: FaultRunResult, outcome: WorkerOutcome | None, refused: str 
         result.problems.append(f"{label} run refused: {refused}")
         return
     result.runs.append(f"{label}: {outcome.status}")
+    result.timings[label] = round(outcome.seconds, 2)
     if outcome.status.startswith("crashed"):
-        result.problems.append(f"{label} worker crashed: {outcome.stderr[-600:]}")
+        result.problems.append(f"{label} worker crashed: {outcome.error or outcome.stderr[-600:]}")
 
 
 def _merge(result: FaultRunResult, check: Check, label: str) -> None:
@@ -98,13 +100,15 @@ def _faulty_part(app, sb, practice: FaultPractice, kind: str, rng: random.Random
         return  # the clean run is the restart: a new worker, a new run straight away, as a retry would
     if kind == "two_workers":
         sb.expire_tokens()
-        start_at = time.time() + 2.5  # both processes are up by then (the app takes a second or so to build)
         config = worker_config(app)
-        procs = [start_worker(config, "call", practice.practice_id, start_at=start_at) for _ in range(2)]
-        outcomes = [watch(proc, sb, practice.tenant_id) for proc in procs]
+        warm_workers(config, 2)
+        start_at = time.time() + 0.3  # both given their job by then; then both call Xero at this instant
+        workers = [start_worker(config, "call", practice.practice_id, start_at=start_at) for _ in range(2)]
+        outcomes = [watch(worker, sb, practice.tenant_id) for worker in workers]
         result.injected["expired_tokens"] = 1
         for n, outcome in enumerate(outcomes, 1):
             result.runs.append(f"refresher {n}: {outcome.status}")
+            result.timings[f"refresher {n}"] = round(outcome.seconds, 2)
             if outcome.status != "succeeded":
                 result.problems.append(f"refresher {n}: {outcome.status} {outcome.error or outcome.stderr[-600:]}")
         return  # the clean run shows the connection still usable
@@ -125,6 +129,9 @@ def _faulty_part(app, sb, practice: FaultPractice, kind: str, rng: random.Random
         rule = _inject(sb, kind, rng)
         sb.faults(**rule)
         result.injected[kind] = 1
+        if rule.get("on") == "identity":  # a token refresh is due, so there is one to lose
+            sb.expire_tokens()
+            result.injected["expired_tokens"] = 1
         outcome, refused = nightly_run(app, sb, practice)
     _record(result, outcome, refused, "faulty")
 
@@ -138,8 +145,8 @@ def fault_run(app, sb, kind: str, seed: int, clients: int = 40) -> FaultRunResul
     started = time.monotonic()
     sb.clear_faults()
     fired_before = sb.state()["faults_fired"]
-    practice = make_fault_practice(sb, rng, clients=clients, contacts=clients + 20)
-    result = FaultRunResult(kind, seed)
+    practice = make_fault_practice(sb, random.Random(f"practice-{seed}"), clients=clients, contacts=clients + 20)
+    result = FaultRunResult(kind, seed, timings={"setup": round(time.monotonic() - started, 2)})
     _faulty_part(app, sb, practice, kind, rng, result)
     result.fired = {k: v - fired_before.get(k, 0) for k, v in sb.state()["faults_fired"].items()
                     if v - fired_before.get(k, 0)}  # the sandbox counts since its start
