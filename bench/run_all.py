@@ -10,7 +10,7 @@ the command then exits 1.
 Usage: /work/main/.venv/bin/python bench/run_all.py [--only name,name] [--quick] [--list]
   --only   run only these benchmarks (names from --list); the summary then covers only them
   --quick  smaller sizes for a smoke run (a few minutes); RESULTS.md is left alone (each script gets --no-write)
-Or `bin/bench` with the same arguments. The whole run takes about 25 minutes at the defaults.
+Or `bin/bench` with the same arguments. The whole run takes about 30 minutes at the defaults.
 """
 from __future__ import annotations
 
@@ -108,6 +108,13 @@ def _first_sync(v: dict) -> Verdict:
             "≤ 1.05 × minimum; 0 unhandled; quiet night straight after ≤ 5; overhead ≤ 1.3×", ok)
 
 
+def _fault_runs(v: dict) -> Verdict:
+    ok = v["duplicates"] == "0" and v["lost"] == "0" and v["failed_runs"] == "0" and v["wrongly_reconnect"] == "0"
+    return (f"{v['runs']} runs, {v['kills']} worker kills, {v['faults']} faults ({v['fired']} fired); "
+            f"{v['duplicates']} duplicates, {v['lost']} lost, {v['failed_runs']} runs with a broken invariant",
+            "0 duplicates, 0 lost", ok)
+
+
 @dataclass(frozen=True)
 class Bench:
     name: str
@@ -130,6 +137,7 @@ BENCHMARKS = [
     Bench("nightly_run", "nightly_run.py", _nightly),
     Bench("first_sync", "first_sync.py", _first_sync,
           quick=["--contacts", "2000", "--clients", "400", "--repeat", "1"]),
+    Bench("fault_runs", "fault_runs.py", _fault_runs, quick=["--runs", "8", "--clients", "20"]),
     Bench("billing_plan_load_500", "billing_plan_load.py", _p95("billing_plan_p95_ms", 150),
           args=["--clients", "500", "--history", "12", "--users", "8", "--seconds", "20"],
           quick=["--clients", "200", "--history", "2", "--seconds", "5"]),

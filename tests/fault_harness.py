@@ -22,7 +22,7 @@ from webapp.models import SyncRun
 from webapp.sync.sync_runs import SyncRefused, claim_sync
 
 KINDS = ("429", "5xx", "latency", "lost_response", "expired", "revoked", "kill", "two_workers")
-MAX_CALLS = 8  # a practice of this size costs about this many API calls a run: faults land somewhere inside
+MAX_CALLS = 8  # a practice's first run costs about this many API calls: faults land somewhere inside
 
 
 @dataclass
@@ -89,10 +89,9 @@ def _inject(sb, kind: str, rng: random.Random) -> dict:
 
 
 def _faulty_part(app, sb, practice: FaultPractice, kind: str, rng: random.Random, result: FaultRunResult) -> None:
-    at = rng.randint(1, MAX_CALLS)
-    if kind == "kill":
+    if kind == "kill":  # at a call (counted by the sandbox, perhaps before its answer is back) or a moment
         by_time = rng.random() < 0.3
-        watch_kw = {"after": rng.uniform(0.0, 1.5)} if by_time else {"at_calls": at}
+        watch_kw = {"after": rng.uniform(0.0, 1.0)} if by_time else {"at_calls": rng.randint(1, MAX_CALLS - 2)}
         outcome, refused = nightly_run(app, sb, practice, action=kill, **watch_kw)
         _record(result, outcome, refused, "killed")
         result.kills += int(bool(outcome and outcome.status == "killed"))
@@ -115,7 +114,7 @@ def _faulty_part(app, sb, practice: FaultPractice, kind: str, rng: random.Random
     if kind == "expired":
         outcome, refused = nightly_run(app, sb, practice, at_calls=rng.randint(1, 5),
                                        action=lambda _proc: sb.expire_tokens())
-        result.injected["expired_tokens"] = 1
+        result.injected["expired_tokens"] = int(bool(outcome and outcome.fired))
     elif kind == "revoked":
         outcome, refused = nightly_run(app, sb, practice, at_calls=rng.randint(1, 5),
                                        action=lambda _proc: sb.revoke(practice.connection_id))

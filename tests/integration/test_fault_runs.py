@@ -17,9 +17,10 @@ from xero_sandbox.testing import run_sandbox
 pytestmark = pytest.mark.integration
 
 # (kind, seed): each kind once; the seed picks the fault's size and the point in the run where it lands.
-# Lost responses twice: an invoice batch's answer (seed 4) and a token refresh's (seed 6).
+# Lost responses twice: an invoice batch's answer (seed 4) and a token refresh's (seed 6); the worker killed twice:
+# at the 4th call (contact details) and the 6th (posting).
 RUNS = [("429", 2), ("5xx", 2), ("latency", 3), ("lost_response", 4), ("lost_response", 6), ("expired", 5),
-        ("revoked", 6), ("kill", 7), ("two_workers", 9)]
+        ("revoked", 6), ("kill", 7), ("kill", 10), ("two_workers", 9)]
 
 
 @pytest.fixture(scope="module")
