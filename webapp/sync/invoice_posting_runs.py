@@ -17,6 +17,7 @@ from webapp.models import Invoice, InvoicePostingRun, InvoiceStatus, PostingRunS
 from webapp.models.base import utcnow
 from webapp.queue import enqueue
 from webapp.sync.invoice_posting import PostingResult, post_outstanding
+from webapp.sync.run_presence import POSTING_RUNS, WorkerPresence, worker_gone
 from webapp.xero import XeroClient
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,22 @@ def latest_posting_run(practice_id: int) -> InvoicePostingRun | None:
 
 
 def _expire_stale(practice_id: int) -> None:
+    """Record as failed the practice's runs lost with their worker: queued or running for STALE_AFTER, or running
+    with no worker holding them (webapp.sync.run_presence: killed, out of memory)."""
     cutoff = utcnow() - STALE_AFTER
     for run in db.session.execute(db.select(InvoicePostingRun).filter(
             InvoicePostingRun.practice_id == practice_id,
             InvoicePostingRun.status.in_([PostingRunStatus.QUEUED.value, PostingRunStatus.RUNNING.value]))).scalars():
-        if (run.started_at or run.queued_at) < cutoff:
-            run.status, run.finished_at = PostingRunStatus.FAILED.value, utcnow()
-            run.error = "The posting run stopped without finishing (its worker was lost); the next run carries on."
+        lost = run.status == PostingRunStatus.RUNNING.value and worker_gone(run.id, POSTING_RUNS)
+        if lost or (run.started_at or run.queued_at) < cutoff:
+            # Only while it is still unfinished: its worker may have recorded the end a moment ago.
+            db.session.execute(
+                db.update(InvoicePostingRun).where(InvoicePostingRun.id == run.id,
+                                                   InvoicePostingRun.status == run.status)
+                .values(status=PostingRunStatus.FAILED.value, finished_at=utcnow(), progress="Failed",
+                        error="The posting run stopped without finishing (its worker was lost); the next run carries "
+                              "on.")
+                .execution_options(synchronize_session=False))
 
 
 def start_posting(practice_id: int, trigger: str = "approval", *, period: date | None = None,
@@ -133,9 +143,16 @@ def run_posting(posting_run_id: int, config: Mapping, client_factory: Callable[.
     if run.status != PostingRunStatus.QUEUED.value:
         log.warning("InvoicePostingRun %s is %s, not queued; not running it again", posting_run_id, run.status)
         return run.status
-    run.status, run.started_at, run.progress = PostingRunStatus.RUNNING.value, utcnow(), "Starting"
-    db.session.commit()
-    run_id, practice_id = run.id, run.practice_id
+    with WorkerPresence(posting_run_id, POSTING_RUNS):  # from before it is "running" until it has ended
+        run.status, run.started_at, run.progress = PostingRunStatus.RUNNING.value, utcnow(), "Starting"
+        db.session.commit()
+        return _run(run, config, client_factory, lock_wait)
+
+
+def _run(run: InvoicePostingRun, config: Mapping, client_factory: Callable[..., XeroClient] | None,
+         lock_wait: float) -> str:
+    posting_run_id = run_id = run.id
+    practice_id = run.practice_id
 
     def progress(message: str) -> None:
         db.session.execute(db.update(InvoicePostingRun).where(InvoicePostingRun.id == run_id)

@@ -1,17 +1,19 @@
-"""Whether the worker running a SyncRun is still there.
+"""Whether the worker running a SyncRun (or an InvoicePostingRun) is still there.
 
-On PostgreSQL the worker holds a session advisory lock keyed by the run's id, on a connection of its own, from
-before it marks the run running until after it records how the run ended. A worker that dies (SIGKILL, out of
-memory, a lost machine) drops that connection and PostgreSQL frees the lock at once, so the next starter that can
-take it knows the run was lost and need not wait for SYNC_STALE_AFTER. Elsewhere (SQLite, local runs) there is no
-such signal: worker_gone is always False and the time-out alone decides.
+On PostgreSQL the worker holds a session advisory lock keyed by the kind of run and its id, on a connection of its
+own, from before it marks the run running until after it records how the run ended. A worker that dies (SIGKILL,
+out of memory, a lost machine) drops that connection and PostgreSQL frees the lock at once, so the next starter
+that can take it knows the run was lost and need not wait for the time-out (SYNC_STALE_AFTER, STALE_AFTER).
+Elsewhere (SQLite, local runs) there is no such signal: worker_gone is always False and the time-out alone decides.
 """
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from webapp.extensions import db
 
-LOCK_NAMESPACE = 0x534B5352  # "SKSR": the first key of pg_advisory_lock(namespace, run id)
+# The first key of pg_advisory_lock(kind, run id): one per kind of run, since their ids overlap.
+SYNC_RUNS = 0x534B5352  # "SKSR"
+POSTING_RUNS = 0x534B5052  # "SKPR"
 
 
 def _advisory() -> bool:
@@ -19,17 +21,19 @@ def _advisory() -> bool:
 
 
 class WorkerPresence:
-    """`with WorkerPresence(run_id):` — held by the worker for as long as it runs the run."""
+    """`with WorkerPresence(run_id):` — held by the worker for as long as it runs the run (a SyncRun, or with
+    `kind` POSTING_RUNS an InvoicePostingRun)."""
 
-    def __init__(self, run_id: int):
+    def __init__(self, run_id: int, kind: int = SYNC_RUNS):
         self.run_id = run_id
+        self.kind = kind
         self._connection: Connection | None = None
 
     def __enter__(self) -> "WorkerPresence":
         if _advisory():
             self._connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._connection.execute(text("SELECT pg_advisory_lock(:ns, :key)"),
-                                     {"ns": LOCK_NAMESPACE, "key": self.run_id})
+                                     {"ns": self.kind, "key": self.run_id})
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -37,7 +41,7 @@ class WorkerPresence:
         if connection is None:
             return
         try:
-            connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": self.run_id})
+            connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": self.kind, "key": self.run_id})
         except Exception:
             connection.invalidate()  # never hand a connection still holding the lock back to the pool
             raise
@@ -45,13 +49,13 @@ class WorkerPresence:
             connection.close()
 
 
-def worker_gone(run_id: int) -> bool:
-    """True when no worker holds run `run_id` (PostgreSQL only; the run must be one marked running, since the
-    worker takes the lock before marking it)."""
+def worker_gone(run_id: int, kind: int = SYNC_RUNS) -> bool:
+    """True when no worker holds run `run_id` of `kind` (PostgreSQL only; the run must be one marked running, since
+    the worker takes the lock before marking it)."""
     if not _advisory():
         return False
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        args = {"ns": LOCK_NAMESPACE, "key": run_id}
+        args = {"ns": kind, "key": run_id}
         if not connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), args).scalar():
             return False
         connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), args)

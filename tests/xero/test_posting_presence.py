@@ -1,0 +1,59 @@
+"""A posting run whose worker died (SIGKILL, out of memory) is recorded as lost as soon as the next posting run is
+started, instead of showing as running for two hours (STALE_AFTER); one whose worker is alive is left alone
+(webapp.sync.run_presence)."""
+from unittest import mock
+
+import pytest
+
+from tests.xero.posting_helpers import ready_practice
+from webapp.extensions import db
+from webapp.models import InvoicePostingRun
+from webapp.models.base import utcnow
+from webapp.sync import invoice_posting_runs
+from webapp.sync.invoice_posting import PostingResult
+from webapp.sync.invoice_posting_runs import run_posting, start_posting
+from webapp.sync.run_presence import POSTING_RUNS, WorkerPresence, worker_gone
+
+
+@pytest.fixture
+def practice_id(connection):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a dead worker is seen through PostgreSQL's advisory locks only")
+    ready_practice(connection.practice_id)
+    return connection.practice_id
+
+
+def running_run(practice_id: int) -> InvoicePostingRun:
+    run = start_posting(practice_id)
+    run.status, run.started_at = "running", utcnow()
+    db.session.commit()
+    return run
+
+
+def test_a_running_posting_run_whose_worker_is_gone_is_recorded_as_lost_when_the_next_starts(app, practice_id):
+    lost = running_run(practice_id)  # a minute ago its worker was killed: nothing holds it
+    fresh = start_posting(practice_id)
+    db.session.expire_all()
+    old = db.session.get_one(InvoicePostingRun, lost.id)
+    assert old.status == "failed" and "worker was lost" in old.error and fresh.id != lost.id
+
+
+def test_a_running_posting_run_whose_worker_is_alive_is_left_running(app, practice_id):
+    going = running_run(practice_id)
+    with WorkerPresence(going.id, POSTING_RUNS):
+        start_posting(practice_id)
+    db.session.expire_all()
+    assert db.session.get_one(InvoicePostingRun, going.id).status == "running"
+
+
+def test_the_posting_worker_is_present_while_it_runs_and_gone_once_it_has_recorded_the_end(app, practice_id):
+    run = start_posting(practice_id)
+    seen = []
+
+    def post(*args, **kwargs):
+        seen.append(worker_gone(run.id, POSTING_RUNS))
+        return PostingResult()
+
+    with mock.patch.object(invoice_posting_runs, "post_outstanding", side_effect=post):
+        assert run_posting(run.id, app.config) == "succeeded"
+    assert seen == [False] and worker_gone(run.id, POSTING_RUNS)
