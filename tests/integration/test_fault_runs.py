@@ -50,3 +50,39 @@ def test_a_fault_run_keeps_every_invoice_exactly_once(app, app_ctx, sandbox, kin
     if kind == "revoked":
         assert result.needs_reconnect, result.runs
     assert result.runs[-1] == "clean: succeeded", result.runs
+
+
+def test_the_invariants_catch_a_duplicate_a_lost_invoice_a_changed_link_and_a_needless_reconnect(app, app_ctx,
+                                                                                                  sandbox):
+    import random
+
+    from tests.fault_harness import nightly_run
+    from tests.fault_invariants import check_invariants
+    from tests.fault_practice import make_fault_practice
+    from webapp.extensions import db
+    from webapp.models import ClientContactLink, Invoice, XeroConnection
+
+    practice = make_fault_practice(sandbox, random.Random(1), clients=12, contacts=20)
+    outcome, _ = nightly_run(app, sandbox, practice)
+    assert outcome.status == "succeeded" and check_invariants(sandbox, practice, final=True).ok
+
+    first = sandbox.invoices(practice.tenant_id)[0]
+    token = sandbox.connect(tenants=(practice.tenant_id,))["access_token"]
+    copy = {"Type": "ACCREC", "Contact": {"ContactID": first["Contact"]["ContactID"]}, "Reference": first["Reference"],
+            "Date": "2026-12-01", "DueDate": "2026-12-31",
+            "LineItems": [{"Description": "Again", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}]}
+    assert sandbox.api("PUT", "Invoices", token, tenant_id=practice.tenant_id, json={"Invoices": [copy]}).ok
+    invoice = db.session.execute(db.select(Invoice).filter_by(practice_id=practice.practice_id)
+                                 .order_by(Invoice.id.desc()).limit(1)).scalar_one()
+    invoice.status = "raised"
+    client_id = next(iter(practice.manual_links))
+    link = db.session.execute(db.select(ClientContactLink).filter_by(client_id=client_id)).scalar_one()
+    link.contact_id = "00000000-0000-4000-8000-000000000001"  # as if a run had relinked a person's link
+    db.session.execute(db.update(XeroConnection).filter_by(practice_id=practice.practice_id)
+                       .values(status="needs_reconnect", last_error="Xero needs reconnecting."))
+    db.session.commit()
+
+    check = check_invariants(sandbox, practice, final=True)
+    assert check.duplicates == 1 and check.lost == 1, check.problems
+    assert any("link by a person changed" in problem for problem in check.problems), check.problems
+    assert any("not revoked, but the connection is needs_reconnect" in problem for problem in check.problems)
