@@ -13,15 +13,18 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
+from unittest import mock
 
 from tests.fault_invariants import Check, check_invariants
-from tests.fault_practice import FaultPractice, make_fault_practice, store_connection
+from tests.fault_practice import FaultPractice, approve_month, make_fault_practice, store_connection
 from tests.fault_worker import WorkerOutcome, kill, start_worker, warm_workers, watch, worker_config
 from webapp.extensions import db
-from webapp.models import SyncRun
+from webapp.models import InvoicePostingRun, SyncRun
+from webapp.sync import invoice_posting_runs
 from webapp.sync.sync_runs import SyncRefused, claim_sync
 
-KINDS = ("429", "5xx", "latency", "lost_response", "expired", "revoked", "kill", "two_workers")
+KINDS = ("429", "5xx", "latency", "lost_response", "expired", "revoked", "kill", "two_workers", "kill_posting")
 MAX_CALLS = 8  # a practice's first run costs about this many API calls: faults land somewhere inside
 
 
@@ -55,6 +58,17 @@ def nightly_run(app, sb, practice: FaultPractice, **watch_kw) -> tuple[WorkerOut
         return None, refused.message
     worker = start_worker(worker_config(app), "sync", run.id)
     return watch(worker, sb, practice.tenant_id, **watch_kw), None
+
+
+def posting_run(app, sb, practice: FaultPractice, **watch_kw) -> WorkerOutcome:
+    """Start a posting run of everything outstanding as "Post outstanding invoices" does (start_posting; the job is
+    given to a worker process here rather than put on the RQ queue) and run it in a worker process."""
+    def not_queued(_job, run_id, **_kw):
+        return SimpleNamespace(id=f"fault-run-{run_id}")
+
+    with mock.patch.object(invoice_posting_runs, "enqueue", not_queued):
+        run = invoice_posting_runs.start_posting(practice.practice_id, "manual")
+    return watch(start_worker(worker_config(app), "posting", run.id), sb, practice.tenant_id, **watch_kw)
 
 
 def _record(result: FaultRunResult, outcome: WorkerOutcome | None, refused: str | None, label: str) -> None:
@@ -97,6 +111,17 @@ def _faulty_part(app, sb, practice: FaultPractice, kind: str, rng: random.Random
         result.kills += int(bool(outcome and outcome.status == "killed"))
         result.injected["kill"] = 1
         return  # the clean run is the restart: a new worker, a new run straight away, as a retry would
+    if kind == "kill_posting":  # a posting run (as approval starts one) killed, perhaps with its batch in flight
+        _record(result, *nightly_run(app, sb, practice), "first sync")  # links and Xero's lists; nothing to post yet
+        approve_month(practice)
+        by_time = rng.random() < 0.5
+        outcome = posting_run(app, sb, practice, action=kill,
+                              **({"after": rng.uniform(0.0, 0.1)} if by_time else {"at_calls": 1}))
+        _record(result, outcome, None, "killed posting")
+        result.kills += int(outcome.status == "killed")
+        result.injected["kill"] = 1
+        _record(result, posting_run(app, sb, practice), None, "restarted posting")
+        return
     if kind == "two_workers":
         sb.expire_tokens()
         config = worker_config(app)
@@ -144,7 +169,8 @@ def fault_run(app, sb, kind: str, seed: int, clients: int = 40) -> FaultRunResul
     started = time.monotonic()
     sb.clear_faults()
     fired_before = sb.state()["faults_fired"]
-    practice = make_fault_practice(sb, random.Random(f"practice-{seed}"), clients=clients, contacts=clients + 20)
+    practice = make_fault_practice(sb, random.Random(f"practice-{seed}"), clients=clients, contacts=clients + 20,
+                                   approve=kind != "kill_posting")
     result = FaultRunResult(kind, seed, timings={"setup": round(time.monotonic() - started, 2)})
     _faulty_part(app, sb, practice, kind, rng, result)
     result.fired = {k: v - fired_before.get(k, 0) for k, v in sb.state()["faults_fired"].items()
@@ -155,13 +181,14 @@ def fault_run(app, sb, kind: str, seed: int, clients: int = 40) -> FaultRunResul
         store_connection(sb, practice.practice_id, practice.tenant_id)  # a person reconnects
     _record(result, *nightly_run(app, sb, practice), "clean")
     _merge(result, check_invariants(sb, practice, final=True), "the clean run")
-    result.problems += [f"SyncRun {run_id} still shown as running" for run_id in stuck_runs(practice.practice_id)]
+    result.problems += [f"{run} still shown as running" for run in stuck_runs(practice.practice_id)]
     result.seconds = time.monotonic() - started
     return result
 
 
-def stuck_runs(practice_id: int) -> list[int]:
-    """The practice's runs still shown as queued or running (after a fault run none should be)."""
+def stuck_runs(practice_id: int) -> list[str]:
+    """The practice's sync and posting runs still shown as queued or running (after a fault run none should be)."""
     db.session.expire_all()
-    return list(db.session.execute(db.select(SyncRun.id).filter(
-        SyncRun.practice_id == practice_id, SyncRun.status.in_(["queued", "running"]))).scalars())
+    return [f"{model.__name__} {run_id}" for model in (SyncRun, InvoicePostingRun)
+            for run_id in db.session.execute(db.select(model.id).filter(
+                model.practice_id == practice_id, model.status.in_(["queued", "running"]))).scalars()]

@@ -73,10 +73,19 @@ def store_connection(sb, practice_id: int, tenant_id: str) -> str:
     return row["id"]
 
 
-def make_fault_practice(sb, rng: random.Random, clients: int = 40, contacts: int = 60) -> FaultPractice:
+def approve_month(practice: FaultPractice) -> None:
+    """This month approved as a person approves it: its invoices raised, none posted."""
+    approved = approve_plan(practice.practice_id, practice.period, practice.user_id)
+    if approved.outcome is not Outcome.APPROVED:
+        raise RuntimeError(f"approval of {practice.period} was {approved.outcome}")
+    practice.invoices = approved.invoice_count
+
+
+def make_fault_practice(sb, rng: random.Random, clients: int = 40, contacts: int = 60,
+                        approve: bool = True) -> FaultPractice:
     """A fresh organisation of `contacts` contacts and a practice of `clients` clients, each the exact name and
     email of a distinct active contact (MANUAL_SHARE of them linked by a person), one or two monthly services
-    each, connected, this month approved (its invoices raised, none posted)."""
+    each, connected, and (with `approve`) this month approved."""
     tag = uuid.uuid4().hex[:8]
     tenant_id = sb.generate_org(f"Fault Org {tag}", contacts)
     chosen = rng.sample(_active_contacts(sb, tenant_id), clients)
@@ -112,8 +121,7 @@ def make_fault_practice(sb, rng: random.Random, clients: int = 40, contacts: int
                 is_manual=True, decided_by_id=user.id))
     db.session.commit()
     connection_id = store_connection(sb, practice.id, tenant_id)
-    period = date.today().replace(day=1)
-    approved = approve_plan(practice.id, period, user.id)
-    if approved.outcome is not Outcome.APPROVED:
-        raise RuntimeError(f"approval of {period} was {approved.outcome}")
-    return FaultPractice(practice.id, user.id, tenant_id, connection_id, period, manual, approved.invoice_count)
+    made = FaultPractice(practice.id, user.id, tenant_id, connection_id, date.today().replace(day=1), manual)
+    if approve:
+        approve_month(made)
+    return made

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 # Lost responses twice: an invoice batch's answer (seed 4) and a token refresh's (seed 6); the worker killed twice:
 # at the 4th call (contact details) and the 6th (posting).
 RUNS = [("429", 2), ("5xx", 2), ("latency", 3), ("lost_response", 4), ("lost_response", 6), ("expired", 5),
-        ("revoked", 6), ("kill", 7), ("kill", 10), ("two_workers", 9)]
+        ("revoked", 6), ("kill", 7), ("kill", 10), ("two_workers", 9), ("kill_posting", 1), ("kill_posting", 2)]
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +43,9 @@ def sandbox(app):
 def test_a_fault_run_keeps_every_invoice_exactly_once(app, app_ctx, sandbox, kind, seed):
     result = fault_run(app, sandbox, kind, seed, clients=20)
     assert result.ok, (result.runs, result.problems)
-    assert result.fired or kind in ("expired", "revoked", "kill", "two_workers"), result  # the fault did land
+    assert result.fired or kind in ("expired", "revoked", "kill", "two_workers", "kill_posting"), result  # it landed
     assert result.duplicates == 0 and result.lost == 0
-    if kind == "kill":
+    if kind in ("kill", "kill_posting"):
         assert result.kills == 1, result.runs
     if kind == "revoked":
         assert result.needs_reconnect, result.runs
