@@ -3,7 +3,8 @@ practice in a worker process of its own, while the sandbox injects a fault or th
 invariants checked after the faulty run and after a clean run with no faults.
 
 The kinds take turns (429 storm, 5xx, latency, responses lost after commit, an expired token, a revoked token, a
-SIGKILLed worker restarted, two workers refreshing one token), so 50 runs give each kind six or seven times; the
+SIGKILLed worker restarted, two workers refreshing one token, a posting run killed with its batch in flight and
+the next one started), so 50 runs give each kind five or six times; the
 seed picks each fault's size and where in the run it lands. The harness is tests/fault_harness.py, the same as
 the bounded form in CI (tests/integration/test_fault_runs.py); see it for what each kind does and
 tests/fault_invariants.py for what is checked: every invoice Socket marked posted is in Xero exactly once (by
