@@ -148,6 +148,12 @@ def test_an_answer_without_a_contacts_list_changes_nothing(settings, connection,
     assert pull_state(connection.practice_id).last_started_at == FIRST  # the next pull asks from the same point
 
 
+@pytest.mark.parametrize("pagination", [True, "1", [1], None])
+def test_a_pagination_block_that_is_not_an_object_is_ignored(settings, connection, xero, mocked, pagination):
+    answer_pages(mocked, settings, [xero_contact("Abbott & Sons Ltd")], pagination=pagination)
+    assert pull(connection, xero).new == 1
+
+
 def test_a_first_answer_without_a_list_stores_nothing(settings, connection, xero, mocked):
     answer_pages(mocked, settings, {"Id": "x"})
     with pytest.raises(XeroUnavailable):

@@ -272,7 +272,8 @@ def pull_contacts(practice_id: int, tenant_id: str, client: XeroClient,
                                   "try the sync again shortly.")
         store_page(practice_id, items, result, now())
         db.session.commit()
-        page_count = (body.get("pagination") or {}).get("pageCount") if isinstance(body, dict) else None
+        pagination = body.get("pagination")
+        page_count = pagination.get("pageCount") if isinstance(pagination, dict) else None
         if len(items) < PAGE_SIZE or (isinstance(page_count, int) and page >= page_count):
             break
         page += 1
