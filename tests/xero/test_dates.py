@@ -34,5 +34,12 @@ def test_empty_is_none_and_garbage_is_refused():
         parse_xero_datetime("yesterday")
 
 
+@pytest.mark.parametrize("value", ["/Date(99999999999999999999+0000)/", "/Date(253402300800000+0000)/",
+                                   "/Date(-62135596800001)/", "0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-01:00"])
+def test_a_date_outside_the_years_python_holds_is_refused_as_garbage(value):
+    with pytest.raises(ValueError, match="not a Xero date"):
+        parse_xero_datetime(value)
+
+
 def test_format_for_requests():
     assert format_xero_date(date(2024, 4, 1)) == "2024-04-01"

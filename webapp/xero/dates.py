@@ -13,11 +13,18 @@ def parse_xero_datetime(value: str | None) -> datetime | None:
     """
     if value is None or value == "":
         return None
-    match = _DOTNET.match(value.strip())
+    try:
+        return _parse(value.strip())
+    except OverflowError:  # a moment outside the years 1-9999 once in UTC
+        raise ValueError(f"not a Xero date: {value!r}") from None
+
+
+def _parse(value: str) -> datetime:
+    match = _DOTNET.match(value)
     if match:
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(match.group(1)))
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"not a Xero date: {value!r}") from exc
     if parsed.tzinfo is None:
