@@ -123,6 +123,11 @@ BAD_CONTACTS = [
     (xero_contact("Odd Address Ltd", Addresses="1 High St"), "Addresses is not a list"),
     (xero_contact("Bad Date Ltd", UpdatedDateUTC="yesterday"), "UpdatedDateUTC 'yesterday' is not a date"),
     (xero_contact("Bad Merge Ltd", MergedToContactID="merged"), "MergedToContactID 'merged'"),
+    (xero_contact("Nul Ltd", Name="Nul\x00Ltd"), "Name contains a NUL character"),
+    (xero_contact("Nul Email Ltd", EmailAddress="a\x00@b.com"), "EmailAddress contains a NUL character"),
+    (xero_contact("Nul City Ltd", Addresses=[{"AddressType": "STREET", "City": "Le\x00eds"}]),
+     "Addresses (STREET): City contains a NUL character"),
+    (xero_contact("Far Future Ltd", UpdatedDateUTC="/Date(99999999999999999999+0000)/"), "is not a date"),
     ("a string", "not a contact object"),
 ]
 

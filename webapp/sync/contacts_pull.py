@@ -99,6 +99,8 @@ def _text(item: dict, key: str, limit: int, where: str = "") -> str | None:
         return None
     if not isinstance(value, str):
         raise BadContact(f"{where}{key} is not text")
+    if "\x00" in value:
+        raise BadContact(f"{where}{key} contains a NUL character")  # PostgreSQL cannot store one
     value = value.strip()
     if len(value) > limit:
         raise BadContact(f"{where}{key} is longer than {limit} characters")
