@@ -12,7 +12,7 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.corpus.xero_bodies import Reply, dates, mutated, page
+from tests.corpus.xero_bodies import ODD_TEXT, Reply, dates, mutated, page
 from tests.factories import make_connection, make_contact_pull, make_xero_contact
 from tests.hypothesis_corpus import examples
 from webapp.extensions import db
@@ -49,8 +49,20 @@ def answers(draw):
             item["UpdatedDateUTC"] = draw(st.sampled_from(["2026-11-30T10:00:00", "/Date(1700000000000+0000)/"]))
     broken = []
     for n in range(draw(st.integers(min_value=0, max_value=4))):
-        target = draw(st.sampled_from(["new", "stored", "garbage", "date"]))
-        if target == "garbage":
+        target = draw(st.sampled_from(["new", "stored", "garbage", "date", "odd text"]))
+        if target == "odd text":  # a valid contact but for one text field: NUL, RTL, emoji, 100k characters
+            field = draw(st.sampled_from(["Name", "EmailAddress", "ContactNumber", "TaxNumber", "Addresses",
+                                          "Phones"]))
+            value = draw(st.sampled_from(ODD_TEXT))
+            item = valid_contact(str(draw(st.uuids())), f"Odd {n}")
+            if field == "Addresses":
+                item[field] = [{"AddressType": "STREET", "City": value, "AddressLine2": value}]
+            elif field == "Phones":
+                item[field] = [{"PhoneType": "DEFAULT", "PhoneNumber": value}]
+            else:
+                item[field] = value
+            broken.append(item)
+        elif target == "garbage":
             broken.append(draw(st.one_of(st.none(), st.integers(), st.text(max_size=5), st.lists(st.none()))))
         elif target == "date":
             broken.append(dict(valid_contact(str(draw(st.uuids())), f"Dated {n}"), UpdatedDateUTC=draw(dates)))
@@ -69,7 +81,7 @@ def _rows(practice_id: int) -> dict[str, tuple]:
             for row in db.session.execute(db.select(XeroContact).filter_by(practice_id=practice_id)).scalars()}
 
 
-@examples(80)
+@examples(60)
 @given(answer=answers())
 def test_a_bad_contacts_page_never_loses_stored_contacts_and_keeps_the_good_ones(app_ctx, settings, fake_time,
                                                                                   answer):
