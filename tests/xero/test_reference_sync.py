@@ -10,7 +10,7 @@ from tests.factories import make_connection
 from tests.xero.helpers import ACCOUNTS, THEMES, mock_reference, stored_tokens, token_body
 from webapp.extensions import db
 from webapp.models import SyncRun, XeroAccount, XeroBrandingTheme, XeroTaxRate
-from webapp.sync import reference_data
+from webapp.sync import reference_data, reference_sync
 from webapp.xero.errors import BACKGROUND_SERVICE_DOWN
 
 
@@ -82,8 +82,9 @@ def test_a_xero_failure_is_recorded_as_failed_not_finished(app, settings, connec
     assert reference_data.find_account(connection.practice_id, "200") is not None  # the part done is kept
 
 
-def test_an_unexpected_error_is_recorded_and_raised_for_the_worker(settings, connection, mocked):
-    mocked.get(f"{settings.accounting_url}/Accounts", json={"Accounts": [{"Code": "no id"}]})
+def test_an_unexpected_error_is_recorded_and_raised_for_the_worker(settings, connection, mocked, monkeypatch):
+    mock_reference(mocked, settings)
+    monkeypatch.setattr(reference_sync, "read_account", lambda item: {}["AccountID"])  # a bug of Socket's own
     run = queued_run(connection.practice_id)
     with pytest.raises(KeyError):
         run_reference_sync(run.id)
@@ -134,6 +135,48 @@ def test_an_answer_without_the_collection_marks_nothing_gone(settings, connectio
     assert reference_data.find_account(practice_id, "200").status == "ACTIVE"
     assert all(theme.present_in_xero for theme in db.session.execute(db.select(XeroBrandingTheme)).scalars())
     assert all(rate.status == "ACTIVE" for rate in db.session.execute(db.select(XeroTaxRate)).scalars())
+
+
+def test_unreadable_items_are_skipped_with_a_warning_and_then_nothing_is_marked_gone(settings, connection, mocked):
+    mock_reference(mocked, settings)
+    run_reference_sync(queued_run(connection.practice_id).id)
+    mocked.replace("GET", f"{settings.accounting_url}/Accounts", json={"Accounts": [
+        dict(ACCOUNTS[0], Name="Sales (renamed)"), {"Code": "260", "Name": "No id"}, "garbage",
+        dict(ACCOUNTS[3], Name="x" * 100_000), dict(ACCOUNTS[2], TaxType=["OUTPUT2"]),
+        {"AccountID": "acc-new", "Code": "201", "Name": "New\x00Sales"},
+        {"AccountID": "acc-dup", "Code": "202", "Name": "First"},
+        {"AccountID": "acc-dup", "Code": "202", "Name": "Second"}]})
+    mocked.replace("GET", f"{settings.accounting_url}/BrandingThemes", json={"BrandingThemes": [
+        THEMES[0], dict(THEMES[1], SortOrder="first"),
+        {"BrandingThemeID": "t-big", "Name": "Big", "SortOrder": 2**40},
+        {"BrandingThemeID": "t-credit", "Name": "Credit notes", "Type": "CREDITNOTE"}]})
+    mocked.replace("GET", f"{settings.accounting_url}/TaxRates", json={"TaxRates": [
+        {"TaxType": "OUTPUT2", "Name": "20%", "EffectiveRate": 0.12345678901234568}, {"TaxType": None, "Name": "?"},
+        {"TaxType": "NONE", "Name": "No VAT", "EffectiveRate": {"rate": 0}}]})
+    run = queued_run(connection.practice_id, trigger="manual")
+    assert run_reference_sync(run.id) == "succeeded"
+    run = reload(run)
+    practice_id = connection.practice_id
+    accounts = {a.account_id: a for a in db.session.execute(db.select(XeroAccount)).scalars()}
+    assert accounts["acc-200"].name == "Sales (renamed)" and accounts["acc-dup"].name == "Second"
+    assert all(a.status != "DELETED" for a in accounts.values())  # an unreadable item may be any of them
+    assert reference_data.find_account(practice_id, "210").tax_type == "OUTPUT2"  # unchanged
+    assert all(theme.present_in_xero for theme in db.session.execute(db.select(XeroBrandingTheme)).scalars())
+    assert {r.tax_type: r.effective_rate for r in db.session.execute(db.select(XeroTaxRate)).scalars()} == {
+        "OUTPUT2": "20.0", "NONE": "0.0"}
+    warnings = run.counts["warnings"]
+    for expected in (
+            "An account from Xero was skipped (Name 'No id'): it has no AccountID.",
+            "An account from Xero was skipped (not an object): it is not an object.",
+            "its Name is longer than 150 characters", "its TaxType is not text", "its Name contains a NUL character",
+            "Because 5 could not be read, no account was marked as gone from Xero this time.",
+            "A branding theme from Xero was skipped (BrandingThemeID 'theme-special', Name 'Special projects'): "
+            "its SortOrder 'first' is not a whole number Socket can store.",
+            "its SortOrder 1099511627776 is not a whole number",
+            "its rate 0.12345678901234568 is not a number Socket can store",
+            "A tax rate from Xero was skipped (Name '?'): it has no TaxType.", "its rate {'rate': 0} is not a number."):
+        assert any(expected in warning for warning in warnings), expected
+    assert not any("Credit notes" in warning for warning in warnings)  # another type of theme: left out quietly
 
 
 class RedisThatGoesDown(redis.Redis):

@@ -15,6 +15,7 @@ listed in the run's `counts["warnings"]`.
 """
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from webapp.extensions import db
 from webapp.models import (
@@ -28,91 +29,84 @@ from webapp.sync.contact_numbers import stamp_contact_numbers
 from webapp.sync.contact_updates import update_contacts
 from webapp.sync.contacts_pull import pull_contacts
 from webapp.sync.crm_import import import_from_xero
+from webapp.sync.reference_items import BadItem, Item, is_invoice_theme, label, read_account, read_tax_rate, read_theme
 from webapp.xero import XeroClient, XeroUnavailable
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 MAX_WARNINGS = 50  # kept in SyncRun.counts; the counts say how many there were
+XERO_ID = {"account_id": "AccountID", "branding_theme_id": "BrandingThemeID", "tax_type": "TaxType"}  # column: key
 
 
-def _mirror(practice_id: int, model, key_attr: str, items: list[dict], key_of: Callable[[dict], str],
-            fill: Callable, is_gone: Callable, mark_gone: Callable) -> tuple[int, int]:
+def _mirror(practice_id: int, model, key_attr: str, items: list, read: Callable[[Any], Item], what: str,
+            is_gone: Callable, mark_gone: Callable) -> tuple[int, int, list[str]]:
     """Upsert `items` into `model` rows keyed by `key_attr`; mark rows Xero no longer returns as gone.
 
-    Returns (rows seen in Xero, rows newly marked gone).
+    An item that cannot be read is skipped with a warning; then no row is marked gone, as the skipped item may be
+    any of them. The same key twice: the later item wins. Returns (rows seen in Xero, rows newly marked gone,
+    warnings).
     """
     existing = {getattr(row, key_attr): row
                 for row in db.session.execute(db.select(model).filter_by(practice_id=practice_id)).scalars()}
     now = utcnow()
     seen = set()
+    warnings = []
     for item in items:
-        key = key_of(item)
-        seen.add(key)
-        row = existing.get(key) or model(practice_id=practice_id, **{key_attr: key})
-        fill(row, item)
+        try:
+            checked = read(item)
+        except BadItem as problem:
+            warnings.append(f"{what.capitalize()} from Xero was skipped ({label(item, XERO_ID[key_attr])}): "
+                            f"{problem}.")
+            continue
+        seen.add(checked.key)
+        row = existing.get(checked.key)
+        if row is None:
+            row = existing[checked.key] = model(practice_id=practice_id, **{key_attr: checked.key})
+            db.session.add(row)
+        for column, value in checked.values.items():
+            setattr(row, column, value)
         row.synced_at = now
-        db.session.add(row)
     removed = 0
+    if warnings:
+        warnings.append(f"Because {len(warnings)} could not be read, no {what.split(' ', 1)[1]} was marked as gone "
+                        "from Xero this time.")
+        return len(seen), removed, warnings
     for key, row in existing.items():
         if key not in seen and not is_gone(row):
             mark_gone(row)
             row.synced_at = now
             removed += 1
-    return len(seen), removed
+    return len(seen), removed, warnings
 
 
 def _mark_deleted(row) -> None:
     row.status = "DELETED"
 
 
-def _fill_account(row: XeroAccount, item: dict) -> None:
-    row.code = item.get("Code") or None
-    row.name = item.get("Name") or ""
-    row.type = item.get("Type")
-    row.account_class = item.get("Class")
-    row.status = item.get("Status") or "ACTIVE"
-    row.tax_type = item.get("TaxType")
-
-
-def _fill_theme(row: XeroBrandingTheme, item: dict) -> None:
-    row.name = item.get("Name") or ""
-    row.sort_order = int(item.get("SortOrder") or 0)
-    row.present_in_xero = True
-
-
-def _fill_tax_rate(row: XeroTaxRate, item: dict) -> None:
-    row.name = item.get("Name") or row.tax_type
-    row.status = item.get("Status") or "ACTIVE"
-    rate = item.get("EffectiveRate", item.get("DisplayTaxRate"))
-    row.effective_rate = None if rate is None else str(rate)
-
-
-def sync_accounts(practice_id: int, accounts: list[dict]) -> dict:
+def sync_accounts(practice_id: int, accounts: list) -> dict:
     """Upsert the chart of accounts; accounts Xero no longer returns become DELETED."""
-    seen, removed = _mirror(practice_id, XeroAccount, "account_id", accounts, lambda item: item["AccountID"],
-                            _fill_account, lambda row: row.status == "DELETED", _mark_deleted)
-    return {"accounts": seen, "accounts_removed": removed}
+    seen, removed, warnings = _mirror(practice_id, XeroAccount, "account_id", accounts, read_account, "an account",
+                                      lambda row: row.status == "DELETED", _mark_deleted)
+    return {"accounts": seen, "accounts_removed": removed, "warnings": warnings}
 
 
-def sync_branding_themes(practice_id: int, themes: list[dict]) -> dict:
+def sync_branding_themes(practice_id: int, themes: list) -> dict:
     """Upsert the branding themes; themes Xero no longer returns get present_in_xero=False."""
-    invoice_themes = [item for item in themes if item.get("Type", "INVOICE") == "INVOICE"]
-
     def mark_gone(row):
         row.present_in_xero = False
 
-    seen, removed = _mirror(practice_id, XeroBrandingTheme, "branding_theme_id", invoice_themes,
-                            lambda item: item["BrandingThemeID"], _fill_theme,
-                            lambda row: not row.present_in_xero, mark_gone)
-    return {"branding_themes": seen, "branding_themes_removed": removed}
+    seen, removed, warnings = _mirror(practice_id, XeroBrandingTheme, "branding_theme_id",
+                                      [item for item in themes if is_invoice_theme(item)], read_theme,
+                                      "a branding theme", lambda row: not row.present_in_xero, mark_gone)
+    return {"branding_themes": seen, "branding_themes_removed": removed, "warnings": warnings}
 
 
-def sync_tax_rates(practice_id: int, rates: list[dict]) -> dict:
+def sync_tax_rates(practice_id: int, rates: list) -> dict:
     """Upsert the tax rates by TaxType; rates Xero no longer returns become DELETED."""
-    seen, _ = _mirror(practice_id, XeroTaxRate, "tax_type", rates, lambda item: item["TaxType"],
-                      _fill_tax_rate, lambda row: row.status == "DELETED", _mark_deleted)
-    return {"tax_rates": seen}
+    seen, _, warnings = _mirror(practice_id, XeroTaxRate, "tax_type", rates, read_tax_rate, "a tax rate",
+                                lambda row: row.status == "DELETED", _mark_deleted)
+    return {"tax_rates": seen, "warnings": warnings}
 
 
 def fetch_collection(client: XeroClient, name: str) -> list[dict]:
@@ -127,17 +121,20 @@ def fetch_collection(client: XeroClient, name: str) -> list[dict]:
 
 
 def sync_reference_data(practice_id: int, client: XeroClient, progress: Progress = lambda message: None) -> dict:
-    """Fetch and store accounts, branding themes and tax rates; commits after each kind."""
+    """Fetch and store accounts, branding themes and tax rates; commits after each kind. Items that could not be
+    read are listed in `counts["warnings"]`."""
     counts: dict = {}
-    progress("Fetching account codes")
-    counts.update(sync_accounts(practice_id, fetch_collection(client, "Accounts")))
-    db.session.commit()
-    progress("Fetching branding themes")
-    counts.update(sync_branding_themes(practice_id, fetch_collection(client, "BrandingThemes")))
-    db.session.commit()
-    progress("Fetching tax rates")
-    counts.update(sync_tax_rates(practice_id, fetch_collection(client, "TaxRates")))
-    db.session.commit()
+    warnings: list[str] = []
+    for message, sync, name in (("Fetching account codes", sync_accounts, "Accounts"),
+                                ("Fetching branding themes", sync_branding_themes, "BrandingThemes"),
+                                ("Fetching tax rates", sync_tax_rates, "TaxRates")):
+        progress(message)
+        synced = sync(practice_id, fetch_collection(client, name))
+        warnings += synced.pop("warnings")
+        counts.update(synced)
+        db.session.commit()
+    if warnings:
+        counts["warnings"] = _capped(warnings)
     return counts
 
 
