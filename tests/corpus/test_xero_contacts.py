@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.corpus.xero_bodies import ODD_TEXT, Reply, dates, mutated, page
-from tests.factories import make_connection, make_contact_pull, make_xero_contact
+from tests.factories import batched, make_connection, make_contact_pull, make_xero_contact
 from tests.hypothesis_corpus import examples
 from webapp.extensions import db
 from webapp.models import ContactPull, XeroContact
@@ -86,10 +86,11 @@ def _rows(practice_id: int) -> dict[str, tuple]:
 def test_a_bad_contacts_page_never_loses_stored_contacts_and_keeps_the_good_ones(app_ctx, settings, fake_time,
                                                                                   answer):
     good, items, reply = answer
-    connection = make_connection(tenant_id=str(uuid.uuid4()))
-    practice_id = connection.practice_id
-    stored_ids = [make_xero_contact(practice_id, name, status=status).contact_id for name, status in STORED]
-    pull = make_contact_pull(practice_id, tenant_id=connection.tenant_id)
+    with batched():
+        connection = make_connection(tenant_id=str(uuid.uuid4()))
+        practice_id = connection.practice_id
+        stored_ids = [make_xero_contact(practice_id, name, status=status).contact_id for name, status in STORED]
+        pull = make_contact_pull(practice_id, tenant_id=connection.tenant_id)
     started_before = pull.last_started_at
     body = reply.body.replace('"STORED"', json.dumps(stored_ids[0]))
     before = _rows(practice_id)
