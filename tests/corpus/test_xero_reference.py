@@ -15,7 +15,7 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.corpus.xero_bodies import ODD_TEXT, Reply, json_reply, mutated, page
+from tests.corpus.xero_bodies import ODD_TEXT, json_reply, mutated, page
 from tests.factories import batched, make_connection
 from tests.hypothesis_corpus import examples
 from webapp.extensions import db
