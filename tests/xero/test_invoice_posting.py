@@ -218,6 +218,12 @@ def test_a_lookup_by_id_when_xero_gave_one(app, practice_id, xero, factory):
     ({"Invoices": [{"Reference": "Someone else's", "InvoiceID": "3fa85f64-5717-4562-b3fc-2c963f66afa6"}]},
      "not an invoice object"),
     (["not", "an", "object"], "no Invoices list"),
+    ({"Invoices": [{"Reference": "November 2026 · SKT-000001", "InvoiceID": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "Total": 1e30}]}, "not an amount Socket can store"),
+    ({"Invoices": [{"Reference": "November 2026 · SKT-000001", "InvoiceID": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "AmountDue": 12345678901.0}]}, "not an amount Socket can store"),
+    ({"Invoices": [{"Reference": "November 2026 · SKT-000001", "InvoiceID": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "Status": ["PAID"]}]}, "is not one Socket knows"),
 ])
 def test_an_unreadable_answer_leaves_the_invoice_outstanding_to_be_looked_up(app, practice_id, xero, factory,
                                                                              answer, why):
@@ -233,6 +239,21 @@ def test_an_unreadable_answer_leaves_the_invoice_outstanding_to_be_looked_up(app
     post(app, practice_id, factory)  # Xero did create it: the next run finds it by its Reference
     status, posting = invoice_state(invoice.id)
     assert (status, posting.found_after_unknown, len(xero.invoices)) == ("posted", True, 1)
+
+
+@pytest.mark.parametrize("number", ["INV-" + "9" * 300, "INV\x00-1"])
+def test_an_invoice_number_socket_cannot_store_is_left_out_and_the_invoice_posted(app, practice_id, xero, factory,
+                                                                                  number):
+    client, _ = linked_client(practice_id, "ABB01")
+    invoice = make_invoice(practice_id, client, "SKT-000001")
+    invoice_id = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    xero.invoice_answer = {"Invoices": [{"Reference": "November 2026 · SKT-000001", "InvoiceID": invoice_id,
+                                         "InvoiceNumber": number, "Status": "DRAFT", "Total": 300.0}]}
+    result = post(app, practice_id, factory)
+    status, posting = invoice_state(invoice.id)
+    assert (status, posting.xero_invoice_id, posting.xero_number, str(posting.total)) == (
+        "posted", invoice_id, None, "300.00")
+    assert [outcome.message for outcome in result.posted] == [invoice_id]
 
 
 def test_a_whole_batch_refused_with_400_is_failed_with_xeros_message(app, practice_id, mocked, settings, factory):

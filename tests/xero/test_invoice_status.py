@@ -71,6 +71,22 @@ def test_status_and_amounts_are_stored_and_unknown_invoices_ignored(app, posted,
     assert state.status_read_from == datetime(2026, 12, 2, 2, tzinfo=UTC) and state.tenant_id == TENANT_ID
 
 
+@pytest.mark.parametrize("odd", [{"Total": 1e30}, {"AmountDue": "1e400"}, {"AmountPaid": 1e10}, {"Total": "NaN"},
+                                 {"InvoiceNumber": "INV-" + "9" * 300}, {"InvoiceNumber": "INV\x00-1"}])
+def test_values_socket_cannot_store_are_left_as_they_were_and_the_rest_is_read(app, posted, mocked, settings, api,
+                                                                               odd):
+    practice_id, xero, ids = posted
+    _, before = invoice_state(ids[0])
+    answer_with(mocked, settings, [{**xero.invoices[0], "Status": "PAID", **odd},
+                                   {"Type": "ACCREC", "InvoiceID": "bad\x00id", "Status": "PAID"}], [])
+    result = read_invoice_statuses(practice_id, TENANT_ID, api)
+    assert (result.updated, result.skipped) == (1, 1)
+    _, after = invoice_state(ids[0])
+    assert after.xero_status == "PAID"
+    assert (after.xero_number, after.total, after.amount_due, after.amount_paid) == (
+        before.xero_number, before.total, before.amount_due, before.amount_paid)
+
+
 def test_an_invoice_edited_in_xero_is_flagged_and_socket_changes_nothing(app, posted, mocked, settings, api):
     practice_id, xero, ids = posted
     edited = dict(xero.invoices[0])

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from webapp.extensions import db
@@ -62,6 +62,7 @@ from webapp.xero import (
     XeroValidationError,
     parse_xero_datetime,
 )
+from webapp.xero.amounts import parse_xero_amount
 from webapp.xero.idempotency import content_key
 
 log = logging.getLogger(__name__)
@@ -163,18 +164,10 @@ def _same_reference(a: str | None, b: str | None) -> bool:
 
 # -- reading Xero's answers ---------------------------------------------------------------------------------------
 def _money(element: dict, key: str) -> Decimal | None:
-    value = element.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _Unreadable(f"its {key} {value!r} is not an amount")
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise _Unreadable(f"its {key} {value!r} is not an amount") from None
-    if not amount.is_finite():
-        raise _Unreadable(f"its {key} {value!r} is not an amount")
-    return amount.quantize(Decimal("0.01"))
+        return parse_xero_amount(element.get(key))
+    except ValueError as problem:
+        raise _Unreadable(f"its {key} {problem}") from None
 
 
 def read_created(element: Any) -> _Created:
@@ -190,10 +183,12 @@ def read_created(element: Any) -> _Created:
         raise _Unreadable("it has no InvoiceID")
     number = element.get("InvoiceNumber")
     if number is not None and not isinstance(number, str):
-        raise _Unreadable(f"its InvoiceNumber {number!r} is not text")
+        raise _Unreadable(f"its InvoiceNumber {number!r:.80} is not text")
+    if number is not None and (len(number) > 255 or "\x00" in number):
+        number = None  # text Socket cannot store: the invoice is known by its InvoiceID
     status = element.get("Status")
-    if status is not None and status not in {s.value for s in XeroInvoiceStatus}:
-        raise _Unreadable(f"its Status {status!r} is not one Socket knows")
+    if status is not None and (not isinstance(status, str) or status not in {s.value for s in XeroInvoiceStatus}):
+        raise _Unreadable(f"its Status {status!r:.80} is not one Socket knows")
     updated = element.get("UpdatedDateUTC")
     try:
         updated_at = parse_xero_datetime(updated) if isinstance(updated, str) else None

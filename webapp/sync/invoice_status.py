@@ -8,10 +8,11 @@ Socket sent is flagged `edited_in_xero`, with what differs: Socket never overwri
 invoice to match. The read's start is saved only when every page was read, so a read that stopped part way is
 repeated from the same point next time; an answer without an Invoices list stores nothing of that page.
 """
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from webapp.extensions import db
@@ -19,12 +20,12 @@ from webapp.models import InvoicePosting, XeroInvoiceState, XeroInvoiceStatus
 from webapp.models.base import utcnow
 from webapp.sync.contacts_pull import if_modified_since
 from webapp.xero import XeroClient, XeroUnavailable, parse_xero_datetime
+from webapp.xero.amounts import parse_xero_amount
 
 PAGE_SIZE = 1000  # invoices a page (Xero's most; its default, 100, would cost ten times the calls)
 IDS_PER_CALL = 50
 CLOCK_OVERLAP = timedelta(minutes=1)
 STATUSES = {s.value for s in XeroInvoiceStatus}
-TWO_PLACES = Decimal("0.01")
 
 
 @dataclass
@@ -47,13 +48,10 @@ class StatusReadResult:
 
 
 def _amount(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount.quantize(TWO_PLACES) if amount.is_finite() else None
+        return parse_xero_amount(value)
+    except ValueError:
+        return None  # unreadable: what is stored stays
 
 
 def _text(value: Any) -> str:
@@ -104,8 +102,9 @@ def apply_invoice(posting: InvoicePosting, invoice: dict) -> bool:
     status = invoice.get("Status")
     if isinstance(status, str) and status in STATUSES:
         posting.xero_status = status
-    if isinstance(invoice.get("InvoiceNumber"), str) and invoice["InvoiceNumber"]:
-        posting.xero_number = invoice["InvoiceNumber"]
+    number = invoice.get("InvoiceNumber")
+    if isinstance(number, str) and number and len(number) <= 255 and "\x00" not in number:
+        posting.xero_number = number
     for key, column in (("Total", "total"), ("AmountDue", "amount_due"), ("AmountPaid", "amount_paid")):
         amount = _amount(invoice.get(key))
         if amount is not None:
@@ -135,12 +134,19 @@ def _state(practice_id: int, tenant_id: str) -> XeroInvoiceState:
     return state
 
 
+def _invoice_id(item: Any) -> str | None:
+    """The item's InvoiceID in lower case, or None when it has none that is a Xero id."""
+    value = item.get("InvoiceID") if isinstance(item, dict) else None
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _store_page(practice_id: int, items: list, result: StatusReadResult) -> None:
-    ids = {str(item["InvoiceID"]).lower(): item for item in items
-           if isinstance(item, dict) and isinstance(item.get("InvoiceID"), str)
-           and item.get("Type", "ACCREC") == "ACCREC"}
-    result.skipped += sum(1 for item in items if not isinstance(item, dict) or not isinstance(item.get("InvoiceID"),
-                                                                                               str))
+    ids = {invoice_id: item for item in items
+           if (invoice_id := _invoice_id(item)) and item.get("Type", "ACCREC") == "ACCREC"}
+    result.skipped += sum(1 for item in items if _invoice_id(item) is None)
     postings = {p.xero_invoice_id: p for p in db.session.execute(db.select(InvoicePosting).filter(
         InvoicePosting.practice_id == practice_id, InvoicePosting.xero_invoice_id.in_(list(ids))))
         .scalars()} if ids else {}
