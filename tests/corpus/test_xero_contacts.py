@@ -12,7 +12,7 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.corpus.xero_bodies import ODD_TEXT, Reply, dates, mutated, page
+from tests.corpus.xero_bodies import ODD_TEXT, Reply, RolledBack, dates, mutated, page
 from tests.factories import batched, make_connection, make_contact_pull, make_xero_contact
 from tests.hypothesis_corpus import examples
 from webapp.extensions import db
@@ -95,7 +95,7 @@ def test_a_bad_contacts_page_never_loses_stored_contacts_and_keeps_the_good_ones
     body = reply.body.replace('"STORED"', json.dumps(stored_ids[0]))
     before = _rows(practice_id)
     client = XeroClient.for_connection(connection, settings, sleep=fake_time.sleep, clock=fake_time.clock)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+    with RolledBack(), responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         mocked.add_callback("GET", f"{settings.accounting_url}/Contacts",
                             callback=lambda request: Reply(body, reply.content_type).as_callback_result())
         try:

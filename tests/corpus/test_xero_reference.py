@@ -15,7 +15,7 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.corpus.xero_bodies import ODD_TEXT, json_reply, mutated, page
+from tests.corpus.xero_bodies import ODD_TEXT, RolledBack, json_reply, mutated, page
 from tests.factories import batched, make_connection
 from tests.hypothesis_corpus import examples
 from webapp.extensions import db
@@ -120,7 +120,7 @@ def test_a_bad_reference_answer_never_loses_stored_rows_and_keeps_the_good_ones(
     practice_id = connection.practice_id
     before = kind.rows(practice_id)
     client = XeroClient.for_connection(connection, settings, sleep=fake_time.sleep, clock=fake_time.clock)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+    with RolledBack(), responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         _valid_others(mocked, settings, kind)
         mocked.add_callback("GET", f"{settings.accounting_url}/{kind.collection}",
                             callback=lambda request: reply.as_callback_result())

@@ -92,3 +92,17 @@ def page(draw, collection: str, items: list) -> Reply:
         return json_reply(draw(st.one_of(st.dictionaries(st.text(max_size=5), scalars, max_size=3),
                                          st.lists(scalars, max_size=2))))
     return draw(st.sampled_from(BROKEN_BODIES))
+
+
+class RolledBack:
+    """`with RolledBack():` around an example: an unexpected exception rolls the session back before it propagates,
+    so the next example (and Hypothesis's shrinking) starts from a clean session instead of a failed transaction."""
+
+    def __enter__(self) -> "RolledBack":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is not None:
+            from webapp.extensions import db
+
+            db.session.rollback()
