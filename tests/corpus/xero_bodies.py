@@ -98,7 +98,7 @@ class RolledBack:
     """`with RolledBack():` around an example: an unexpected exception rolls the session back before it propagates,
     so the next example (and Hypothesis's shrinking) starts from a clean session instead of a failed transaction."""
 
-    def __enter__(self) -> "RolledBack":
+    def __enter__(self) -> RolledBack:
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
