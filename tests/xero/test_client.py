@@ -240,6 +240,22 @@ def test_validation_error_carries_per_element_messages(settings, client, mocked)
     assert "archived" in error.message
 
 
+@pytest.mark.parametrize("body, message", [
+    ({"Elements": ["not an element", None, {"ValidationErrors": "not a list"},
+                   {"ValidationErrors": [{"Message": ["a", "list"]}, "junk", {"Message": "Bad\x00 code "}]}]},
+     "Xero refused the data: Bad code"),
+    ({"Elements": {"0": {}}, "Message": ["not", "text"], "Detail": "Detail\x00 only"},
+     "Xero refused the data: Detail only"),
+    ({"Message": "x" * 100_000}, "Xero refused the data: " + "x" * 999 + "…"),
+    (["not", "an", "object"], "Xero refused the data: Xero refused the data."),
+])
+def test_a_validation_error_of_an_odd_shape_keeps_what_can_be_read(settings, client, mocked, body, message):
+    mocked.post(url(settings, "Invoices"), status=400, json=body)
+    with pytest.raises(XeroValidationError) as raised:
+        client.post("Invoices", json={"Invoices": [{}]})
+    assert raised.value.message == message
+
+
 def test_404_is_not_found(settings, client, mocked):
     mocked.get(url(settings, "Contacts/nope"), status=404, body="")
     with pytest.raises(XeroNotFound):

@@ -256,6 +256,17 @@ def test_an_invoice_number_socket_cannot_store_is_left_out_and_the_invoice_poste
     assert [outcome.message for outcome in result.posted] == [invoice_id]
 
 
+def test_a_refusal_message_with_a_nul_is_stored_without_it(app, practice_id, xero, factory):
+    client, _ = linked_client(practice_id, "ABB01")
+    invoice = make_invoice(practice_id, client, "SKT-000001")
+    xero.invoice_answer = {"Invoices": [{"Reference": "November 2026 · SKT-000001", "HasErrors": True,
+                                         "ValidationErrors": [{"Message": "The contact\x00 is archived."},
+                                                              {"Message": 42}, "junk"]}]}
+    post(app, practice_id, factory)
+    status, posting = invoice_state(invoice.id)
+    assert (status, posting.last_error) == ("failed", "Xero refused it: The contact is archived.")
+
+
 def test_a_whole_batch_refused_with_400_is_failed_with_xeros_message(app, practice_id, mocked, settings, factory):
     client, _ = linked_client(practice_id, "ABB01")
     invoice = make_invoice(practice_id, client, "SKT-000001")

@@ -63,6 +63,7 @@ from webapp.xero import (
     parse_xero_datetime,
 )
 from webapp.xero.amounts import parse_xero_amount
+from webapp.xero.http_errors import message_text
 from webapp.xero.idempotency import content_key
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ def element_messages(element: dict) -> list[str]:
     errors = element.get("ValidationErrors")
     if not isinstance(errors, list):
         return []
-    return [str(e["Message"]).strip() for e in errors if isinstance(e, dict) and e.get("Message")]
+    return [message_text(e.get("Message")) for e in errors if isinstance(e, dict) and message_text(e.get("Message"))]
 
 
 def _refused(element: dict) -> bool:

@@ -40,26 +40,40 @@ def success_json(response: requests.Response):
                               "nothing was changed. Try again shortly.", status=response.status_code) from None
 
 
+def message_text(value: object, limit: int = 1000) -> str:
+    """A message of Xero's as Socket shows and stores it: text without NUL characters (PostgreSQL cannot store
+    them), stripped, at most `limit` characters; "" for anything that is not text."""
+    if not isinstance(value, str):
+        return ""
+    text = value.replace("\x00", "").strip()
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _detail(response: requests.Response) -> str:
     body = body_json(response)
     if isinstance(body, dict):
         for key in ("Detail", "Message", "Title", "detail", "title"):
-            if body.get(key):
-                return str(body[key])
+            if message_text(body.get(key)):
+                return message_text(body.get(key))
     return response.reason or f"HTTP {response.status_code}"
 
 
 def validation_error(response: requests.Response) -> XeroValidationError:
-    """Xero's ValidationException with its per-element messages (Elements[i].ValidationErrors[].Message)."""
+    """Xero's ValidationException with its per-element messages (Elements[i].ValidationErrors[].Message); parts
+    of the body that are not of Xero's shape are left out."""
     body = body_json(response)
     body = body if isinstance(body, dict) else {}
+    listed = body.get("Elements")
     elements = []
-    for index, element in enumerate(body.get("Elements") or []):
-        messages = [e.get("Message", "") for e in (element.get("ValidationErrors") or []) if isinstance(e, dict)]
+    for index, element in enumerate(listed if isinstance(listed, list) else []):
+        errors = element.get("ValidationErrors") if isinstance(element, dict) else None
+        messages = [message_text(e.get("Message")) for e in (errors if isinstance(errors, list) else [])
+                    if isinstance(e, dict) and message_text(e.get("Message"))]
         if messages:
             elements.append(ElementErrors(index=index, messages=messages, element=element))
     messages = [m for e in elements for m in e.messages]
-    summary = "; ".join(messages) or body.get("Message") or body.get("Detail") or "Xero refused the data."
+    summary = "; ".join(messages) or message_text(body.get("Message")) or message_text(body.get("Detail")) \
+        or "Xero refused the data."
     return XeroValidationError(f"Xero refused the data: {summary}", elements=elements, status=response.status_code)
 
 
