@@ -24,9 +24,9 @@ from webapp.sync.invoice_posting import post_outstanding
 from webapp.xero import XeroClient
 
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
+MESSAGES = ["Account code '999' is not a valid code.", *ODD_TEXT]
 refusals = st.one_of(
-    st.lists(st.fixed_dictionaries({"Message": st.sampled_from(["Account code '999' is not a valid code.", *ODD_TEXT])}),
-             min_size=1, max_size=3),
+    st.lists(st.fixed_dictionaries({"Message": st.sampled_from(MESSAGES)}), min_size=1, max_size=3),
     st.lists(st.one_of(st.none(), st.integers(), st.fixed_dictionaries({"Message": st.integers()})), max_size=2))
 
 
