@@ -1,6 +1,7 @@
 """The identity endpoints: authorization URL with state + PKCE, code exchange, refresh, revocation."""
 import base64
 import hashlib
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -144,3 +145,46 @@ def test_a_refresh_stops_retrying_at_its_deadline(settings, mocked, monkeypatch)
         oauth.refresh_tokens(settings, "old-refresh", sleep=lambda s: None)
     # 0.3 s spent plus the next backoff (at least 0.5 s) would pass the deadline: no second attempt.
     assert len(mocked.calls) == 1 < oauth.REFRESH_ATTEMPTS
+
+
+@responses.activate
+def test_connections_rows_socket_cannot_store_are_left_out(settings):
+    from webapp.xero.connections import list_connections
+
+    responses.get(settings.connections_url, json=[
+        None, {"tenantId": "t0"}, {"id": 5, "tenantId": "t5"}, {"id": "c6", "tenantId": "t" * 37},
+        {"id": "c7", "tenantId": "t7", "tenantType": ["ORGANISATION"]},
+        {"id": "c1", "tenantId": "t1", "tenantName": " Acme\x00 " + "x" * 300}])
+    rows = list_connections(settings, "tok")
+    assert [(r.id, r.tenant_id, r.tenant_name) for r in rows] == [("c1", "t1", ("Acme " + "x" * 300)[:200])]
+
+
+@pytest.mark.parametrize("field, value", [("expires_in", 10**12), ("expires_in", True), ("expires_in", -5),
+                                          ("refresh_token", 12), ("scope", {"a": 1})])
+def test_a_token_field_of_the_wrong_kind_is_read_as_xeros_default(settings, mocked, fake_time, field, value):
+    mocked.post(settings.token_url, json={**token_body(), field: value})
+    for tokens in (oauth.exchange_code(settings, "the-code", "v"),
+                   oauth.refresh_tokens(settings, "old-refresh", sleep=fake_time.sleep)):
+        assert tokens.access_token == "new-access"
+        assert tokens.refresh_token == (None if field == "refresh_token" else "new-refresh")
+        assert tokens.scope == (None if field == "scope" else token_body()["scope"])
+        left = (tokens.expires_at - datetime.now(UTC)).total_seconds()
+        assert 1790 < left <= 1800
+
+
+@pytest.mark.parametrize("access", [12345, ["a"], ""])
+def test_an_access_token_that_is_not_text_is_refused(settings, mocked, fake_time, access):
+    mocked.post(settings.token_url, json={**token_body(), "access_token": access})
+    with pytest.raises(XeroAuthError, match="no access token"):
+        oauth.exchange_code(settings, "the-code", "v")
+    with pytest.raises(XeroUnavailable, match="no access token"):
+        oauth.refresh_tokens(settings, "old-refresh", sleep=fake_time.sleep)
+
+
+@pytest.mark.parametrize("expires_in", ["soon", [1800], {"s": 1}])
+def test_an_expiry_the_oauth_library_cannot_read_is_an_unreadable_answer(settings, mocked, fake_time, expires_in):
+    mocked.post(settings.token_url, json={**token_body(), "expires_in": expires_in})
+    with pytest.raises(XeroUnavailable, match="did not answer properly"):
+        oauth.exchange_code(settings, "the-code", "v")
+    with pytest.raises(XeroUnavailable, match="unreadable answer"):
+        oauth.refresh_tokens(settings, "old-refresh", sleep=fake_time.sleep)

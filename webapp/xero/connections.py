@@ -57,16 +57,35 @@ def _unreachable(reason: str) -> RetryableFailure:
 
 def list_connections(settings: XeroSettings, access_token: str, auth_event_id: str | None = None,
                      sleep=None, budget: Budget | None = None) -> list[TenantConnection]:
-    """The organisations this token may use; with `auth_event_id`, only those granted in that sign-in."""
+    """The organisations this token may use; with `auth_event_id`, only those granted in that sign-in. A row without
+    a usable id and tenantId is left out (and logged)."""
     params = {"authEventId": auth_event_id} if auth_event_id else None
     response = _send("GET", settings.connections_url, access_token, params=params, sleep=sleep, budget=budget)
     if response.status_code >= 300:
         raise error_for(response)
     rows = success_json(response)
-    return [TenantConnection(id=row["id"], tenant_id=row["tenantId"], tenant_name=row.get("tenantName") or "",
-                             tenant_type=row.get("tenantType") or "ORGANISATION")
-            for row in (rows if isinstance(rows, list) else [])
-            if row.get("tenantType", "ORGANISATION") == "ORGANISATION"]
+    found = []
+    for row in rows if isinstance(rows, list) else []:
+        organisation = _organisation(row)
+        if organisation is None:
+            log.warning("Xero's connections listing had a row Socket could not read; it was left out")
+        elif organisation.tenant_type == "ORGANISATION":
+            found.append(organisation)
+    return found
+
+
+def _id(value) -> str | None:
+    return value if isinstance(value, str) and value and len(value) <= 36 and "\x00" not in value else None
+
+
+def _organisation(row) -> TenantConnection | None:
+    """One row of the listing as Socket stores it, or None when it has no usable id and tenantId."""
+    if not isinstance(row, dict) or not _id(row.get("id")) or not _id(row.get("tenantId")):
+        return None
+    name, kind = row.get("tenantName"), row.get("tenantType", "ORGANISATION")
+    name = name.replace("\x00", "").strip()[:200] if isinstance(name, str) else ""
+    return TenantConnection(id=row["id"], tenant_id=row["tenantId"], tenant_name=name,
+                            tenant_type=kind if isinstance(kind, str) else "")
 
 
 def delete_connection(settings: XeroSettings, access_token: str, connection_id: str, sleep=None,

@@ -24,6 +24,8 @@ REFRESH_ATTEMPTS = 4
 REFRESH_TIMEOUT = (5, 15)  # (connect, read) seconds for one refresh attempt
 REFRESH_BACKOFF_MAX = 8.0
 REFRESH_DEADLINE = 40.0  # no new attempt after this; worst case ≈ 40 + 20 s, inside the 90 s lock TTL
+DEFAULT_LIFE = 1800  # seconds: Xero's access tokens last 30 minutes
+MAX_LIFE = 86400
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,22 @@ def _session(settings: XeroSettings, **kwargs) -> OAuth2Session:
     return OAuth2Session(settings.client_id, settings.client_secret, **kwargs)
 
 
-def _token_set(token: dict) -> TokenSet:
-    expires_in = int(token.get("expires_in") or 1800)
+def _token_set(token: object) -> TokenSet:
+    """The token response as a TokenSet; ValueError when it has no access token that is text. An expires_in that
+    is not a number of seconds up to a day is read as Xero's 30 minutes: the tokens are good, and dropping a
+    rotated refresh token for it would lose the connection."""
+    access = token.get("access_token") if isinstance(token, dict) else None
+    if not isinstance(access, str) or not access:
+        raise ValueError("no access token")
+    assert isinstance(token, dict)
+    refresh, scope, expires_in = token.get("refresh_token"), token.get("scope"), token.get("expires_in")
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not 0 < expires_in <= MAX_LIFE:
+        expires_in = DEFAULT_LIFE
     return TokenSet(
-        access_token=token["access_token"],
-        refresh_token=token.get("refresh_token"),
-        expires_at=datetime.now(UTC) + timedelta(seconds=expires_in),
-        scope=token.get("scope"),
+        access_token=access,
+        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+        expires_at=datetime.now(UTC) + timedelta(seconds=int(expires_in)),
+        scope=scope if isinstance(scope, str) else None,
     )
 
 
@@ -81,12 +92,13 @@ def exchange_code(settings: XeroSettings, code: str, code_verifier: str, budget:
     except requests.Timeout:
         raise XeroTimedOut(f"{TIMED_OUT} while Socket collected your sign-in. Please try connecting again.") \
             from None
-    except (requests.RequestException, ValueError) as exc:
+    except (requests.RequestException, ValueError, TypeError) as exc:  # Authlib: a body it could not read
         raise XeroUnavailable(f"Xero's sign-in service did not answer properly ({type(exc).__name__}). "
                               "Please try connecting again.") from None
-    if "access_token" not in token:
-        raise XeroAuthError("Xero's token response had no access token. Please try connecting again.")
-    return _token_set(token)
+    try:
+        return _token_set(token)
+    except ValueError:
+        raise XeroAuthError("Xero's token response had no access token. Please try connecting again.") from None
 
 
 def refresh_tokens(settings: XeroSettings, refresh_token: str,
@@ -100,7 +112,7 @@ def refresh_tokens(settings: XeroSettings, refresh_token: str,
     request `budget` bounds it further (each attempt's timeouts and the retry deadline).
     """
 
-    def attempt() -> dict:
+    def attempt() -> TokenSet:
         session = _session(settings)
         try:
             token = session.refresh_token(settings.token_url, refresh_token=refresh_token,
@@ -118,19 +130,20 @@ def refresh_tokens(settings: XeroSettings, refresh_token: str,
             status = exc.response.status_code if exc.response is not None else None
             log.warning("Xero token endpoint answered %s; retrying", status)
             raise _lost(f"HTTP {status}") from None
-        except ValueError:
-            # Authlib could not parse the body: Xero may have rotated already, so this is a lost response.
+        except (ValueError, TypeError):
+            # Authlib could not read the body (not JSON, or an expires_in that is not a number): Xero may have
+            # rotated already, so this is a lost response.
             log.warning("Xero token endpoint answered with a body that is not JSON; retrying")
             raise _lost("unreadable answer") from None
-        if not isinstance(token, dict) or not token.get("access_token"):
+        try:
+            return _token_set(token)
+        except ValueError:
             log.warning("Xero token endpoint answered without an access token; retrying")
-            raise _lost("no access token in the answer")
-        return token
+            raise _lost("no access token in the answer") from None
 
-    token = call_with_retries(attempt, attempts=REFRESH_ATTEMPTS, backoff_multiplier=0.5,
-                              backoff_max=REFRESH_BACKOFF_MAX, deadline=deadline_for(budget, REFRESH_DEADLINE),
-                              sleep=sleep)
-    return _token_set(token)
+    return call_with_retries(attempt, attempts=REFRESH_ATTEMPTS, backoff_multiplier=0.5,
+                             backoff_max=REFRESH_BACKOFF_MAX, deadline=deadline_for(budget, REFRESH_DEADLINE),
+                             sleep=sleep)
 
 
 def _lost(reason: str) -> RetryableFailure:
