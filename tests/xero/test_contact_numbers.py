@@ -122,3 +122,23 @@ def test_a_batch_refused_as_a_whole_is_recorded_and_the_next_batch_still_goes(se
     result = stamp_contact_numbers(connection.practice_id, TENANT_ID, xero)
     assert (result.stamped, result.failed, result.calls) == (1, 50, 2)
     assert "Something is wrong with the batch." in result.warnings[0]
+
+
+@pytest.mark.parametrize("answered", [{"x": 1}, ["C001"], "N" * 51, "C\x00001", 42])
+def test_a_contact_number_xero_answers_that_socket_cannot_store_is_read_as_the_code_sent(settings, connection, xero,
+                                                                                         mocked, answered):
+    linked = linked_clients(connection.practice_id, 1)
+    mocked.post(f"{settings.accounting_url}/Contacts", json={"Contacts": [
+        {"ContactID": linked["C001"], "ContactNumber": answered, "StatusAttributeString": "OK"}]})
+    result = stamp_contact_numbers(connection.practice_id, TENANT_ID, xero)
+    assert result.stamped == 1 and numbers(connection.practice_id)[linked["C001"]] == "C001"
+
+
+@pytest.mark.parametrize("errors", [42, {"Message": "x"}, [{"Message": "Bad\x00 number"}, "junk"]])
+def test_validation_errors_of_an_odd_shape_are_still_a_refusal(settings, connection, xero, mocked, errors):
+    linked = linked_clients(connection.practice_id, 1)
+    mocked.post(f"{settings.accounting_url}/Contacts", json={"Contacts": [
+        {"ContactID": linked["C001"], "StatusAttributeString": "ERROR", "ValidationErrors": errors}]})
+    result = stamp_contact_numbers(connection.practice_id, TENANT_ID, xero)
+    assert result.failed == 1 and "\x00" not in result.warnings[0]
+    assert numbers(connection.practice_id)[linked["C001"]] is None

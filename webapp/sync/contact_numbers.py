@@ -15,6 +15,7 @@ from typing import Any
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, ClientStatus, LinkOutcome, XeroContact
 from webapp.xero import XeroClient, XeroValidationError, parse_xero_datetime
+from webapp.xero.http_errors import message_text
 from webapp.xero.idempotency import content_key
 
 BATCH_SIZE = 50  # Xero's advice for batches
@@ -55,8 +56,16 @@ def idempotency_key(tenant_id: str, body: dict) -> str:
 
 
 def _messages(element: dict) -> list[str]:
-    errors = element.get("ValidationErrors") or []
-    return [str(e.get("Message")) for e in errors if isinstance(e, dict) and e.get("Message")] or ["refused"]
+    errors = element.get("ValidationErrors")
+    return [message_text(e.get("Message")) for e in (errors if isinstance(errors, list) else [])
+            if isinstance(e, dict) and message_text(e.get("Message"))] or ["refused"]
+
+
+def _contact_number(element: dict, code: str) -> str:
+    """The ContactNumber Xero answered when it is text Socket can store (at most 50 characters, no NUL), else the
+    code Socket sent: Xero accepted that."""
+    number = element.get("ContactNumber")
+    return number if isinstance(number, str) and number and len(number) <= 50 and "\x00" not in number else code
 
 
 def _refused(element: dict) -> bool:
@@ -84,7 +93,7 @@ def _store_answer(practice_id: int, batch: list[tuple[str, str, str]], answer: A
                                    f"{why}.")
             continue
         row = rows[contact_id]
-        row.contact_number = element.get("ContactNumber") or code
+        row.contact_number = _contact_number(element, code)
         try:
             row.updated_date_utc = parse_xero_datetime(element.get("UpdatedDateUTC")) or row.updated_date_utc
         except (TypeError, ValueError):
