@@ -160,7 +160,7 @@ def test_connections_rows_socket_cannot_store_are_left_out(settings):
 
 
 @pytest.mark.parametrize("field, value", [("expires_in", 10**12), ("expires_in", True), ("expires_in", -5),
-                                          ("refresh_token", 12), ("scope", {"a": 1})])
+                                          ("expires_in", 0.5), ("refresh_token", 12), ("scope", {"a": 1})])
 def test_a_token_field_of_the_wrong_kind_is_read_as_xeros_default(settings, mocked, fake_time, field, value):
     mocked.post(settings.token_url, json={**token_body(), field: value})
     for tokens in (oauth.exchange_code(settings, "the-code", "v"),

@@ -53,14 +53,14 @@ def _session(settings: XeroSettings, **kwargs) -> OAuth2Session:
 
 def _token_set(token: object) -> TokenSet:
     """The token response as a TokenSet; ValueError when it has no access token that is text. An expires_in that
-    is not a number of seconds up to a day is read as Xero's 30 minutes: the tokens are good, and dropping a
+    is not a number of seconds from 1 to a day is read as Xero's 30 minutes: the tokens are good, and dropping a
     rotated refresh token for it would lose the connection."""
     access = token.get("access_token") if isinstance(token, dict) else None
     if not isinstance(access, str) or not access:
         raise ValueError("no access token")
     assert isinstance(token, dict)
     refresh, scope, expires_in = token.get("refresh_token"), token.get("scope"), token.get("expires_in")
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not 0 < expires_in <= MAX_LIFE:
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not 1 <= expires_in <= MAX_LIFE:
         expires_in = DEFAULT_LIFE
     return TokenSet(
         access_token=access,
