@@ -143,6 +143,14 @@ def test_malformed_contacts_are_skipped_and_recorded_and_the_rest_stored(setting
     assert "Name 'No Id Ltd'" in result.warnings[0]
 
 
+@pytest.mark.parametrize("fields", [{"Name": "x" * 100_000}, {"ContactID": "y" * 100_000},
+                                    {"ContactStatus": "z" * 100_000}, {"UpdatedDateUTC": "w" * 100_000}])
+def test_a_warning_quotes_at_most_80_characters_of_a_huge_value(settings, connection, xero, mocked, fields):
+    answer_pages(mocked, settings, [xero_contact("Huge Ltd", **fields)])
+    [warning] = pull(connection, xero).warnings
+    assert warning.startswith("A contact from Xero was skipped") and len(warning) < 400
+
+
 @pytest.mark.parametrize("bad_answer", [{"Status": "OK"}, {"Contacts": None}, {"Contacts": {"ContactID": "x"}}])
 def test_an_answer_without_a_contacts_list_changes_nothing(settings, connection, xero, mocked, bad_answer):
     answer_pages(mocked, settings, [xero_contact("Abbott & Sons Ltd")], bad_answer)

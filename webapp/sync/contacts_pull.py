@@ -90,7 +90,7 @@ def _guid(value: Any, key: str) -> str:
     try:
         return str(uuid.UUID(value))
     except (TypeError, ValueError, AttributeError):
-        raise BadContact(f"its {key} {value!r} is not a Xero id") from None
+        raise BadContact(f"its {key} {value!r:.80} is not a Xero id") from None
 
 
 def _text(item: dict, key: str, limit: int, where: str = "") -> str | None:
@@ -159,7 +159,7 @@ def parse_contact(item: Any) -> ContactFields:
     texts = {column: _text(item, key, limit) for key, column, limit in TEXT_FIELDS}
     status = item.get("ContactStatus") or "ACTIVE"
     if not isinstance(status, str) or status.upper() not in STATUSES:
-        raise BadContact(f"its ContactStatus {status!r} is not one of {', '.join(STATUSES)}")
+        raise BadContact(f"its ContactStatus {status!r:.80} is not one of {', '.join(STATUSES)}")
     merged = item.get("MergedToContactID")
     updated = item.get("UpdatedDateUTC") or None
     try:
@@ -167,7 +167,7 @@ def parse_contact(item: Any) -> ContactFields:
     except ValueError:
         updated_at = None
     if updated is not None and updated_at is None:
-        raise BadContact(f"its UpdatedDateUTC {updated!r} is not a date")
+        raise BadContact(f"its UpdatedDateUTC {updated!r:.80} is not a date")
     address_line, city, postcode = _address(_objects(item, "Addresses"))
     return ContactFields(
         contact_id=contact_id, name=texts["name"] or "", email=texts["email"],
@@ -182,7 +182,7 @@ def parse_contact(item: Any) -> ContactFields:
 def _skipped_warning(item: Any, problem: BadContact) -> str:
     name = item.get("Name") if isinstance(item, dict) else None
     contact_id = item.get("ContactID") if isinstance(item, dict) else None
-    label = ", ".join(f"{key} {value!r}" for key, value in (("ContactID", contact_id), ("Name", name))
+    label = ", ".join(f"{key} {value!r:.80}" for key, value in (("ContactID", contact_id), ("Name", name))
                       if isinstance(value, str) and value) or "no ContactID or Name"
     return f"A contact from Xero was skipped ({label}): {problem}."
 
