@@ -176,7 +176,7 @@ def test_unreadable_items_are_skipped_with_a_warning_and_then_nothing_is_marked_
             "its rate 0.12345678901234568 is not a number Socket can store",
             "A tax rate from Xero was skipped (Name '?'): it has no TaxType.", "its rate {'rate': 0} is not a number."):
         assert any(expected in warning for warning in warnings), expected
-    assert not any("Credit notes" in warning for warning in warnings)  # another type of theme: left out quietly
+    assert any("Name 'Credit notes'): its Type 'CREDITNOTE' is not INVOICE." in warning for warning in warnings)
 
 
 class RedisThatGoesDown(redis.Redis):

@@ -53,14 +53,9 @@ def read_account(item: Any) -> Item:
                       "status": _text(item, "Status", 16) or "ACTIVE", "tax_type": _text(item, "TaxType", 50)})
 
 
-def is_invoice_theme(item: Any) -> bool:
-    """Whether a BrandingTheme is for invoices (Xero's Type, INVOICE when absent). Themes of another type are
-    left out without a warning; an item whose Type cannot be read is kept, for read_theme to refuse."""
-    return not (isinstance(item, dict) and isinstance(item.get("Type"), str) and item["Type"] != "INVOICE")
-
-
 def read_theme(item: Any) -> Item:
-    """A BrandingTheme (key BrandingThemeID); SortOrder 0 when Xero gives none."""
+    """A BrandingTheme (key BrandingThemeID); SortOrder 0 when Xero gives none. Its Type is "always INVOICE" (the
+    spec): another is not a theme Socket can read, so it is skipped with the rest of the unreadable."""
     key = _object(item, "BrandingThemeID", 36)
     if item.get("Type", "INVOICE") != "INVOICE":
         raise BadItem(f"its Type {item.get('Type')!r:.80} is not INVOICE")

@@ -29,7 +29,7 @@ from webapp.sync.contact_numbers import stamp_contact_numbers
 from webapp.sync.contact_updates import update_contacts
 from webapp.sync.contacts_pull import pull_contacts
 from webapp.sync.crm_import import import_from_xero
-from webapp.sync.reference_items import BadItem, Item, is_invoice_theme, label, read_account, read_tax_rate, read_theme
+from webapp.sync.reference_items import BadItem, Item, label, read_account, read_tax_rate, read_theme
 from webapp.xero import XeroClient, XeroUnavailable
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,7 @@ def sync_branding_themes(practice_id: int, themes: list) -> dict:
     def mark_gone(row):
         row.present_in_xero = False
 
-    seen, removed, warnings = _mirror(practice_id, XeroBrandingTheme, "branding_theme_id",
-                                      [item for item in themes if is_invoice_theme(item)], read_theme,
+    seen, removed, warnings = _mirror(practice_id, XeroBrandingTheme, "branding_theme_id", themes, read_theme,
                                       "a branding theme", lambda row: not row.present_in_xero, mark_gone)
     return {"branding_themes": seen, "branding_themes_removed": removed, "warnings": warnings}
 
