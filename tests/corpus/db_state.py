@@ -1,0 +1,83 @@
+"""What is stored, read in one query, compared and put back: the corpus's per-example snapshot (PostgreSQL only).
+
+A property posts one generated form per example, but its fixtures are made once per test: each example takes a
+snapshot first, compares after a refused post (nothing may have changed), and puts the snapshot back after an
+accepted one, so the next example finds the database as the fixture left it.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.extensions import db
+
+# The stored Billing Plan is a cache of a rebuild (webapp/models/billing_plan.py): a page that shows the plan may
+# write it, so it is no "stored change" of a post; it is still put back with everything else.
+DERIVED = {"billing_plan_rows", "billing_plan_states", "billing_plan_versions"}
+
+Snapshot = dict[str, list[dict]]
+
+
+def _tables() -> list[sa.Table]:
+    return list(db.metadata.sorted_tables)
+
+
+def _snapshot_sql() -> str:
+    parts = []
+    for table in _tables():
+        order = ", ".join(f'x."{column.name}"' for column in table.primary_key.columns)
+        parts.append(f"'{table.name}', (SELECT coalesce(json_agg(x ORDER BY {order}), '[]'::json) "
+                     f'FROM "{table.name}" x)')
+    return "SELECT json_build_object(" + ", ".join(parts) + ")"
+
+
+def require_postgresql() -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the corpus's snapshots are PostgreSQL's json_agg")
+
+
+def snapshot() -> Snapshot:
+    """Every row of every table, as plain JSON values, by table (one statement)."""
+    db.session.remove()
+    with db.engine.connect() as conn:
+        return conn.execute(sa.text(_snapshot_sql())).scalar_one()
+
+
+def differences(before: Snapshot, after: Snapshot, ignore=DERIVED) -> list[str]:
+    """The tables whose rows changed, with the first row that differs (for a failure message)."""
+    changed = []
+    for name, rows in before.items():
+        if name in ignore or after.get(name) == rows:
+            continue
+        was, now = [r for r in rows if r not in after[name]], [r for r in after[name] if r not in rows]
+        changed.append(f"{name}: {was[:1]} -> {now[:1]}")
+    return changed
+
+
+def of_practice(state: Snapshot, practice_id: int) -> Snapshot:
+    """The rows that belong to one practice (its own row, and every row with its practice_id)."""
+    owned = {"practices": [row for row in state["practices"] if row["id"] == practice_id]}
+    for table in _tables():
+        if "practice_id" in table.c:
+            owned[table.name] = [row for row in state[table.name] if row["practice_id"] == practice_id]
+    return owned
+
+
+def restore(state: Snapshot) -> None:
+    """Put every table back as it was in `state` (children emptied first, parents filled first)."""
+    db.session.remove()
+    tables = _tables()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("; ".join(f'DELETE FROM "{table.name}"' for table in reversed(tables))))
+        for table in tables:
+            if state[table.name]:
+                conn.execute(sa.text(f'INSERT INTO "{table.name}" SELECT * FROM '
+                                     f'json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json))'),
+                             {"rows": json.dumps(state[table.name])})
+        # Ids go on from the highest there is (a test before may have restarted the sequences at 1).
+        counters = [f"setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f'coalesce((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
+                    for table in tables if "id" in table.c and table.c.id.autoincrement in (True, "auto")]
+        conn.execute(sa.text("SELECT " + ", ".join(counters)))

@@ -1,0 +1,178 @@
+"""The bad-input corpus over every form: generated posts never make a 5xx, and a refused one changes nothing.
+
+Each route that takes a POST (tests/test_form_errors.py's FORMS, which fails when one is missing; and the check
+below, which fails when the corpus misses one) is posted by a signed-in owner, as a browser and with htmx, with its
+payload mutated (tests/corpus/bad_values.py). Properties:
+  - never a 5xx;
+  - a refused post (a 4xx, a page showing an error, a redirect flashing one) shows the error and leaves every
+    stored row as it was; an accepted one never touches another practice's rows (and is undone for the next example);
+  - another practice's id, or one that does not exist, in the path is a 404 and changes nothing;
+  - a post without a valid CSRF token is refused (400) and changes nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+
+from tests.corpus.bad_values import mutated
+from tests.corpus.db_state import differences, of_practice, require_postgresql, restore, snapshot
+from tests.corpus.form_book import judge, make_book
+from tests.factories import TENANT_ID, make_practice
+from tests.helpers import HTMX, approve_form, forget_redis_keys, login, route_methods
+from tests.hypothesis_corpus import examples
+from tests.test_form_errors import BILLING, FORMS
+from webapp.clock import this_month
+from webapp.queue import get_queue
+from webapp.services.billing.cadence import add_months
+
+CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# Posted by tests/corpus/test_webhook_bodies.py: no session, no CSRF token, its own signature.
+ELSEWHERE = {"webhooks.xero"}
+PRACTICE = {"name": "Acme", "time_zone": "Europe/London", "nightly_sync_at": "02:00", "primary_crm": "socket",
+            "crm_import_scope": "customers"}
+# The settings tabs save one control at a time with htmx (HX-Source names it, webapp/settings/inline.py).
+INLINE = {"settings.billing_save": BILLING, "settings.practice_save": PRACTICE}
+PAYLOADS = {endpoint: dict(payload) for endpoint, (_, payload, _) in FORMS.items()}
+PAYLOADS["settings.practice_save"] = PRACTICE
+CLOSED_PORT = "http://127.0.0.1:9"  # Xero, as far as these posts can tell: nothing answers
+
+
+def test_every_route_that_changes_something_is_in_the_corpus(app):
+    changing = {rule.endpoint for rule in app.url_map.iter_rules() if CHANGING & set(route_methods(rule))}
+    assert changing - ELSEWHERE <= set(FORMS), f"add {sorted(changing - ELSEWHERE - set(FORMS))} to FORMS"
+    assert "POST" in CHANGING and set(FORMS) <= changing
+
+
+class Books:
+    """The signed-in owner's ids and a rival practice's, the values FORMS's payloads name, and the state both
+    start each example from."""
+
+    def __init__(self, app, owner, rival):
+        self.app = app
+        # Plain values: every example's snapshot ends the test's session, and its objects with it.
+        self.owner = SimpleNamespace(email=owner.email, practice_id=owner.practice_id)
+        self.rival = SimpleNamespace(email=rival.email, practice_id=rival.practice_id)
+        self.own = make_book(owner.practice_id, TENANT_ID)
+        self.theirs = make_book(rival.practice_id, str(uuid.uuid4()))
+        month = f"{add_months(this_month('Europe/London'), -1):%Y-%m}"
+        self.values = {**self.own, "email": owner.email, "month": month, **approve_form(owner.practice_id, month)}
+        self.state = snapshot()
+
+    def fill(self, text: str, ids=None) -> str:
+        return text.format_map({**self.values, **(ids or {})})
+
+    def payload(self, endpoint: str) -> dict[str, str]:
+        return {name: self.fill(value) for name, value in PAYLOADS[endpoint].items()}
+
+    def path(self, endpoint: str, ids=None) -> str:
+        return self.fill(FORMS[endpoint][0], ids)
+
+
+@pytest.fixture(scope="module")
+def corpus_books(app):
+    """Made once for the module: each test puts them back (the suite empties the tables after every test)."""
+    with app.app_context():
+        require_postgresql()
+        return Books(app, make_practice(), make_practice(name="Rival & Co"))
+
+
+@pytest.fixture
+def books(app, app_ctx, client, corpus_books, monkeypatch):
+    """The two practices' books as made, the owner signed in, Xero unreachable (and given up on at once), and a
+    choice of organisation waiting."""
+    for name in ("XERO_API_URL", "XERO_IDENTITY_URL", "XERO_LOGIN_URL"):
+        monkeypatch.setitem(app.config, name, CLOSED_PORT)
+    monkeypatch.setitem(app.config, "XERO_WEB_BUDGET", 0.2)
+    monkeypatch.setitem(app.config, "XERO_WEB_CLEANUP_BUDGET", 0.1)
+    monkeypatch.setattr("webapp.xero.retry._real_sleep", lambda seconds: None)
+    organisation = SimpleNamespace(id="conn-a", tenant_name="Acme Ltd", tenant_id="t-a")
+    monkeypatch.setattr("webapp.services.xero_connection.pending_choices", lambda *args: [organisation])
+    with app.app_context():
+        restore(corpus_books.state)
+    _sign_in_again(corpus_books, client)
+    yield corpus_books
+    get_queue(app.config).empty()
+    forget_redis_keys(app, "xero-*")
+
+
+def _sign_in_again(books, client) -> None:
+    with client.session_transaction() as session:
+        session.clear()
+    with books.app.app_context():  # not the test's, where Flask-Login still has the user signed in
+        login(client, books.owner)
+
+
+def _post(books, client, endpoint, path, pairs, htmx: bool, source: str | None = None, csrf=True):
+    if endpoint == "settings.xero_select":
+        with client.session_transaction() as session:
+            session["xero_pending"] = "pending-1"
+    headers = dict(HTMX) if htmx or source else {}
+    if source:
+        headers["HX-Source"] = source
+    # A request made inside the test's app context would share its `g` (and the user Flask-Login cached there, from
+    # a session a snapshot has since closed): each post gets an app context of its own, as in production.
+    with books.app.app_context():
+        return client.post(path, data=MultiDict(pairs), headers=headers, csrf=csrf)
+
+
+def _check_and_undo(books, client, endpoint, response, before, described):
+    """The properties every post must keep; afterwards the database is put back as `before` had it."""
+    assert response.status_code < 500, f"{described} answered {response.status_code}"
+    outcome = judge(client, response)
+    after = snapshot()
+    if outcome.refused:
+        assert outcome.shown, f"{described} was refused ({response.status_code}) and showed no error"
+        assert not differences(before, after), f"{described} was refused and changed {differences(before, after)}"
+    else:
+        theirs = books.rival.practice_id
+        assert of_practice(after, theirs) == of_practice(before, theirs), f"{described} changed the rival's rows"
+    if after != before:
+        restore(before)
+    if not outcome.refused and endpoint.startswith("auth."):
+        _sign_in_again(books, client)
+    return outcome
+
+
+# --- every form, mutated ----------------------------------------------------------------------------------------
+
+ENDPOINTS = sorted(set(FORMS) - {"auth.login"})
+
+
+def _sources(endpoint):
+    """What htmx names as the control that changed: none, each of the tab's controls, a radio, one not there."""
+    if endpoint not in INLINE:
+        return st.none()
+    return st.sampled_from([None, "input#nope", "input#primary_crm-1", *(f"input#{name}" for name in INLINE[endpoint])])
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@examples(6)
+@given(data=st.data())
+def test_a_mutated_post_is_never_a_5xx_and_a_refused_one_changes_nothing(books, client, endpoint, data):
+    pairs = data.draw(mutated(books.payload(endpoint), books.own, books.theirs), label="pairs")
+    htmx, source = data.draw(st.booleans(), label="htmx"), data.draw(_sources(endpoint), label="HX-Source")
+    before = snapshot()
+    response = _post(books, client, endpoint, books.path(endpoint), pairs, htmx, source)
+    _check_and_undo(books, client, endpoint, response, before, f"{endpoint} {pairs!r:.300} htmx={htmx} {source}")
+
+
+@examples(40)
+@given(pairs=mutated({"email": "{email}", "password": "correct horse battery"}, {}, {}), htmx=st.booleans())
+def test_a_mutated_sign_in_is_never_a_5xx_and_signs_no_one_in(books, app, pairs, htmx):
+    before = snapshot()
+    anonymous = app.test_client()
+    pairs = [(name, books.fill(value) if value == "{email}" else value) for name, value in pairs]
+    response = _post(books, anonymous, "auth.login", "/login", pairs, htmx)
+    forget_redis_keys(app, "login-failures:*")
+    assert response.status_code < 500
+    outcome = judge(anonymous, response)
+    posted = MultiDict(pairs)
+    if posted.get("email") == books.owner.email and posted.get("password") == "correct horse battery":
+        return
+    assert outcome.refused and outcome.shown and response.status_code in (422, 429, 400)
+    assert not differences(before, snapshot())
