@@ -15,6 +15,15 @@ def test_a_huge_id_is_a_404_not_a_database_error(auth_client):
     assert auth_client.post("/pricing/services/2147483648/delete").status_code == 404
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("client_id", ["2147483648", "9999999999", "99999999999999999999"])
+def test_an_id_too_large_for_a_row_is_a_404_whatever_else_the_path_takes(auth_client, client_id, method):
+    """/clients/<id>/engagements takes a GET (the list) and a POST (a new engagement): an id no row can have is
+    a 404 for both, not a 405 (Werkzeug checks a rule's methods before its converter's range)."""
+    response = auth_client.open(f"/clients/{client_id}/engagements", method=method)
+    assert response.status_code == 404
+
+
 @pytest.mark.parametrize("method, path, data", [
     ("POST", "/login", {"email": "a\x00b", "password": "x"}),
     ("GET", "/clients/?q=a%00b", None),

@@ -26,8 +26,22 @@ TOO_LARGE_MESSAGE = ("That was more than Socket accepts in one request ({limit})
                      "Shorten what you entered and try again.")
 
 
+def _at_most(limit: int) -> str:
+    """A regex for the numbers 0 to `limit` (at least two digits) written in decimal: those with fewer digits, and
+    those with as many that are below it at the first digit where they differ, and `limit` itself."""
+    digits = str(limit)
+    below = [f"{digits[:i]}[{0 if i else 1}-{int(digit) - 1}]\\d{{{len(digits) - i - 1}}}"
+             for i, digit in enumerate(digits) if int(digit) > (0 if i else 1)]
+    return "|".join([f"\\d{{1,{len(digits) - 1}}}", *below, digits])
+
+
 class DatabaseIdConverter(IntegerConverter):
-    """`<int:...>` limited to what an id column holds, so /clients/99999999999999999999 is a 404, not a 500."""
+    """`<int:...>` limited to what an id column holds, so /clients/99999999999999999999 is a 404, not a 500.
+
+    The limit is in the regex, not only in the range check: Werkzeug checks a rule's methods before its converter,
+    so a path two rules share (GET and POST on /clients/<id>/engagements) would answer 405 for a POST."""
+
+    regex = _at_most(2**31 - 1)
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", 2**31 - 1)
