@@ -65,13 +65,15 @@ def of_practice(state: Snapshot, practice_id: int) -> Snapshot:
     return owned
 
 
-def restore(state: Snapshot) -> None:
-    """Put every table back as it was in `state` (children emptied first, parents filled first)."""
+def restore(state: Snapshot, tables: list[str] | None = None) -> None:
+    """Put `tables` (default: all) back as they were in `state`. Foreign keys are not checked meanwhile (the
+    session is a replica's for the transaction): the rows put back are ones that were consistent together."""
     db.session.remove()
-    tables = _tables()
+    chosen = [table for table in _tables() if tables is None or table.name in tables]
     with db.engine.begin() as conn:
-        conn.execute(sa.text("; ".join(f'DELETE FROM "{table.name}"' for table in reversed(tables))))
-        for table in tables:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text("; ".join(f'DELETE FROM "{table.name}"' for table in reversed(chosen))))
+        for table in chosen:
             if state[table.name]:
                 conn.execute(sa.text(f'INSERT INTO "{table.name}" SELECT * FROM '
                                      f'json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json))'),
@@ -79,5 +81,10 @@ def restore(state: Snapshot) -> None:
         # Ids go on from the highest there is (a test before may have restarted the sequences at 1).
         counters = [f"setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
                     f'coalesce((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
-                    for table in tables if "id" in table.c and table.c.id.autoincrement in (True, "auto")]
-        conn.execute(sa.text("SELECT " + ", ".join(counters)))
+                    for table in chosen if "id" in table.c and table.c.id.autoincrement in (True, "auto")]
+        if counters and tables is None:
+            conn.execute(sa.text("SELECT " + ", ".join(counters)))
+
+
+def changed_tables(before: Snapshot, after: Snapshot) -> list[str]:
+    return [name for name, rows in before.items() if after.get(name) != rows]
