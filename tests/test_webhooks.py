@@ -84,6 +84,16 @@ def test_an_oversized_or_unreadable_signed_body_is_refused_and_nothing_is_queued
     assert queued(app_with_key) == []
 
 
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000,
+                                  b'{"events": [' + b'{"a": ' * 3000 + b"1" + b"}" * 3000 + b"]}"],
+                         ids=["nested list", "nested event"])
+def test_a_signed_body_nested_deeper_than_json_reads_is_a_400_not_a_500(client, app_with_key, body):
+    """Python's json gives up on deep nesting with a RecursionError (not a ValueError): a body well under the size
+    limit could be nested that deep (found by tests/corpus/test_webhook_bodies.py)."""
+    assert post(client, body, sign(body)).status_code == 400
+    assert queued(app_with_key) == []
+
+
 def test_events_for_a_connected_practice_queue_one_refresh_and_replays_coalesce(client, app_with_key, app_ctx):
     practice_id = make_connection().practice_id
     body = delivery(event(), event("INVOICE", INVOICE_ID), event(resource_id="not-a-guid"))

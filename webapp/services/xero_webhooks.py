@@ -50,6 +50,8 @@ def parse_events(body: bytes) -> dict[str, dict[str, set[str]]]:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise BadPayload("the body is not JSON") from None
+    except RecursionError:  # json's answer to nesting deeper than it reads
+        raise BadPayload("the body is nested too deeply") from None
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list):
         raise BadPayload("it has no events list")
