@@ -108,6 +108,20 @@ def test_events_for_a_connected_practice_queue_one_refresh_and_replays_coalesce(
     assert take_pending(practice_id, "invoices") == [INVOICE_ID]
 
 
+def test_events_socket_cannot_read_are_skipped_and_recorded_and_the_rest_are_noted(client, app_with_key, app_ctx,
+                                                                                  caplog):
+    practice_id = make_connection().practice_id
+    body = json.dumps({"events": [event(), 7, "CONTACT", event(resource_id="not-a-guid"), {**event(), "tenantId": 5},
+                                  event("SUBSCRIPTION"), event("INVOICE", INVOICE_ID)]}).encode()
+    with caplog.at_level("WARNING", logger="webapp.services.xero_webhooks"):
+        assert post(client, body, sign(body)).status_code == 200
+    assert caplog.messages == ["Skipped 5 of 7 webhook events Socket could not read (1 a category Socket does not "
+                               "refresh, 2 no tenantId or resourceId Socket can read, 2 not an object)"]
+    assert take_pending(practice_id, "contacts") == [CONTACT_ID]
+    assert take_pending(practice_id, "invoices") == [INVOICE_ID]
+    assert len(queued(app_with_key)) == 1
+
+
 def test_events_for_an_unknown_or_disconnected_organisation_are_acknowledged_and_ignored(client, app_with_key,
                                                                                         app_ctx):
     make_connection(status="disconnected")

@@ -4,7 +4,9 @@ A delivery names events (`eventCategory` CONTACT or INVOICE, `resourceId`, `tena
 Redis set per practice and kind, and one refresh job per practice is queued unless one is already waiting (its job
 id is the practice's), so a burst of deliveries costs one job and one Xero call per 50 ids. Replayed and duplicate
 events add ids already in the set, or refresh a record that is already current: no harm either way. Events for
-organisations no practice is connected to are acknowledged and ignored.
+organisations no practice is connected to are acknowledged and ignored; events Socket cannot read (not an object,
+no readable ids, a category it does not refresh) are skipped, the rest of the delivery still noted, and the log says
+how many were skipped and why.
 """
 import base64
 import hashlib
@@ -12,7 +14,7 @@ import hmac
 import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from flask import current_app
@@ -56,17 +58,25 @@ def parse_events(body: bytes) -> dict[str, dict[str, set[str]]]:
     if not isinstance(events, list):
         raise BadPayload("it has no events list")
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    skipped: Counter[str] = Counter()
     for event in events:
         if not isinstance(event, dict):
+            skipped["not an object"] += 1
             continue
         kind = KINDS.get(str(event.get("eventCategory", "")).upper())
         try:
             tenant_id = str(uuid.UUID(str(event.get("tenantId"))))
             resource_id = str(uuid.UUID(str(event.get("resourceId"))))
         except ValueError:
+            skipped["no tenantId or resourceId Socket can read"] += 1
             continue
         if kind:
             found[tenant_id][kind].add(resource_id)
+        else:
+            skipped["a category Socket does not refresh"] += 1
+    if skipped:
+        log.warning("Skipped %d of %d webhook events Socket could not read (%s)", sum(skipped.values()), len(events),
+                    ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items())))
     return found
 
 
