@@ -86,5 +86,11 @@ def restore(state: Snapshot, tables: list[str] | None = None) -> None:
             conn.execute(sa.text("SELECT " + ", ".join(counters)))
 
 
+def new_rows(before: Snapshot, after: Snapshot) -> list[tuple[str, dict]]:
+    """The rows `after` holds that `before` did not (new ones, and changed ones as they are now)."""
+    return [(name, row) for name, rows in after.items() if rows != before.get(name)
+            for row in rows if row not in before.get(name, [])]
+
+
 def changed_tables(before: Snapshot, after: Snapshot) -> list[str]:
     return [name for name, rows in before.items() if after.get(name) != rows]
