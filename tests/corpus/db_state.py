@@ -92,5 +92,22 @@ def new_rows(before: Snapshot, after: Snapshot) -> list[tuple[str, dict]]:
             for row in rows if row not in before.get(name, [])]
 
 
+def cross_practice_links(after: Snapshot, rows: list[tuple[str, dict]]) -> list[str]:
+    """Each of `rows` whose foreign key names a row of another practice (a client's engagement on a service of
+    another practice's menu, say)."""
+    tables = {table.name: table for table in _tables()}
+    owners = {name: {row["id"]: row["practice_id"] for row in after[name]}
+              for name, table in tables.items() if "id" in table.c and "practice_id" in table.c}
+    found = []
+    for name, row in rows:
+        for key in tables[name].foreign_keys:
+            target, value = key.column.table.name, row.get(key.parent.name)
+            if key.parent.name == "practice_id" or value is None or target not in owners or "practice_id" not in row:
+                continue
+            if owners[target].get(value, row["practice_id"]) != row["practice_id"]:
+                found.append(f"{name}.{key.parent.name} = {value}, a row of practice {owners[target][value]}")
+    return found
+
+
 def changed_tables(before: Snapshot, after: Snapshot) -> list[str]:
     return [name for name, rows in before.items() if after.get(name) != rows]

@@ -25,6 +25,7 @@ from werkzeug.datastructures import MultiDict
 from tests.corpus.bad_values import mutated, nasty_text
 from tests.corpus.db_state import (
     changed_tables,
+    cross_practice_links,
     differences,
     new_rows,
     of_practice,
@@ -149,6 +150,8 @@ def _check_and_undo(books, client, endpoint, response, before, described):
         theirs = books.rival.practice_id
         assert of_practice(after, theirs) == of_practice(before, theirs), f"{described} changed the rival's rows"
         assert not unclean_text(before, after), f"{described} stored {unclean_text(before, after)}"
+        links = cross_practice_links(after, new_rows(before, after))
+        assert not links, f"{described} linked a row to another practice's: {links}"
     if after != before:
         restore(before, changed_tables(before, after))
     if not outcome.refused and endpoint.startswith("auth."):
