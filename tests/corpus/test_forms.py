@@ -38,6 +38,7 @@ from tests.factories import PASSWORD_HASH, TENANT_ID, make_practice
 from tests.helpers import HTMX, approve_form, forget_redis_keys, login, route_methods
 from tests.hypothesis_corpus import examples
 from tests.test_form_errors import BILLING, FORMS
+from webapp.clients.routes import VALIDATED_FIELDS
 from webapp.clock import this_month
 from webapp.forms import INVISIBLE, MULTILINE_CONTROL
 from webapp.queue import get_queue
@@ -176,6 +177,14 @@ def unclean_text(before, after) -> list[str]:
 ENDPOINTS = sorted(set(FORMS) - {"auth.login"})
 
 
+# Routes whose path says what to do: the inline check of each client field (new client or existing), and ones
+# that are no field.
+PATHS = {"clients.validate_field": st.sampled_from(
+    [f"/clients/{{client}}/validate/{name}" for name in VALIDATED_FIELDS]
+    + [f"/clients/validate/{name}" for name in ("name", "code", "email", "invoice_day")]
+    + ["/clients/{client}/validate/practice_id", "/clients/validate/csrf_token", "/clients/validate/%C3%A9"])}
+
+
 def _sources(endpoint):
     """What htmx names as the control that changed: none, each of the tab's controls, a radio, one not there."""
     if endpoint not in INLINE:
@@ -189,8 +198,9 @@ def _sources(endpoint):
 def test_a_mutated_post_is_never_a_5xx_and_a_refused_one_changes_nothing(books, client, endpoint, data):
     pairs = data.draw(mutated(books.payload(endpoint), books.own, books.theirs), label="pairs")
     htmx, source = data.draw(st.booleans(), label="htmx"), data.draw(_sources(endpoint), label="HX-Source")
+    path = books.fill(data.draw(PATHS.get(endpoint, st.just(FORMS[endpoint][0])), label="path"))
     before = snapshot()
-    response = _post(books, client, endpoint, books.path(endpoint), pairs, htmx, source)
+    response = _post(books, client, endpoint, path, pairs, htmx, source)
     _check_and_undo(books, client, endpoint, response, before, f"{endpoint} {pairs!r:.300} htmx={htmx} {source}")
 
 
