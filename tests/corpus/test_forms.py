@@ -212,7 +212,7 @@ def cheap_unknown_email(monkeypatch):
     monkeypatch.setattr("webapp.auth.routes._dummy_hash", PASSWORD_HASH)
 
 
-@examples(30)
+@examples(20)
 @given(pairs=mutated({"email": "{email}", "password": "correct horse battery"}, {}, {}), htmx=st.booleans())
 def test_a_mutated_sign_in_is_never_a_5xx_and_signs_no_one_in(books, app, cheap_unknown_email, pairs, htmx):
     before = snapshot()
@@ -235,7 +235,7 @@ PLACEHOLDER = re.compile(r"{(\w+)}")
 WITH_IDS = sorted(endpoint for endpoint in ENDPOINTS if PLACEHOLDER.search(FORMS[endpoint][0]))
 
 
-@examples(60)
+@examples(36)
 @given(data=st.data())
 def test_another_practices_id_in_the_path_is_a_404_and_changes_nothing(books, client, data):
     endpoint = data.draw(st.sampled_from(WITH_IDS), label="endpoint")
@@ -262,7 +262,7 @@ def _bad_tokens(app):
     return st.sampled_from([None, "", "null", ours.dumps("another-session-secret"), theirs.dumps("x")]) | nasty_text
 
 
-@examples(40)
+@examples(24)
 @given(data=st.data())
 def test_a_post_without_this_sessions_csrf_token_is_refused_and_changes_nothing(books, client, app, data):
     endpoint = data.draw(st.sampled_from(sorted(FORMS)), label="endpoint")

@@ -161,7 +161,7 @@ def _post(client, body: bytes, signature: str | None, content_type: str):
 
 # --- a bad signature ---------------------------------------------------------------------------------------------
 
-@examples(40)
+@examples(25)
 @given(data=st.data())
 def test_a_badly_signed_body_is_a_401_and_nothing_is_noted_or_queued(client, app, connected, data):
     """Each body with every kind of bad signature: none, garbage, another key's, another body's, the right one
@@ -179,7 +179,7 @@ def test_a_badly_signed_body_is_a_401_and_nothing_is_noted_or_queued(client, app
 
 # --- a good signature --------------------------------------------------------------------------------------------
 
-@examples(60)
+@examples(50)
 @given(data=st.data())
 def test_a_signed_delivery_is_200_and_every_readable_event_is_noted_whatever_else_it_holds(
         client, app, connected, caplog, data):
@@ -205,7 +205,7 @@ def test_a_signed_delivery_is_200_and_every_readable_event_is_noted_whatever_els
     _forget(app)
 
 
-@examples(60)
+@examples(50)
 @given(body=not_deliveries, content_type=_content_type())
 def test_a_signed_body_that_is_no_delivery_is_a_clear_4xx_never_a_5xx(client, app, connected, body, content_type):
     response = _post(client, body, sign(body), content_type)
