@@ -53,7 +53,19 @@ PRACTICE = {"name": "Acme", "time_zone": "Europe/London", "nightly_sync_at": "02
 INLINE = {"settings.billing_save": BILLING, "settings.practice_save": PRACTICE}
 PAYLOADS = {endpoint: dict(payload) for endpoint, (_, payload, _) in FORMS.items()}
 PAYLOADS["settings.practice_save"] = PRACTICE
-PAYLOADS["contacts.link"] = {"contact_id": "{contact}"}  # the owner's mirrored contact (FORMS names none)
+# Fields the forms send beside what FORMS lists, read by the routes too: where to go back to, the Billing Plan's
+# filter and page, which kind of sync; and the owner's mirrored contact to link to (FORMS names none).
+BESIDES = {
+    "contacts.link": {"contact_id": "{contact}", "context": "review", "next": "/contacts/review"},
+    **{endpoint: {"context": "client", "next": "/clients/{client}"} for endpoint in (
+        "contacts.unlink", "contacts.rematch", "contacts.create_contact", "contacts.dismiss_sync_issue")},
+    "contacts.create_missing": {"next": "/billing/plan"},
+    "billing.approve": {"change": "", "q": "", "sort": "", "page": "1"},
+    "billing.post_to_xero": {"change": "new", "q": "Abbott", "sort": "name", "page": "1"},
+    "settings.xero_sync": {"trigger": "manual", "show": "run"},
+}
+for endpoint, fields in BESIDES.items():
+    PAYLOADS[endpoint].update(fields)
 CLOSED_PORT = "http://127.0.0.1:9"  # Xero, as far as these posts can tell: nothing answers
 # The one deliberate 5xx: creating a contact when Xero did not answer says so with a 503 (and stores nothing).
 XERO_DID_NOT_ANSWER = {"contacts.create_contact": 503}
