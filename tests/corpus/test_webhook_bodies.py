@@ -68,7 +68,6 @@ def _uuid_forms(value: uuid.UUID):
     return st.sampled_from([str(value), str(value).upper(), value.hex, f"{{{value}}}", f"urn:uuid:{value}"])
 
 
-uuids = st.uuids().flatmap(_uuid_forms)
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
