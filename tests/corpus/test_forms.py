@@ -165,11 +165,25 @@ def _check_and_undo(books, client, endpoint, response, before, described):
         assert not unclean_text(before, after), f"{described} stored {unclean_text(before, after)}"
         links = cross_practice_links(after, new_rows(before, after))
         assert not links, f"{described} linked a row to another practice's: {links}"
+        broken = [f"{table}: {rule}" for table, row in new_rows(before, after)
+                  for rule, holds in RULES.get(table, {}).items() if not holds(row)]
+        assert not broken, f"{described} stored a row the forms refuse: {broken}"
     if after != before:
         restore(before, changed_tables(before, after))
     if not outcome.refused and endpoint.startswith("auth."):
         _sign_in_again(books, client)
     return outcome
+
+
+# What the forms promise of what they store, where no database constraint says it (a client's day and terms do).
+RULES = {
+    "services": {"a price above £0": lambda row: row["price"] > 0},
+    "engagements": {"a price above £0": lambda row: row["price"] is None or row["price"] > 0,
+                    "no end before its start": lambda row: row["end_date"] is None
+                    or row["end_date"] >= row["start_date"]},
+    "billing_settings": {"an invoice day from 1 to 28": lambda row: 1 <= row["invoice_day"] <= 28,
+                         "payment terms from 0 to 120 days": lambda row: 0 <= row["payment_terms_days"] <= 120},
+}
 
 
 def unclean_text(before, after) -> list[str]:
