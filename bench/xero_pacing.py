@@ -175,6 +175,10 @@ def run_scenario(name: str, database_url: str, args, calls: int, faults: list[di
 
             connection = db.session.get(XeroConnection, connection_id)
             status = connection.status
+            # The next scenario connects its own practice to the same (demo) organisation in this database, and
+            # an organisation has one live connection (uq_xero_connections_live_tenant): this one ends here.
+            connection.status = "disconnected"
+            db.session.commit()
             db.session.remove()
             db.engine.dispose()
         common.drop_redis_keys(config["REDIS_URL"], config["REDIS_KEY_PREFIX"])
