@@ -243,12 +243,15 @@ def links_by_rule(app, practice_id: int) -> dict[str, int]:
 
 
 # -- one sync, in a process of its own ---------------------------------------------------------------------------
-def _kind(method: str, url: str) -> str:
+def _kind(method: str, url: str, body=None) -> str:
     path = url.split("?", 1)[0]
     if "/api.xro/2.0/" in path:
         name = path.split("/api.xro/2.0/", 1)[1].strip("/").split("/")[0]
         if name == "Contacts":
-            return f"{method} Contacts"
+            # A POST of ContactIDs and ContactNumbers only is stamping; any other is a two-way details update.
+            contacts = (body or {}).get("Contacts") or [] if isinstance(body, dict) else []
+            details = method == "POST" and not all(set(c) <= {"ContactID", "ContactNumber"} for c in contacts)
+            return f"{method} Contacts (details)" if details else f"{method} Contacts"
         return "reference" if name in REFERENCE else f"{method} {name}"
     return "token" if path.endswith("/connect/token") else f"{method} {path}"
 
@@ -274,7 +277,7 @@ def run_sync(app, run_id: int, trace: bool) -> dict:
             status = response.status_code
             return response
         finally:
-            calls.append((_kind(method.upper(), url), status, time.perf_counter() - started))
+            calls.append((_kind(method.upper(), url, kwargs.get("json")), status, time.perf_counter() - started))
 
     def timed_acquire(self):
         started = time.perf_counter()
@@ -403,7 +406,8 @@ def report(scenarios: dict, args, generated: float, mix: collections.Counter, ru
         return r["kinds"].get(name, 0)
 
     def other(r: dict) -> int:
-        return sum(n for k, n in r["kinds"].items() if k not in ("GET Contacts", "POST Contacts", "reference", "token"))
+        named = ("GET Contacts", "POST Contacts", "POST Contacts (details)", "reference", "token")
+        return sum(n for k, n in r["kinds"].items() if k not in named)
 
     def returned(r: dict) -> int:
         c = r["counts"]
@@ -427,6 +431,8 @@ def report(scenarios: dict, args, generated: float, mix: collections.Counter, ru
             f"{first_pages} first pull of {contacts:,}; 1 quiet"],
         ["POST Contacts batches (ContactNumber stamping)"] + [kind(r, "POST Contacts") for r in runs] + [
             " / ".join(str(math.ceil(to_write(r) / 50)) for r in runs) + " = ⌈codes to write / 50⌉"],
+        ["POST Contacts batches (two-way details: what the contact lacks, from the client)"]
+        + [kind(r, "POST Contacts (details)") for r in runs] + ["the first sync's baseline, 50 a batch"],
         ["GET reference data (Accounts, BrandingThemes, TaxRates)"] + [kind(r, "reference") for r in runs] + ["3"],
         ["other API calls"] + [other(r) for r in runs] + ["0"],
         ["429s received by Socket / refused by the sandbox's limiter"] + [
