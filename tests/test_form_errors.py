@@ -179,6 +179,28 @@ def test_every_route_that_takes_a_post_is_listed(app):
     assert posted == set(FORMS), f"list {sorted(posted - set(FORMS))} in FORMS (tests/test_form_errors.py)"
 
 
+def make_form_rows(pid: int) -> dict[str, int]:
+    """Something for every form in practice `pid` (connected first by the caller): an account and a theme, two
+    menus, a client with a monthly and a one-off engagement (one completion) and a sync issue, a held invoice;
+    their ids by the names FORMS's paths use."""
+    make_account(pid, "200", "Sales")
+    make_theme(pid, "t-standard", "Standard")
+    menu = make_menu(pid)
+    draft = make_menu(pid, "Draft", active=False)
+    service = make_service(pid, menu=menu)
+    one_off = make_service(pid, name="Accounts", method=BillingMethod.ONCE, menu=menu)
+    unused = make_service(pid, name="Unused", menu=menu)
+    client = make_client(pid)
+    engagement = make_engagement(client, service)
+    one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
+    completion = make_completion(one_off_engagement, date(2026, 1, 10))
+    sync_issue = make_sync_issue(client)
+    invoice = make_invoice(make_client(pid, "Held Ltd", code="HEL01"), status="held")
+    return {"client": client.id, "engagement": engagement.id, "one_off": one_off_engagement.id,
+            "completion": completion.id, "sync_issue": sync_issue.id, "invoice": invoice.id, "menu": menu.id,
+            "draft_menu": draft.id, "service": service.id, "unused_service": unused.id}
+
+
 @pytest.fixture
 def book(owner, monkeypatch):
     """The owner's practice with something for every form: Xero connected and synced, two menus, clients with a
@@ -186,23 +208,7 @@ def book(owner, monkeypatch):
     pid = owner.practice_id
     with batched():
         make_connection(pid)
-        make_account(pid, "200", "Sales")
-        make_theme(pid, "t-standard", "Standard")
-        menu = make_menu(pid)
-        draft = make_menu(pid, "Draft", active=False)
-        service = make_service(pid, menu=menu)
-        one_off = make_service(pid, name="Accounts", method=BillingMethod.ONCE, menu=menu)
-        unused = make_service(pid, name="Unused", menu=menu)
-        client = make_client(pid)
-        engagement = make_engagement(client, service)
-        one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
-        completion = make_completion(one_off_engagement, date(2026, 1, 10))
-        sync_issue = make_sync_issue(client)
-        invoice = make_invoice(make_client(pid, "Held Ltd", code="HEL01"), status="held")
-        ids = {"email": owner.email, "client": client.id, "engagement": engagement.id,
-               "one_off": one_off_engagement.id, "completion": completion.id, "sync_issue": sync_issue.id,
-               "invoice": invoice.id, "menu": menu.id, "draft_menu": draft.id, "service": service.id,
-               "unused_service": unused.id}
+        ids = {"email": owner.email, **make_form_rows(pid)}
     month = add_months(this_month("Europe/London"), -1)
     organisation = SimpleNamespace(id="conn-a", tenant_name="Acme Ltd", tenant_id="t-a")
     monkeypatch.setattr("webapp.services.xero_connection.pending_choices", lambda *args: [organisation])

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
 
 from flask.testing import FlaskClient
 
 from tests.factories import (
     batched,
-    make_account,
-    make_client,
-    make_completion,
     make_connection,
     make_contact_pull,
-    make_engagement,
-    make_invoice,
-    make_menu,
-    make_service,
-    make_sync_issue,
-    make_theme,
     make_xero_contact,
 )
-from tests.test_form_errors import visible_errors
-from webapp.models import BillingMethod
+from tests.test_form_errors import make_form_rows, visible_errors
 
 
 def make_book(practice_id: int, tenant_id: str) -> dict[str, int | str]:
@@ -36,25 +25,10 @@ def make_book(practice_id: int, tenant_id: str) -> dict[str, int | str]:
     returns the ids by the names FORMS's paths use."""
     with batched():
         make_connection(practice_id, tenant_id=tenant_id, connection_id=str(uuid.uuid4()))
-        make_account(practice_id, "200", "Sales")
-        make_theme(practice_id, "t-standard", "Standard")
-        menu = make_menu(practice_id)
-        draft = make_menu(practice_id, "Draft", active=False)
-        service = make_service(practice_id, menu=menu)
-        one_off = make_service(practice_id, name="Accounts", method=BillingMethod.ONCE, menu=menu)
-        unused = make_service(practice_id, name="Unused", menu=menu)
-        client = make_client(practice_id)
-        engagement = make_engagement(client, service)
-        one_off_engagement = make_engagement(client, one_off, start=date(2026, 1, 1))
-        completion = make_completion(one_off_engagement, date(2026, 1, 10))
-        sync_issue = make_sync_issue(client)
-        invoice = make_invoice(make_client(practice_id, "Held Ltd", code="HEL01"), status="held")
+        ids = make_form_rows(practice_id)
         make_contact_pull(practice_id, tenant_id=tenant_id)
         contact = make_xero_contact(practice_id, "Abbott and Sons Limited")
-        return {"client": client.id, "engagement": engagement.id, "one_off": one_off_engagement.id,
-                "completion": completion.id, "sync_issue": sync_issue.id, "invoice": invoice.id, "menu": menu.id,
-                "draft_menu": draft.id, "service": service.id, "unused_service": unused.id,
-                "contact": contact.contact_id}
+        return {**ids, "contact": contact.contact_id}
 
 
 @dataclass

@@ -18,8 +18,6 @@ from tests.corpus.xero_bodies import BROKEN_BODIES, ODD_TEXT, RolledBack, json_r
 from tests.factories import batched, make_connection
 from tests.hypothesis_corpus import examples
 from tests.xero.posting_helpers import invoice_state, linked_client, make_invoice, ready_practice
-from webapp.extensions import db
-from webapp.models import ContactPull
 from webapp.sync.invoice_posting import post_outstanding
 from webapp.xero import XeroClient
 
@@ -87,9 +85,7 @@ def _practice():
     with batched():
         connection = make_connection(tenant_id=str(uuid.uuid4()))
         practice_id = connection.practice_id
-        ready_practice(practice_id)
-        db.session.execute(db.update(ContactPull).filter_by(practice_id=practice_id).values(
-            tenant_id=connection.tenant_id))
+        ready_practice(practice_id, tenant_id=connection.tenant_id)
         invoices = [make_invoice(practice_id, linked_client(practice_id, f"C00{n}")[0], f"SKT-00000{n}").id
                     for n in (1, 2)]
     return connection, invoices

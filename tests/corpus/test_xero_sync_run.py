@@ -21,7 +21,7 @@ from tests.factories import batched, make_connection
 from tests.hypothesis_corpus import examples
 from tests.xero.posting_helpers import linked_client, make_invoice, ready_practice
 from webapp.extensions import db
-from webapp.models import ContactPull, Invoice, InvoicePosting, SyncRun, XeroAccount, XeroContact
+from webapp.models import Invoice, InvoicePosting, SyncRun, XeroAccount, XeroContact
 from webapp.sync.practice_sync import run_practice_sync
 from webapp.xero import XeroClient
 
@@ -36,9 +36,7 @@ def _practice():
     with batched():
         connection = make_connection(tenant_id=str(uuid.uuid4()))
         practice_id = connection.practice_id
-        ready_practice(practice_id)
-        db.session.execute(db.update(ContactPull).filter_by(practice_id=practice_id).values(
-            tenant_id=connection.tenant_id))
+        ready_practice(practice_id, tenant_id=connection.tenant_id)
         client, _ = linked_client(practice_id, "ABB01")
         invoice = make_invoice(practice_id, client, "SKT-000001", status="posted")
         invoice.xero_invoice_id = INVOICE_ID

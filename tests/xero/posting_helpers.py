@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from tests.factories import make_account, make_client, make_contact_pull, make_theme, make_xero_contact
+from tests.factories import TENANT_ID, make_account, make_client, make_contact_pull, make_theme, make_xero_contact
 from webapp.extensions import db
 from webapp.models import (
     BillingSettings,
@@ -24,8 +24,9 @@ from webapp.models import (
 PERIOD = date(2026, 11, 1)
 
 
-def ready_practice(practice_id: int, **settings) -> BillingSettings:
-    """Reference data and contacts pulled as a sync leaves them; Billing Settings updated with `settings`."""
+def ready_practice(practice_id: int, tenant_id: str = TENANT_ID, **settings) -> BillingSettings:
+    """Reference data and contacts pulled (from `tenant_id`) as a sync leaves them; Billing Settings updated with
+    `settings`."""
     make_account(practice_id, "200", "Sales", tax_type="OUTPUT2")
     make_account(practice_id, "210", "Consulting", type="SALES", tax_type="OUTPUT2")
     make_account(practice_id, "215", "Old Bookkeeping Fees", status="ARCHIVED", tax_type="OUTPUT2")
@@ -37,7 +38,7 @@ def ready_practice(practice_id: int, **settings) -> BillingSettings:
     make_theme(practice_id, "5d4dd402-c851-497e-aae1-9ff265c0d15a", "Standard", 0)
     make_theme(practice_id, "3761ef2b-6a43-4f6d-9f39-1a1b2c3d4e5f", "Socket Practice", 1)
     make_theme(practice_id, "a0f2c0de-7b8e-4c4d-8e9f-2b3c4d5e6f70", "Special Projects", 2, present_in_xero=False)
-    make_contact_pull(practice_id)
+    make_contact_pull(practice_id, tenant_id=tenant_id)
     billing = db.session.get(BillingSettings, practice_id)
     for key, value in settings.items():
         setattr(billing, key, value)
