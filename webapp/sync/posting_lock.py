@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.extensions import db
 from webapp.models import XeroInvoiceState
 from webapp.models.base import utcnow
+from webapp.sync.advisory_locks import lock_connection, release
 
 LOCK_NAMESPACE = 0x534B5450  # "SKTP": the first key of pg_try_advisory_lock(namespace, practice id)
 LEASE_TTL = timedelta(minutes=30)
@@ -43,24 +44,15 @@ class PostingLock:
     # -- the two ways -------------------------------------------------------------------------------------------
     def _try_advisory(self) -> bool:
         if self._connection is None:
-            self._connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = lock_connection()
         got = self._connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"),
                                        {"ns": LOCK_NAMESPACE, "key": self.practice_id}).scalar()
         return bool(got)
 
     def _release_advisory(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            if self.held:
-                connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"),
-                                   {"ns": LOCK_NAMESPACE, "key": self.practice_id})
-        except Exception:
-            connection.invalidate()  # never hand a connection still holding the lock back to the pool
-            raise
-        finally:
-            connection.close()
+        if connection is not None:
+            release(connection, LOCK_NAMESPACE, self.practice_id, unlock=self.held)
 
     def _ensure_state_row(self) -> None:
         if db.session.get(XeroInvoiceState, self.practice_id) is None:

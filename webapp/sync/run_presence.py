@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from webapp.extensions import db
+from webapp.sync.advisory_locks import lock_connection, release
 
 # The first key of pg_advisory_lock(kind, run id): one per kind of run, since their ids overlap.
 SYNC_RUNS = 0x534B5352  # "SKSR"
@@ -31,22 +32,15 @@ class WorkerPresence:
 
     def __enter__(self) -> "WorkerPresence":
         if _advisory():
-            self._connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = lock_connection()
             self._connection.execute(text("SELECT pg_advisory_lock(:ns, :key)"),
                                      {"ns": self.kind, "key": self.run_id})
         return self
 
     def __exit__(self, *exc_info) -> None:
         connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": self.kind, "key": self.run_id})
-        except Exception:
-            connection.invalidate()  # never hand a connection still holding the lock back to the pool
-            raise
-        finally:
-            connection.close()
+        if connection is not None:
+            release(connection, self.kind, self.run_id)
 
 
 def worker_gone(run_id: int, kind: int = SYNC_RUNS) -> bool:
@@ -54,7 +48,7 @@ def worker_gone(run_id: int, kind: int = SYNC_RUNS) -> bool:
     the worker takes the lock before marking it)."""
     if not _advisory():
         return False
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+    with lock_connection() as connection:
         args = {"ns": kind, "key": run_id}
         if not connection.execute(text("SELECT pg_try_advisory_lock(:ns, :key)"), args).scalar():
             return False
