@@ -53,6 +53,16 @@ class FakeTime:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch) -> list[float]:
+    """Retries here answer at once: the waits are recorded, not slept (Xero is mocked, so nothing is gained by
+    waiting, and a 5xx test would otherwise sleep through the whole backoff). A test that needs the policy's
+    real sleep asks for it explicitly."""
+    waits: list[float] = []
+    monkeypatch.setattr("webapp.xero.retry._real_sleep", waits.append)
+    return waits
+
+
 @pytest.fixture
 def fake_time():
     return FakeTime()

@@ -25,12 +25,14 @@ IDEMPOTENT_METHODS = {"GET", "HEAD", "DELETE"}
 class XeroClient:
     """Calls Xero for one connection (`connection_id`, organisation `tenant_id`).
 
-    `calls` counts every HTTP request made to the API (retries included) for SyncRun.xero_calls.
+    `calls` counts every HTTP request made to the API (retries included) for SyncRun.xero_calls. `sleep`
+    waits between retries and for the pacer; None means the retry policy's own (webapp.xero.retry), which a
+    test can replace in one place.
     """
 
     def __init__(self, settings: XeroSettings, connection_id: int, tenant_id: str,
                  tokens: TokenManager | None = None, pacer: Pacer | None = None,
-                 http: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 http: requests.Session | None = None, sleep: Callable[[float], None] | None = None,
                  clock: Callable[[], float] | None = None, limits: Limits | None = None,
                  max_attempts: int = MAX_ATTEMPTS, max_retry_after: float = MAX_RETRY_AFTER):
         self.settings = settings
@@ -39,7 +41,7 @@ class XeroClient:
         self.sleep = sleep
         self.tokens = tokens or TokenManager(settings, sleep=sleep)
         self.pacer = pacer or Pacer(get_redis(settings.redis_url), settings.redis_key_prefix, tenant_id,
-                                    limits=limits, clock=clock, sleep=sleep)
+                                    limits=limits, clock=clock, sleep=sleep or time.sleep)
         self.http = http or requests.Session()
         self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
