@@ -46,9 +46,15 @@ def _both(monkeypatch, sb, validate, token, tenant, module, collection, params=N
     return bodies[0]
 
 
-@pytest.fixture
-def big(sb, monkeypatch, validate):
-    """A generated organisation plus same-name (archived/active) pairs and non-ASCII names for ordering ties."""
+@pytest.fixture(scope="module")
+def big_org(shared_sandbox, validate):
+    """A generated organisation plus same-name (archived/active) pairs and non-ASCII names for ordering ties.
+
+    Built once per module: every test here only reads it, and generating it was most of each test's time. A test
+    that asks for `sb` resets the sandbox and so must come after the tests that use `big` (as the invoices test
+    at the end does)."""
+    sb = shared_sandbox
+    sb.reset()
     tenant = sb.generate_org("Listing Order Ltd", GENERATED)
     token = sb.connect(tenants=[tenant])["access_token"]
     every = validate(sb.api("GET", "Contacts", token, tenant_id=tenant, params={"includeArchived": "true"}), 200)
@@ -60,7 +66,14 @@ def big(sb, monkeypatch, validate):
                                     "  spaced   out  ltd ", "Ωmega Ltd", "0800 Plumbing", "_underscore Co")]
     made = validate(sb.api("PUT", "Contacts", token, tenant_id=tenant, json={"Contacts": extra}), 200)["Contacts"]
     sb.archive_contact(made[-1]["ContactID"])
-    return {"tenant": tenant, "token": token, "archived": archived, "made": made,
+    return {"tenant": tenant, "token": token, "archived": archived, "made": made}
+
+
+@pytest.fixture
+def big(big_org, shared_sandbox, monkeypatch, validate):
+    """big_org, with `call` asking the module's sandbox for its Contacts both ways (see _both)."""
+    sb, token, tenant = shared_sandbox, big_org["token"], big_org["tenant"]
+    return {**big_org,
             "call": lambda **kw: _both(monkeypatch, sb, validate, token, tenant, contacts_mod, "Contacts", **kw)}
 
 
@@ -113,7 +126,7 @@ def test_archived_pairs_are_ordered_by_contact_id(big):
         assert len(twins) == 2 and {c["ContactStatus"] for c in twins} == {"ACTIVE", "ARCHIVED"}
 
 
-def test_if_modified_since_matches(sb, big):
+def test_if_modified_since_matches(shared_sandbox, big):
     # generated contacts are 1 s apart from the seed time: half of them are at or after this instant
     seed_ms = int(dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC).timestamp() * 1000)
     since = dt.datetime.fromtimestamp((seed_ms + GENERATED // 2 * 1000) / 1000, dt.UTC)
@@ -128,7 +141,7 @@ def test_if_modified_since_matches(sb, big):
             seen += _ids(body)
         assert seen == unpaged
     just_made = big["call"](params={"page": 1, "pageSize": 5}, headers={"If-Modified-Since": _iso(
-        sb.state()["now_ms"] - 60_000)})
+        shared_sandbox.state()["now_ms"] - 60_000)})
     assert just_made["pagination"]["itemCount"] == 11  # the 12 made, less the one archived since
     assert big["call"](params={"page": 1}, headers={"If-Modified-Since": "2099-01-01T00:00:00"})["Contacts"] == []
     big["call"](params={"page": 1}, headers={"If-Modified-Since": "not a date"})
