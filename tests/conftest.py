@@ -20,6 +20,7 @@ from tests.factories import make_practice
 from tests.helpers import forget_redis_keys, login
 from webapp import create_app
 from webapp.extensions import db
+from webapp.queue import get_queue
 
 pytest_plugins = ["tests.hypothesis_corpus"]
 
@@ -112,14 +113,19 @@ def _clean_tables(request):
 
 
 @pytest.fixture(autouse=True)
-def _forget_sign_in_failures(request):
-    """Sign-in throttling counts failures in Redis per account and per address, and every test client is
-    127.0.0.1: each test starts with none counted."""
+def _forget_redis_state(request):
+    """Each test starts with nothing of an earlier test's in Redis: no sign-in failures counted (every test client
+    is 127.0.0.1), no pacing window (Socket's pacer keeps Xero's 60 calls a minute per organisation, and the
+    integration tests all post to the demo organisation: a module of them would otherwise wait for one another's
+    minutes), no pause, lock or pending webhook, and an empty queue."""
     yield
     if "app" not in request.fixturenames:
         return
+    app = request.getfixturevalue("app")
     try:
-        forget_redis_keys(request.getfixturevalue("app"), "login-failures:*")
+        forget_redis_keys(app)
+        with app.app_context():
+            get_queue().empty()
     except redis.RedisError:
         pass
 

@@ -9,19 +9,11 @@ import requests
 import responses
 
 from tests.factories import make_client, make_connection, make_contact_pull, make_user, make_xero_contact
-from tests.helpers import HTMX, forget_redis_keys, login
+from tests.helpers import HTMX, login
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, Role, XeroConnection, XeroContact
 from webapp.sync.contact_links import rematch_practice
 from webapp.xero.settings import XeroSettings
-
-
-@pytest.fixture(autouse=True)
-def _clean_redis(request):
-    """Forget the pacing windows the calls counted (keys under the run's REDIS_KEY_PREFIX)."""
-    yield
-    if "app" in request.fixturenames:
-        forget_redis_keys(request.getfixturevalue("app"), "xero:*")
 
 
 @pytest.fixture

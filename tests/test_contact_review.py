@@ -9,7 +9,7 @@ import requests
 import responses
 
 from tests.factories import TENANT_ID, make_client, make_connection, make_contact_pull, make_user, make_xero_contact
-from tests.helpers import HTMX, forget_redis_keys, login
+from tests.helpers import HTMX, login
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, Role, XeroConnection, XeroContact
 from webapp.services import contact_matching_ui as ui
@@ -27,15 +27,6 @@ DUPLICATE_BODY = {
         "ValidationErrors": [{"Message": "The contact name Meadow Farm is already assigned to another contact. "
                                          "The contact name must be unique across all active contacts."}]}],
 }
-
-
-@pytest.fixture(autouse=True)
-def _clean_redis(request):
-    """Forget the pacing windows the Create in Xero calls counted (keys under the run's REDIS_KEY_PREFIX)."""
-    yield
-    if "app" not in request.fixturenames:
-        return
-    forget_redis_keys(request.getfixturevalue("app"), "xero:*")
 
 
 @pytest.fixture

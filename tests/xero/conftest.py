@@ -5,27 +5,12 @@ import pytest
 import responses
 
 from tests.factories import make_connection
-from tests.helpers import forget_redis_keys
 from webapp.xero.settings import XeroSettings
 
 
 @pytest.fixture
 def settings(app):
     return XeroSettings.from_config(app.config)
-
-
-@pytest.fixture(autouse=True)
-def _clean_redis(request):
-    """Forget this test's pacing windows, pauses and locks (keys under the run's REDIS_KEY_PREFIX)."""
-    yield
-    if "app" not in request.fixturenames:
-        return
-    app = request.getfixturevalue("app")
-    forget_redis_keys(app)
-    with app.app_context():
-        from webapp.queue import get_queue
-
-        get_queue().empty()
 
 
 @pytest.fixture
