@@ -1,7 +1,7 @@
 """Reading posted invoices back from Xero (mocked): status and amounts stored, edits in Xero flagged (never
 overwritten), unknown invoices ignored, If-Modified-Since from the last complete read."""
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,7 +11,7 @@ from tests.xero.posting_helpers import FakeXero, invoice_state, linked_client, m
 from webapp.extensions import db
 from webapp.models import Invoice, XeroInvoiceState
 from webapp.sync.invoice_posting import post_outstanding
-from webapp.sync.invoice_status import differences, read_invoice_statuses
+from webapp.sync.invoice_status import differences, next_read_from, read_invoice_statuses
 from webapp.xero import XeroClient, XeroUnavailable
 
 
@@ -66,9 +66,43 @@ def test_status_and_amounts_are_stored_and_unknown_invoices_ignored(app, posted,
     assert invoice_state(ids[0])[0] == "posted"  # Socket's own status stays "posted"
 
     read_invoice_statuses(practice_id, TENANT_ID, api, now=lambda: datetime(2026, 12, 2, 2, tzinfo=UTC))
-    assert calls[1].headers["If-Modified-Since"] == "2026-12-01T01:59:00"  # the last read's start, less a minute
+    # Xero's answer gave no time: the last read's start on Socket's clock, less a minute
+    assert calls[1].headers["If-Modified-Since"] == "2026-12-01T01:59:00"
     state = db.session.get(XeroInvoiceState, practice_id)
-    assert state.status_read_from == datetime(2026, 12, 2, 2, tzinfo=UTC) and state.tenant_id == TENANT_ID
+    assert state.status_read_from == datetime(2026, 12, 2, 1, 59, tzinfo=UTC) and state.tenant_id == TENANT_ID
+
+
+def _ms(moment: datetime) -> str:
+    return f"/Date({int(moment.timestamp() * 1000)})/"
+
+
+@pytest.mark.parametrize("socket_clock, asked_from", [
+    (datetime(2026, 12, 1, 2, 10, tzinfo=UTC), "2026-12-01T01:59:55"),  # Socket's clock ahead: Xero's time, less 5 s
+    (datetime(2026, 12, 1, 2, 0, 2, tzinfo=UTC), "2026-12-01T01:59:55"),  # the same clocks: a few seconds' overlap
+    (datetime(2026, 12, 1, 1, 50, tzinfo=UTC), "2026-12-01T01:50:00"),  # Socket's behind: never later than its start
+])
+def test_the_next_read_asks_from_xeros_own_time_less_a_few_seconds(app, posted, mocked, settings, api, socket_clock,
+                                                                    asked_from):
+    """After a night that posted 2,000 invoices, a minute's overlap on Socket's clock re-read a page of them."""
+    practice_id, xero, ids = posted
+    calls = []
+
+    def reply(request):
+        calls.append(request)
+        return 200, {}, json.dumps({"DateTimeUTC": _ms(datetime(2026, 12, 1, 2, 0, tzinfo=UTC)),
+                                    "Invoices": [xero.invoices[0]]})
+
+    mocked.add_callback("GET", f"{settings.accounting_url}/Invoices", callback=reply)
+    read_invoice_statuses(practice_id, TENANT_ID, api, now=lambda: socket_clock)
+    read_invoice_statuses(practice_id, TENANT_ID, api, now=lambda: socket_clock)
+    assert calls[1].headers["If-Modified-Since"] == asked_from
+
+
+@pytest.mark.parametrize("answered", ["yesterday", "/Date(-62135596800000)/", 1795100000000, None, ""])
+def test_a_time_from_xero_socket_cannot_use_means_a_minute_less_than_its_own_start(answered):
+    started = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    assert next_read_from(started, {"DateTimeUTC": answered, "Invoices": []}) == started - timedelta(minutes=1)
+    assert next_read_from(started, "not an envelope") == started - timedelta(minutes=1)
 
 
 @pytest.mark.parametrize("odd", [{"Total": 1e30}, {"AmountDue": "1e400"}, {"AmountPaid": 1e10}, {"Total": "NaN"},
@@ -197,3 +231,33 @@ def test_invoices_a_webhook_named_are_read_by_id(app, posted, mocked, settings, 
     mocked.get(f"{settings.accounting_url}/Invoices", json={"Nope": 1})
     with pytest.raises(XeroUnavailable):
         refresh_invoices(practice_id, [xero.invoices[0]["InvoiceID"]], api)
+
+
+def test_the_migration_moves_a_stored_start_a_minute_earlier_so_the_next_read_asks_from_the_same_moment(
+        scratch_database):
+    """Before b7d1e3f5a9c2 the read took the minute off the stored start; now the stored value is where to ask from."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from webapp import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": scratch_database})
+    with app.app_context():
+        upgrade(revision="a8e2f4c6b0d3")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO practices (id, name, time_zone, primary_crm, crm_import_scope, "
+                                 "nightly_sync_at, created_at) VALUES (1, 'P', 'Europe/London', 'socket', "
+                                 "'customers', '02:00:00', '2026-01-01 00:00:00+00')"))
+            conn.execute(sa.text("INSERT INTO practices (id, name, time_zone, primary_crm, crm_import_scope, "
+                                 "nightly_sync_at, created_at) VALUES (2, 'Q', 'Europe/London', 'socket', "
+                                 "'customers', '02:00:00', '2026-01-01 00:00:00+00')"))
+            conn.execute(sa.text("INSERT INTO xero_invoice_states (practice_id, status_read_from) "
+                                 "VALUES (1, '2026-12-01 02:00:00+00'), (2, NULL)"))
+        upgrade(revision="b7d1e3f5a9c2")
+        assert db.session.get(XeroInvoiceState, 1).status_read_from == datetime(2026, 12, 1, 1, 59, tzinfo=UTC)
+        assert db.session.get(XeroInvoiceState, 2).status_read_from is None
+        db.session.remove()
+        downgrade(revision="a8e2f4c6b0d3")
+        assert db.session.get(XeroInvoiceState, 1).status_read_from == datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+        db.session.remove()
+        db.engine.dispose()

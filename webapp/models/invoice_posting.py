@@ -116,7 +116,8 @@ class XeroInvoiceState(Model):
 
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), primary_key=True)
     tenant_id: Mapped[str | None] = mapped_column(String(36))  # the organisation `status_read_from` is of
-    # Start of the last read that went through every page: the next one asks for changes since (less a minute).
+    # Where the last read that went through every page began, less its clock margin: the next one asks for changes
+    # since (webapp.sync.invoice_status.next_read_from).
     status_read_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_token: Mapped[str | None] = mapped_column(String(36))

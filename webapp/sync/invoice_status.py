@@ -1,11 +1,15 @@
 """Back from Xero: the status and amounts of the invoices Socket posted, read at each sync.
 
-GET /Invoices (ACCREC only) with If-Modified-Since from the start of the last read that went through every page
-(less a minute, in case the clocks differ: reading an invoice twice is harmless), a page of 1,000 at a time (a page
-carries the line items). For each invoice Socket posted (by InvoiceID; any other invoice is ignored) it stores Xero's
-status, total, amount due and paid and UpdatedDateUTC. An invoice whose contact, net total or lines differ from what
-Socket sent is flagged `edited_in_xero`, with what differs: Socket never overwrites it, and never changes its own
-invoice to match. The read's start is saved only when every page was read, so a read that stopped part way is
+GET /Invoices (ACCREC only) with If-Modified-Since from where the last read that went through every page began, a
+page of 1,000 at a time (a page carries the line items). Where it began is Xero's own clock when its first answer
+said (the envelope's DateTimeUTC) less a few seconds for a change committed as the read began; otherwise Socket's
+clock at the start less a minute, in case the clocks differ. Reading an invoice twice is harmless, but after a
+night that posted 2,000 invoices a minute's overlap re-read a whole extra page of them the next night.
+
+For each invoice Socket posted (by InvoiceID; any other invoice is ignored) it stores Xero's status, total, amount
+due and paid and UpdatedDateUTC. An invoice whose contact, net total or lines differ from what Socket sent is
+flagged `edited_in_xero`, with what differs: Socket never overwrites it, and never changes its own invoice to
+match. Where the read began is saved only when every page was read, so a read that stopped part way is
 repeated from the same point next time; an answer without an Invoices list stores nothing of that page.
 """
 import uuid
@@ -24,7 +28,8 @@ from webapp.xero.amounts import parse_xero_amount
 
 PAGE_SIZE = 1000  # invoices a page (Xero's most; its default, 100, would cost ten times the calls)
 IDS_PER_CALL = 50
-CLOCK_OVERLAP = timedelta(minutes=1)
+CLOCK_OVERLAP = timedelta(minutes=1)  # Socket's clock against Xero's, when Xero's answer gave no time
+XERO_CLOCK_MARGIN = timedelta(seconds=5)  # Xero's own clock: a change committed just as the read began
 STATUSES = {s.value for s in XeroInvoiceStatus}
 
 
@@ -173,11 +178,14 @@ def read_invoice_statuses(practice_id: int, tenant_id: str, client: XeroClient,
     if has_posted is None:
         db.session.commit()
         return result  # nothing Socket posted to read back: no call
-    headers = {"If-Modified-Since": if_modified_since(since - CLOCK_OVERLAP)} if since else None
+    headers = {"If-Modified-Since": if_modified_since(since)} if since else None
+    read_from = started - CLOCK_OVERLAP
     page = 1
     while True:
         body = client.get("Invoices", params={"where": 'Type=="ACCREC"', "page": page, "pageSize": PAGE_SIZE},
                           headers=headers)
+        if page == 1:
+            read_from = next_read_from(started, body)
         result.calls = client.calls - calls_before
         items = body.get("Invoices") if isinstance(body, dict) else None
         if not isinstance(items, list):
@@ -192,9 +200,23 @@ def read_invoice_statuses(practice_id: int, tenant_id: str, client: XeroClient,
             break
         page += 1
     state = _state(practice_id, tenant_id)
-    state.status_read_from, state.status_read_at = started, now()
+    state.status_read_from, state.status_read_at = read_from, now()
     db.session.commit()
     return result
+
+
+def next_read_from(started: datetime, first_answer: Any) -> datetime:
+    """Where the read that began at `started` (Socket's clock) lets the next one begin: Xero's time in its first
+    answer less XERO_CLOCK_MARGIN, but never later than `started` (a time from Xero far ahead of Socket's clock
+    would skip changes; one behind it only re-reads some); without a readable time, `started` less a minute."""
+    answered = first_answer.get("DateTimeUTC") if isinstance(first_answer, dict) else None
+    try:
+        xero_now = parse_xero_datetime(answered) if isinstance(answered, str) else None
+    except ValueError:
+        xero_now = None
+    if xero_now is None or xero_now - datetime.min.replace(tzinfo=xero_now.tzinfo) < XERO_CLOCK_MARGIN:
+        return started - CLOCK_OVERLAP
+    return min(xero_now - XERO_CLOCK_MARGIN, started)
 
 
 def refresh_invoices(practice_id: int, invoice_ids: list[str], client: XeroClient) -> dict[str, Any]:
