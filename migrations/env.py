@@ -1,4 +1,5 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -66,6 +67,25 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+@contextmanager
+def _sqlite_foreign_keys_off(connection):
+    """SQLite alters a table by rebuilding it: dropping the old copy must not check (or cascade to) the rows that
+    refer to it (webapp/sqlite_foreign_keys.py turns checking on). Set outside a transaction, or SQLite ignores it;
+    put back afterwards, since an in-memory database's one connection is the app's too."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    checking = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.commit()
+        connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if checking else 'OFF'}")
+        connection.commit()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -90,7 +110,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, _sqlite_foreign_keys_off(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -6,6 +6,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from webapp import sqlite_foreign_keys  # noqa: F401  (SQLite connections check foreign keys, as PostgreSQL does)
+
 # Named constraints so Alembic migrations are stable on SQLite and PostgreSQL alike.
 naming_convention = {
     "ix": "ix_%(column_0_label)s",
