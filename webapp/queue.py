@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from webapp.redis_conn import get_redis
 
@@ -33,3 +35,22 @@ def enqueue_many(dotted_path: str, calls: list[tuple[tuple, dict]], config: Mapp
     queue = get_queue(config)
     return queue.enqueue_many([Queue.prepare_data(dotted_path, args=args, timeout=job_timeout, meta=meta or None)
                                for args, meta in calls])
+
+
+# What RQ says of a job that will not run (again): a run it was queued for waits for nothing.
+_OVER = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, JobStatus.FINISHED}
+
+
+def job_over(job_id: str | None, config: Mapping[str, Any] | None = None) -> bool:
+    """True when RQ will not run job `job_id` (again): it failed (RQ marks a dead worker's job failed), was stopped
+    or cancelled, finished, or is gone from Redis. False while it waits, runs or waits for a retry, and when it
+    cannot be told (no id, Redis unreachable)."""
+    if not job_id:
+        return False
+    config = config if config is not None else current_app.config
+    try:
+        return Job.fetch(job_id, connection=get_redis(config["REDIS_URL"])).get_status(refresh=False) in _OVER
+    except NoSuchJobError:
+        return True
+    except RedisError:
+        return False

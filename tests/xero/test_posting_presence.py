@@ -4,11 +4,13 @@ started, instead of showing as running for two hours (STALE_AFTER); one whose wo
 from unittest import mock
 
 import pytest
+from rq.job import Job, JobStatus
 
 from tests.xero.posting_helpers import ready_practice
 from webapp.extensions import db
 from webapp.models import InvoicePostingRun
 from webapp.models.base import utcnow
+from webapp.queue import get_queue
 from webapp.sync import invoice_posting_runs
 from webapp.sync.invoice_posting import PostingResult
 from webapp.sync.invoice_posting_runs import run_posting, start_posting
@@ -57,3 +59,26 @@ def test_the_posting_worker_is_present_while_it_runs_and_gone_once_it_has_record
     with mock.patch.object(invoice_posting_runs, "post_outstanding", side_effect=post):
         assert run_posting(run.id, app.config) == "succeeded"
     assert seen == [False] and worker_gone(run.id, POSTING_RUNS)
+
+
+@pytest.mark.parametrize("how", [JobStatus.FAILED, "removed"])
+def test_a_queued_posting_run_whose_job_will_not_run_is_recorded_as_lost_and_a_new_one_queued(app, connection, how):
+    """Any database: the RQ job's state tells. Before, the lost run was handed back as 'already queued' for two
+    hours and nothing posted."""
+    ready_practice(connection.practice_id)
+    stuck = start_posting(connection.practice_id)
+    job = Job.fetch(stuck.rq_job_id, connection=get_queue().connection)
+    if how == "removed":
+        job.delete()
+    else:
+        job.set_status(how)
+    fresh = start_posting(connection.practice_id)
+    db.session.expire_all()
+    assert db.session.get_one(InvoicePostingRun, stuck.id).status == "failed"
+    assert fresh.id != stuck.id and fresh.status == "queued" and fresh.rq_job_id
+
+
+def test_a_queued_posting_run_whose_job_still_waits_is_handed_back(app, connection):
+    ready_practice(connection.practice_id)
+    waiting = start_posting(connection.practice_id)
+    assert start_posting(connection.practice_id).id == waiting.id

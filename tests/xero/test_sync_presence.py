@@ -4,14 +4,16 @@ still refuses the next one (webapp.sync.run_presence). The real SIGKILL is in te
 from types import SimpleNamespace
 
 import pytest
+from rq.job import Job, JobStatus
 
 from tests.factories import make_connection
 from webapp.extensions import db
 from webapp.models import SyncRun
 from webapp.models.base import utcnow
+from webapp.queue import get_queue
 from webapp.sync import practice_sync
 from webapp.sync.run_presence import WorkerPresence, worker_gone
-from webapp.sync.sync_runs import SyncAlreadyRunning, claim_sync
+from webapp.sync.sync_runs import SyncAlreadyRunning, claim_sync, start_sync
 
 
 @pytest.fixture
@@ -54,3 +56,38 @@ def test_the_worker_is_present_while_it_runs_the_run_and_gone_once_it_has_record
     status = practice_sync.run_practice_sync(run.id, app.config, client_factory=lambda *a: client, steps=(step,))
     assert status == "succeeded" and seen == [False]
     assert worker_gone(run.id)
+
+
+def _end_job(job_id: str, how: str) -> None:
+    """What RQ leaves of a job whose worker died before the job began (RQ marks it failed), or one removed."""
+    job = Job.fetch(job_id, connection=get_queue().connection)
+    if how == "removed":
+        job.delete()
+    else:
+        job.set_status(how)
+
+
+@pytest.mark.parametrize("how", [JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED, "removed"])
+def test_a_queued_run_whose_job_will_not_run_is_recorded_as_lost_and_the_next_one_starts(app_ctx, how):
+    """Any database: the RQ job's state tells, not an advisory lock."""
+    practice_id = make_connection().practice_id
+    stuck = start_sync(practice_id, "nightly")
+    _end_job(stuck.rq_job_id, how)
+    new = start_sync(practice_id, "manual")
+    db.session.expire_all()
+    old = db.session.get_one(SyncRun, stuck.id)
+    assert old.status == "failed" and "worker was lost" in old.error
+    assert new.status == "queued" and new.id != stuck.id
+
+
+def test_a_queued_run_whose_job_still_waits_refuses_the_next_one(app_ctx):
+    practice_id = make_connection().practice_id
+    waiting = start_sync(practice_id, "nightly")
+    with pytest.raises(SyncAlreadyRunning):
+        start_sync(practice_id, "manual")
+    claimed = claim_sync(make_connection(tenant_id="b7a3c9d1-0000-4000-8000-000000000002").practice_id, "manual")
+    assert claimed.rq_job_id is None  # a run `flask sync-practice` runs itself has no job: never taken for lost
+    with pytest.raises(SyncAlreadyRunning):
+        claim_sync(claimed.practice_id, "manual")
+    db.session.expire_all()
+    assert db.session.get_one(SyncRun, waiting.id).status == "queued"

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from webapp.extensions import db
 from webapp.models import Invoice, InvoicePostingRun, InvoiceStatus, PostingRunStatus, XeroConnection
 from webapp.models.base import utcnow
-from webapp.queue import enqueue
+from webapp.queue import enqueue, job_over
 from webapp.sync.invoice_posting import PostingResult, post_outstanding
 from webapp.sync.run_presence import POSTING_RUNS, WorkerPresence, worker_gone
 from webapp.xero import XeroClient
@@ -44,13 +44,15 @@ def latest_posting_run(practice_id: int) -> InvoicePostingRun | None:
 
 
 def _expire_stale(practice_id: int) -> None:
-    """Record as failed the practice's runs lost with their worker: queued or running for STALE_AFTER, or running
-    with no worker holding them (webapp.sync.run_presence: killed, out of memory)."""
+    """Record as failed the practice's runs lost with their worker: queued or running for STALE_AFTER, running with
+    no worker holding them (webapp.sync.run_presence: killed, out of memory), or queued with an RQ job that will not
+    run (webapp.queue.job_over)."""
     cutoff = utcnow() - STALE_AFTER
     for run in db.session.execute(db.select(InvoicePostingRun).filter(
             InvoicePostingRun.practice_id == practice_id,
             InvoicePostingRun.status.in_([PostingRunStatus.QUEUED.value, PostingRunStatus.RUNNING.value]))).scalars():
-        lost = run.status == PostingRunStatus.RUNNING.value and worker_gone(run.id, POSTING_RUNS)
+        lost = (worker_gone(run.id, POSTING_RUNS) if run.status == PostingRunStatus.RUNNING.value
+                else job_over(run.rq_job_id))
         if lost or (run.started_at or run.queued_at) < cutoff:
             # Only while it is still unfinished: its worker may have recorded the end a moment ago.
             db.session.execute(

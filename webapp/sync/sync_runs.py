@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from webapp.extensions import db
 from webapp.models import SyncRun, SyncStatus, XeroConnection
 from webapp.models.base import utcnow
-from webapp.queue import enqueue_many
+from webapp.queue import enqueue_many, job_over
 from webapp.sync.run_presence import worker_gone
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,9 @@ def claim_syncs(practice_ids: list[int], trigger: str,
     start_syncs queues them; `flask sync-practice` runs one in its own process.
 
     Returns the runs recorded and, per practice refused, why: not connected, or a run already queued or running. One
-    that has sat for SYNC_STALE_AFTER, or a running one whose worker is gone (webapp.sync.run_presence: killed,
-    out of memory), is recorded as failed, lost with its worker, and does not hold the next one up. Each practice's
+    that has sat for SYNC_STALE_AFTER, a running one whose worker is gone (webapp.sync.run_presence: killed, out of
+    memory), or a queued one whose RQ job will not run (failed with a worker that died before it began, removed), is
+    recorded as failed, lost with its worker, and does not hold the next one up. Each practice's
     connection row is locked while deciding, so two starters (a click and the dispatcher) never both start one.
     """
     practice_ids = sorted(set(practice_ids))
@@ -79,7 +80,8 @@ def claim_syncs(practice_ids: list[int], trigger: str,
         active = actives.get(practice_id)
         if active is None:
             continue
-        lost = active.status == SyncStatus.RUNNING.value and worker_gone(active.id)
+        lost = (worker_gone(active.id) if active.status == SyncStatus.RUNNING.value
+                else job_over(active.rq_job_id))
         if not lost and now - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
             refused[practice_id] = SyncAlreadyRunning(active)
             continue
