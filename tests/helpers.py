@@ -1,4 +1,5 @@
 """Helpers shared by test modules that are not fixtures and create nothing: signing in, headers, reading back."""
+import pytest
 from werkzeug.routing import IntegerConverter
 
 from tests.factories import PASSWORD
@@ -70,3 +71,9 @@ def run_queued_jobs(app):
 
     queue = get_queue(app.config)
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+
+def require_postgresql(why: str) -> None:
+    """Skip the calling test (inside an app context) on another database: `why` says what only PostgreSQL has."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip(f"PostgreSQL only: {why}")

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import make_client, make_engagement, make_service
-from tests.helpers import HTMX, invoices_of, plan_descriptions
+from tests.helpers import HTMX, invoices_of, plan_descriptions, require_postgresql
 from webapp import clock
 from webapp.clock import local_today
 from webapp.extensions import db
@@ -305,6 +305,7 @@ def test_an_invoiced_engagements_price_and_end_date_stay_editable(auth_client, o
 @pytest.mark.parametrize("action", ["mark complete", "undo", "edit", "end"])
 def test_completions_and_engagement_edits_wait_for_the_practice_billing_lock(work, owner, action):
     """Approval holds the practice row lock from building the plan to committing: these must queue on it."""
+    require_postgresql("row locks and lock_timeout (SQLite locks the whole file)")
     completion = engagement_service.mark_complete(work["once"], date(2026, 10, 20), date(2026, 10, 20), None)
     actions = {
         "mark complete": lambda: engagement_service.mark_complete(work["annual"], date(2026, 5, 1),
