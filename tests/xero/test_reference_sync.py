@@ -256,3 +256,20 @@ def test_a_lost_connection_stops_the_run_at_that_step(settings, connection, mock
         ("reference", "failed"), ("contacts", "not run"), ("contact_updates", "not run"), ("approval", "not run"),
         ("posting", "not run"), ("invoice_status", "not run")]
     assert len(mocked.calls) >= 1 and all("/Contacts" not in call.request.url for call in mocked.calls)
+
+
+@pytest.mark.parametrize("kind, what", [("Accounts", "accounts"), ("BrandingThemes", "branding themes"),
+                                        ("TaxRates", "tax rates")])
+def test_an_empty_list_marks_nothing_gone_and_says_so(settings, connection, mocked, kind, what):
+    """Every organisation has accounts, a theme and tax rates: an empty list is Xero's glitch, and marking them all
+    gone would stop every invoice posting."""
+    mock_reference(mocked, settings)
+    run_reference_sync(queued_run(connection.practice_id).id)
+    mocked.replace("GET", f"{settings.accounting_url}/{kind}", json={kind: []})
+    run = queued_run(connection.practice_id, trigger="manual")
+    assert run_reference_sync(run.id) == "succeeded"
+    assert f"Xero listed no {what}, which an organisation always has, so none was marked as gone from Xero this " \
+           "time." in reload(run).counts["warnings"]
+    assert reference_data.find_account(connection.practice_id, "200").status == "ACTIVE"
+    assert all(theme.present_in_xero for theme in db.session.execute(db.select(XeroBrandingTheme)).scalars())
+    assert all(rate.status == "ACTIVE" for rate in db.session.execute(db.select(XeroTaxRate)).scalars())

@@ -44,7 +44,9 @@ def _mirror(practice_id: int, model, key_attr: str, items: list, read: Callable[
     """Upsert `items` into `model` rows keyed by `key_attr`; mark rows Xero no longer returns as gone.
 
     An item that cannot be read is skipped with a warning; then no row is marked gone, as the skipped item may be
-    any of them. The same key twice: the later item wins. Returns (rows seen in Xero, rows newly marked gone,
+    any of them. Nor is any when Xero lists none at all: an organisation always has accounts, a theme and tax rates,
+    so an empty list is Xero's glitch, and taking every code or theme away would stop every invoice posting.
+    The same key twice: the later item wins. Returns (rows seen in Xero, rows newly marked gone,
     warnings).
     """
     existing = {getattr(row, key_attr): row
@@ -68,8 +70,12 @@ def _mirror(practice_id: int, model, key_attr: str, items: list, read: Callable[
             setattr(row, column, value)
         row.synced_at = now
     removed = 0
+    kind = what.split(" ", 1)[1]
+    if not items and any(not is_gone(row) for row in existing.values()):
+        return 0, removed, [f"Xero listed no {kind}s, which an organisation always has, so none was marked as gone "
+                            "from Xero this time."]
     if warnings:
-        warnings.append(f"Because {len(warnings)} could not be read, no {what.split(' ', 1)[1]} was marked as gone "
+        warnings.append(f"Because {len(warnings)} could not be read, no {kind} was marked as gone "
                         "from Xero this time.")
         return len(seen), removed, warnings
     for key, row in existing.items():
