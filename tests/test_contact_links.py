@@ -243,3 +243,19 @@ def test_links_are_scoped_by_practice(practice, other_owner):
     rematch_practice(other_owner.practice_id)  # no contacts of its own: nothing links to the first practice's
     assert decisions(other_owner.practice_id) == {"ABB01": ("unmatched", None, None, [], False)}
     assert decisions(practice.practice_id) == {}
+
+
+def test_a_rematch_that_changed_many_links_refreshes_the_planners_statistics(practice, count_statements,
+                                                                            monkeypatch):
+    """The contact updates join the links next: they are analyzed after many changed; a quiet rematch does not."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    from webapp.sync import table_stats
+
+    monkeypatch.setattr(table_stats, "MANY", 3)
+    with count_statements() as first:
+        rematch_practice(practice.practice_id)
+    with count_statements() as quiet:
+        rematch_practice(practice.practice_id)
+    assert [s for s in first if s.startswith("ANALYZE")] == ["ANALYZE client_contact_links"]
+    assert not [s for s in quiet if s.startswith("ANALYZE")]

@@ -228,3 +228,18 @@ def test_the_sync_run_records_the_pull_its_warnings_and_its_calls(settings, conn
         "contacts_full_pull": True, "contacts_new": 1, "contacts_skipped": 1, "contacts_calls": 1,
         "contact_numbers_calls": 0}
     assert run.counts["warnings"] == ["A contact from Xero was skipped (Name 'No Id Ltd'): it has no ContactID."]
+
+
+def test_a_pull_that_wrote_many_contacts_refreshes_the_planners_statistics(settings, connection, xero, mocked,
+                                                                          count_statements):
+    """A first pull's thousands of new rows are analyzed at once (planned as an empty table, the joins on the mirror
+    that follow read every contact once per link); a quiet pull analyzes nothing."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    answer_pages(mocked, settings, [xero_contact(f"Client {n:04}") for n in range(600)], [])
+    with count_statements() as first:
+        pull(connection, xero, at=FIRST)
+    with count_statements() as quiet:
+        pull(connection, xero, at=SECOND)
+    assert [s for s in first if s.startswith("ANALYZE")] == ["ANALYZE xero_contacts"]
+    assert not [s for s in quiet if s.startswith("ANALYZE")]

@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, ClientStatus, ContactPull, LinkOutcome, User, XeroContact
 from webapp.models.base import utcnow
 from webapp.sync.matching import ClientRecord, ContactRecord, MatchDecision, Outcome, Rule, match_clients
+from webapp.sync.table_stats import analyze_after_writes
 
 
 class ContactLinkError(Exception):
@@ -118,6 +119,8 @@ def rematch_practice(practice_id: int) -> dict[str, int]:
         counts[f"clients_{decision.outcome.value}"] += 1
         counts["links_changed"] += store_decision(practice_id, links.get(int(decision.client_id)), decision, now)
     db.session.commit()
+    if analyze_after_writes(ClientContactLink, counts["links_changed"]):  # the contact updates join on it next
+        db.session.commit()
     return {key: counts[key] for key in ("clients_linked", "clients_needs_review", "clients_unmatched",
                                          "clients_no_contact", "links_changed")}
 

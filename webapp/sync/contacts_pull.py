@@ -21,6 +21,7 @@ from typing import Any
 from webapp.extensions import db
 from webapp.models import ClientContactLink, ContactPull, XeroContact
 from webapp.models.base import utcnow
+from webapp.sync.table_stats import analyze_after_writes
 from webapp.xero import XeroClient, XeroUnavailable, parse_xero_datetime
 
 PAGE_SIZE = 1000  # Xero's maximum
@@ -281,4 +282,6 @@ def pull_contacts(practice_id: int, tenant_id: str, client: XeroClient,
         page += 1
     state.last_started_at, state.last_finished_at = started, now()
     db.session.commit()
+    if analyze_after_writes(XeroContact, result.new + result.changed):  # matching and the updates join on it next
+        db.session.commit()
     return result
