@@ -3,7 +3,8 @@
 The first pull reads every contact (`pageSize` 1000, `includeArchived=true`, so archived and merged contacts come
 too); later pulls send `If-Modified-Since` with the start of the last complete pull (less a minute, in case the
 clocks differ: reading a contact twice is harmless), so a quiet day costs one call. Each page is upserted with one
-SELECT of the stored rows for that page's ids and committed before the next is fetched; nothing of a page is
+SELECT of the stored rows for that page's ids and one INSERT of its new ones (webapp.services.bulk_insert), and
+committed before the next is fetched; nothing of a page is
 kept once it is stored. A contact Xero no longer returns is left as it is (Xero archives contacts; it does not
 delete them).
 
@@ -21,6 +22,7 @@ from typing import Any
 from webapp.extensions import db
 from webapp.models import ClientContactLink, ContactPull, XeroContact
 from webapp.models.base import utcnow
+from webapp.services.bulk_insert import insert_rows
 from webapp.sync.table_stats import analyze_after_writes
 from webapp.xero import XeroClient, XeroUnavailable, parse_xero_datetime
 
@@ -190,7 +192,9 @@ def _skipped_warning(item: Any, problem: BadContact) -> str:
 
 # -- storing a page ---------------------------------------------------------------------------------------------
 def store_page(practice_id: int, items: list, result: PullResult, now: datetime) -> None:
-    """Upsert one page of Xero's contacts (one SELECT for the stored rows of its ids), counting into `result`."""
+    """Upsert one page of Xero's contacts (one SELECT for the stored rows of its ids, and the new ones inserted in
+    one statement: a first pull is almost all new rows, and the ORM's unit of work cost more than reading them),
+    counting into `result`."""
     page: dict[str, ContactFields] = {}
     for item in items:
         try:
@@ -205,24 +209,26 @@ def store_page(practice_id: int, items: list, result: PullResult, now: datetime)
     stored = {row.contact_id: row for row in db.session.execute(
         db.select(XeroContact).filter(XeroContact.practice_id == practice_id,
                                       XeroContact.contact_id.in_(list(page)))).scalars()}
+    new_rows = []
     for contact_id, contact in page.items():
         row = stored.get(contact_id)
-        was_archived = row is not None and row.status != "ACTIVE"
-        was_merged = row is not None and bool(row.merged_to_contact_id)
         if row is None:
-            row = XeroContact(practice_id=practice_id, contact_id=contact_id)
-            db.session.add(row)
+            new_rows.append({"practice_id": practice_id, "contact_id": contact_id,
+                             **{name: getattr(contact, name) for name in STORED_FIELDS}, "synced_at": now})
             result.new += 1
-        elif all(getattr(row, name) == getattr(contact, name) for name in STORED_FIELDS):
+            result.archived += contact.status != "ACTIVE"
+            result.merged += bool(contact.merged_to_contact_id)
+            continue
+        if all(getattr(row, name) == getattr(contact, name) for name in STORED_FIELDS):
             result.unchanged += 1
             continue
-        else:
-            result.changed += 1
+        result.changed += 1
+        result.archived += contact.status != "ACTIVE" and row.status == "ACTIVE"
+        result.merged += bool(contact.merged_to_contact_id) and not row.merged_to_contact_id
         for name in STORED_FIELDS:
             setattr(row, name, getattr(contact, name))
         row.synced_at = now
-        result.archived += contact.status != "ACTIVE" and not was_archived
-        result.merged += bool(contact.merged_to_contact_id) and not was_merged
+    insert_rows(XeroContact, new_rows)
 
 
 # -- the pull ---------------------------------------------------------------------------------------------------
