@@ -382,3 +382,26 @@ def test_the_book_exercises_every_plan_wide_note(book):
     for period in MONTHS:
         assert_stored_equals_rebuild(pid, period)
 
+
+
+def test_the_flush_listener_does_not_check_rows_no_plan_reads(owner, monkeypatch):
+    """A sync changes thousands of mirrored contacts, links and postings: the listener leaves them unchecked (their
+    history scan cost seconds), and still sees a client's change."""
+    from sqlalchemy.orm import Session
+
+    from tests.factories import make_xero_contact
+
+    pid = owner.practice_id
+    contacts = [make_xero_contact(pid, f"Contact {n}") for n in range(3)]
+    client = make_client(pid, "Abbott & Sons Ltd", code="ABB01")
+    db.session.commit()
+    checked: list[object] = []
+    is_modified = Session.is_modified
+    monkeypatch.setattr(Session, "is_modified", lambda self, obj, **kw: checked.append(obj) or is_modified(
+        self, obj, **kw))
+    for contact in contacts:
+        contact.email = "new@example.com"
+    client.name = "Abbott and Sons Ltd"
+    db.session.flush()
+    assert checked == [client]
+    db.session.rollback()

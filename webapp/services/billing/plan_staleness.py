@@ -51,6 +51,9 @@ XERO_CONNECTION_COLUMNS = frozenset({"practice_id", "status"})  # tax_reference:
 # Every change to these concerns the whole practice's plan (each month's scope, ledger, totals or previews).
 PRACTICE_WIDE = (BillingSettings, BillingRun, BillingRunClient, BilledCharge, Invoice, InvoiceLine, XeroAccount,
                  XeroBrandingTheme, XeroConnection, XeroTaxRate)
+# Every class `_note` reads: a changed row of any other (a posting, a contact link, the mirror) is not even
+# checked for changes, which cost a history scan of each of thousands of rows in a sync's flushes.
+WATCHED = (Client, Engagement, EngagementCompletion, Service, *PRACTICE_WIDE)
 
 
 class _Stale:
@@ -99,7 +102,7 @@ def _collect(session: Session) -> _Stale:
     for obj in (*session.new, *session.deleted):
         _note(stale, obj, inserted_or_deleted=True)
     for obj in session.dirty:
-        if session.is_modified(obj, include_collections=False):
+        if isinstance(obj, WATCHED) and session.is_modified(obj, include_collections=False):
             _note(stale, obj, inserted_or_deleted=False)
     return stale
 
