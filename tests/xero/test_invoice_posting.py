@@ -78,6 +78,25 @@ def test_51_invoices_go_in_two_batches_each_with_its_own_result(app, practice_id
     assert (again.calls, len(xero.puts), again.posted) == (0, 2, [])
 
 
+def test_new_invoices_posting_rows_are_made_in_one_insert_with_their_defaults(app, practice_id, xero, factory,
+                                                                           count_statements):
+    invoices = []
+    for n in range(1, 4):
+        client, _ = linked_client(practice_id, f"C{n:03}")
+        invoices.append(make_invoice(practice_id, client, f"SKT-{n:06}"))
+    db.session.commit()
+    with count_statements() as statements:
+        postings = invoice_posting.postings_for(practice_id, invoices)
+        assert not db.session.new  # nothing left for the unit of work to insert one by one
+    assert len([s for s in statements if s.startswith("INSERT INTO invoice_xero_postings")]) == 1
+    assert sorted(postings) == [invoice.id for invoice in invoices]
+    posting = postings[invoices[0].id]
+    assert (posting.practice_id, posting.attempts, posting.refusals, posting.outcome_unknown, posting.edited_in_xero,
+            posting.xero_edits, posting.found_after_unknown, posting.sent) == (practice_id, 0, 0, False, False, [],
+                                                                               False, None)
+    assert invoice_posting.postings_for(practice_id, invoices) == postings  # found, not made again
+
+
 def test_status_theme_and_lines_come_from_settings_and_the_invoice(app, connection, xero, factory):
     practice_id = connection.practice_id
     ready_practice(practice_id, xero_post_status="AUTHORISED")

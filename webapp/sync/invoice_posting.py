@@ -47,6 +47,7 @@ from webapp.models import (
     XeroInvoiceStatus,
 )
 from webapp.models.base import utcnow
+from webapp.services.bulk_insert import insert_rows
 from webapp.sync import invoice_contacts, invoice_preflight
 from webapp.sync.contact_links import rematch_practice
 from webapp.sync.invoice_contacts import ContactDecision
@@ -528,16 +529,19 @@ def outstanding_invoices(practice_id: int, period: date | None = None, invoice_i
 
 
 def postings_for(practice_id: int, invoices: Sequence[Invoice]) -> dict[int, InvoicePosting]:
-    """Each invoice's posting row (made, not committed, for invoices that have none yet)."""
+    """Each invoice's posting row, made (not committed) for invoices that have none yet: in one INSERT and read
+    back in one SELECT, where adding 2,000 objects to the session cost a second of the unit of work's flush."""
     ids = [invoice.id for invoice in invoices]
+    if not ids:
+        return {}
     found = {posting.invoice_id: posting for posting in db.session.execute(
-        db.select(InvoicePosting).filter(InvoicePosting.invoice_id.in_(ids))).scalars()} if ids else {}
-    for invoice in invoices:
-        if invoice.id not in found:
-            found[invoice.id] = InvoicePosting(invoice_id=invoice.id, practice_id=practice_id, attempts=0, refusals=0,
-                                               outcome_unknown=False, edited_in_xero=False, xero_edits=[],
-                                               found_after_unknown=False)
-            db.session.add(found[invoice.id])
+        db.select(InvoicePosting).filter(InvoicePosting.invoice_id.in_(ids))).scalars()}
+    missing = [invoice_id for invoice_id in ids if invoice_id not in found]
+    if missing:
+        # The other columns take the model's defaults: nothing sent, no attempts or refusals, no edits.
+        insert_rows(InvoicePosting, [{"invoice_id": invoice_id, "practice_id": practice_id} for invoice_id in missing])
+        found.update((posting.invoice_id, posting) for posting in db.session.execute(
+            db.select(InvoicePosting).filter(InvoicePosting.invoice_id.in_(missing))).scalars())
     return found
 
 
