@@ -259,3 +259,17 @@ def test_a_rematch_that_changed_many_links_refreshes_the_planners_statistics(pra
         rematch_practice(practice.practice_id)
     assert [s for s in first if s.startswith("ANALYZE")] == ["ANALYZE client_contact_links"]
     assert not [s for s in quiet if s.startswith("ANALYZE")]
+
+
+def test_a_first_rematch_inserts_its_decisions_in_one_statement(practice, count_statements):
+    """A first sync decides 2,000 clients at once: their links go in one INSERT, stored as store_decision would."""
+    with count_statements() as statements:
+        rematch_practice(practice.practice_id)
+    inserts = [s for s in statements if s.startswith("INSERT INTO client_contact_links")]
+    assert len(inserts) == 1 and "RETURNING" not in inserts[0]
+    db.session.expire_all()
+    link = db.session.execute(db.select(ClientContactLink).join(Client, Client.id == ClientContactLink.client_id)
+                              .filter(Client.code == "MEA01")).scalar_one()
+    assert (link.outcome, link.contact_id, link.rule, link.candidate_ids, link.is_manual, link.decided_by_id) == (
+        "unmatched", None, None, [], False, None)
+    assert link.decided_at is not None and link.reason

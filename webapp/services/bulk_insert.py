@@ -68,4 +68,5 @@ def _array(column: sa.Column, values: list[Any]) -> Any:
         dialect = db.session.get_bind().dialect
         values = [column_type.process_bind_param(value, dialect) for value in values]
         column_type = column_type.load_dialect_impl(dialect)
-    return sa.bindparam(column.name, values, type_=postgresql.ARRAY(column_type))
+    # One dimension: a value that is itself a list (a JSON column's) is one element, not a row of a 2-D array.
+    return sa.bindparam(column.name, values, type_=postgresql.ARRAY(column_type, dimensions=1))
