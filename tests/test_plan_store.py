@@ -405,3 +405,19 @@ def test_the_flush_listener_does_not_check_rows_no_plan_reads(owner, monkeypatch
     db.session.flush()
     assert checked == [client]
     db.session.rollback()
+
+
+def test_a_change_counts_only_for_a_column_that_was_set_to_another_value(owner):
+    """plan_staleness._changed reads only the attributes set since the row was loaded (committed_state)."""
+    from webapp.services.billing import plan_staleness
+
+    client = make_client(owner.practice_id, "Abbott & Sons Ltd", code="ABB01")
+    db.session.commit()
+    db.session.refresh(client)
+    client.email = "new@example.com"  # not a column the plan reads
+    client.name = "Abbott & Sons Ltd"  # set, to the same value
+    assert not plan_staleness._changed(client, plan_staleness.CLIENT_COLUMNS)
+    client.code = "ABB02"
+    assert plan_staleness._changed(client, plan_staleness.CLIENT_COLUMNS)
+    assert not plan_staleness._changed(client, ignored=frozenset({"code", "email", "name", "updated_at"}))
+    db.session.rollback()

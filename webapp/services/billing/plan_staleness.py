@@ -80,12 +80,13 @@ class _Stale:
 def _changed(obj: object, columns: frozenset[str] | None = None, ignored: frozenset[str] = frozenset()) -> bool:
     """Whether a pending update changes a column that matters (all but `ignored`, or only `columns`)."""
     state: Any = inspect(obj)
-    for attr in state.mapper.column_attrs:
-        if columns is not None and attr.key not in columns:
+    column_attrs = state.mapper.column_attrs
+    # Only attributes set since the row was loaded or last flushed can have changes (the ORM keeps their old
+    # value in committed_state): not a history scan of every column of each of 2,000 invoices a posting flushes.
+    for key in list(state.committed_state):
+        if key not in column_attrs or (columns is not None and key not in columns) or key in ignored:
             continue
-        if attr.key in ignored:
-            continue
-        if state.attrs[attr.key].history.has_changes():
+        if state.attrs[key].history.has_changes():
             return True
     return False
 
