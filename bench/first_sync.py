@@ -35,7 +35,7 @@ Peak memory: the job process's ru_maxrss (getrusage RUSAGE_SELF, read in the chi
 high-water mark, interpreter and app included), with its RSS before the job (/proc/self/status VmRSS).
 
 Usage: /work/main/.venv/bin/python bench/first_sync.py [--contacts 10000] [--clients 2000] [--quiet-gap 65]
-       [--repeat 2] [--skip-codes-written] [--skip-overhead] [--profile FILE.pstats] [--no-write]
+       [--repeat 3] [--skip-codes-written] [--skip-overhead] [--profile FILE.pstats] [--no-write]
 About 5 minutes at the defaults (two of them pacing waits and the quiet-night gap).
 """
 from __future__ import annotations
@@ -389,7 +389,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2_000, help="clients in the practice: one invoice each")
     parser.add_argument("--quiet-gap", type=float, default=65.0,
                         help="seconds from the first run's end to the quiet night's start (at least)")
-    parser.add_argument("--repeat", type=int, default=2, help="limits-off pairs (Socket, bare HTTP); best of")
+    parser.add_argument("--repeat", type=int, default=3, help="limits-off pairs (Socket, bare HTTP); best of")
     parser.add_argument("--skip-codes-written", action="store_true", help="leave out the no-ContactNumber org")
     parser.add_argument("--skip-overhead", action="store_true", help="leave out the limits-off comparison")
     parser.add_argument("--profile", help="write cProfile stats of the first limits-off Socket job to this file")
@@ -513,14 +513,18 @@ def report(results: dict, args, total: float) -> None:
                                   f"{sync_post / b['wall']:.2f}",
                                   f"{s['wall'] / b['wall']:.2f}",
                                   "PASS" if s["check"]["ok"] and b["invoices_in_xero"] == s["invoices"] else "FAIL"])
-        best_socket = min(p["socket"]["wall"] - p["socket"]["steps"].get("approval", 0.0) for p in pairs)
-        best_whole = min(p["socket"]["wall"] for p in pairs)
-        best_bare = min(p["bare"]["wall"] for p in pairs)
+        # The best pair, not the best Socket time over the best bare time of another pair: each pair ran back to
+        # back, so it shares the machine's load of the moment.
+        def sync_post_of(pair):
+            return pair["socket"]["wall"] - pair["socket"]["steps"].get("approval", 0.0)
+
+        number, chosen = min(enumerate(pairs, 1), key=lambda np: sync_post_of(np[1]) / np[1]["bare"]["wall"])
+        best_socket, best_whole, best_bare = sync_post_of(chosen), chosen["socket"]["wall"], chosen["bare"]["wall"]
         best = best_socket / best_bare
         overhead_text = (
-            f"Best of {len(pairs)}: Socket's sync and posting {best_socket:.2f} s against bare HTTP {best_bare:.2f} s "
-            f"= **{best:.2f}×** (target ≤ {TARGET_OVERHEAD}×); the whole job with the approval step "
-            f"{best_whole:.2f} s = {best_whole / best_bare:.2f}×.")
+            f"Best of {len(pairs)} pairs (pair {number}): Socket's sync and posting {best_socket:.2f} s against bare "
+            f"HTTP {best_bare:.2f} s = **{best:.2f}×** (target ≤ {TARGET_OVERHEAD}×); the whole job with the "
+            f"approval step {best_whole:.2f} s = {best_whole / best_bare:.2f}×.")
     report_text = render(results, args, headers, rows, quiet_rows, overhead_rows, overhead_text, floor, total)
     print(report_text)
     if not args.no_write:
