@@ -15,8 +15,11 @@ def parse_xero_amount(value: Any) -> Decimal | None:
         raise ValueError(f"{value!r:.80} is not an amount")
     try:
         amount = Decimal(str(value))
-        if not amount.is_finite() or abs(amount) >= LIMIT:
+        if not amount.is_finite():
             raise InvalidOperation
-        return amount.quantize(PENCE)
+        amount = amount.quantize(PENCE)  # before the limit: 9,999,999,999.995 rounds up past it
+        if abs(amount) >= LIMIT:
+            raise InvalidOperation
+        return amount
     except InvalidOperation:
         raise ValueError(f"{value!r:.80} is not an amount Socket can store") from None
