@@ -262,7 +262,7 @@ def test_a_rematch_that_changed_many_links_refreshes_the_planners_statistics(pra
 
 
 def test_a_first_rematch_inserts_its_decisions_in_one_statement(practice, count_statements):
-    """A first sync decides 2,000 clients at once: their links go in one INSERT, stored as store_decision would."""
+    """A first sync decides 2,000 clients at once: their links go in one INSERT, each with a first decision's fields."""
     with count_statements() as statements:
         rematch_practice(practice.practice_id)
     inserts = [s for s in statements if s.startswith("INSERT INTO client_contact_links")]

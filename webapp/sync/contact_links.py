@@ -73,13 +73,9 @@ def _lock_pull_state(practice_id: int) -> ContactPull | None:
 
 
 # -- storing matching's decisions --------------------------------------------------------------------------------
-def store_decision(practice_id: int, link: ClientContactLink | None, decision: MatchDecision,
-                   now: datetime) -> bool:
-    """Store one automatic decision over the client's stored one (see the module's rules); True if it changed."""
-    if link is None:
-        link = ClientContactLink(practice_id=practice_id, client_id=int(decision.client_id), is_manual=False,
-                                 candidate_ids=[])
-        db.session.add(link)
+def store_decision(link: ClientContactLink, decision: MatchDecision, now: datetime) -> bool:
+    """Store one automatic decision over the client's stored one (see the module's rules); True if it changed. A
+    client's first decision has no stored one: it is `new_link_row`."""
     linked = decision.outcome is Outcome.LINKED
     if linked and not decision.new_link and link.outcome == LinkOutcome.LINKED.value \
             and link.contact_id == decision.contact_id:
@@ -99,7 +95,7 @@ def store_decision(practice_id: int, link: ClientContactLink | None, decision: M
 
 
 def new_link_row(practice_id: int, decision: MatchDecision, now: datetime) -> dict:
-    """A client's first automatic decision, as the row `store_decision` would make of it (for one bulk insert)."""
+    """A client's first automatic decision, as a client_contact_links row (inserted in bulk by rematch_practice)."""
     linked = decision.outcome is Outcome.LINKED
     return {"practice_id": practice_id, "client_id": int(decision.client_id), "is_manual": False,
             "outcome": decision.outcome.value, "contact_id": decision.contact_id if linked else None,
@@ -133,7 +129,7 @@ def rematch_practice(practice_id: int) -> dict[str, int]:
             new_rows.append(new_link_row(practice_id, decision, now))
             counts["links_changed"] += 1
         else:
-            counts["links_changed"] += store_decision(practice_id, link, decision, now)
+            counts["links_changed"] += store_decision(link, decision, now)
     insert_rows(ClientContactLink, new_rows)
     db.session.commit()
     if analyze_after_writes(ClientContactLink, counts["links_changed"]):  # the contact updates join on it next

@@ -4,9 +4,8 @@ The first pull reads every contact (`pageSize` 1000, `includeArchived=true`, so 
 too); later pulls send `If-Modified-Since` with the start of the last complete pull (less a minute, in case the
 clocks differ: reading a contact twice is harmless), so a quiet day costs one call. Each page is upserted with one
 SELECT of the stored rows for that page's ids and one INSERT of its new ones (webapp.services.bulk_insert), and
-committed before the next is fetched; nothing of a page is
-kept once it is stored. A contact Xero no longer returns is left as it is (Xero archives contacts; it does not
-delete them).
+committed before the next is fetched; nothing of a page is kept once it is stored. A contact Xero no longer returns
+is left as it is (Xero archives contacts; it does not delete them).
 
 A contact without a usable ContactID, or with a field of the wrong type or too long for Xero, is skipped and the
 reason recorded (`PullResult.warnings`); the rest of its page is stored. An answer without a `Contacts` list is

@@ -15,9 +15,9 @@ from redis.exceptions import RedisError
 from webapp.extensions import db
 from webapp.models import Invoice, InvoicePostingRun, InvoiceStatus, PostingRunStatus, XeroConnection
 from webapp.models.base import utcnow
-from webapp.queue import enqueue, job_over
+from webapp.queue import enqueue
 from webapp.sync.invoice_posting import PostingResult, post_outstanding
-from webapp.sync.run_presence import POSTING_RUNS, WorkerPresence, worker_gone
+from webapp.sync.run_presence import POSTING_RUNS, WorkerPresence, run_lost
 from webapp.xero import XeroClient
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,7 @@ def _expire_stale(practice_id: int) -> None:
     for run in db.session.execute(db.select(InvoicePostingRun).filter(
             InvoicePostingRun.practice_id == practice_id,
             InvoicePostingRun.status.in_([PostingRunStatus.QUEUED.value, PostingRunStatus.RUNNING.value]))).scalars():
-        lost = (worker_gone(run.id, POSTING_RUNS) if run.status == PostingRunStatus.RUNNING.value
-                else job_over(run.rq_job_id))
+        lost = run_lost(run.id, run.status == PostingRunStatus.RUNNING.value, run.rq_job_id, POSTING_RUNS)
         if lost or (run.started_at or run.queued_at) < cutoff:
             # Only while it is still unfinished: its worker may have recorded the end a moment ago.
             db.session.execute(

@@ -179,7 +179,6 @@ def read_invoice_statuses(practice_id: int, tenant_id: str, client: XeroClient,
         db.session.commit()
         return result  # nothing Socket posted to read back: no call
     headers = {"If-Modified-Since": if_modified_since(since)} if since else None
-    read_from = started - CLOCK_OVERLAP
     page = 1
     while True:
         body = client.get("Invoices", params={"where": 'Type=="ACCREC"', "page": page, "pageSize": PAGE_SIZE},
@@ -214,9 +213,12 @@ def next_read_from(started: datetime, first_answer: Any) -> datetime:
         xero_now = parse_xero_datetime(answered) if isinstance(answered, str) else None
     except ValueError:
         xero_now = None
-    if xero_now is None or xero_now - datetime.min.replace(tzinfo=xero_now.tzinfo) < XERO_CLOCK_MARGIN:
-        return started - CLOCK_OVERLAP
-    return min(xero_now - XERO_CLOCK_MARGIN, started)
+    try:
+        if xero_now is not None:
+            return min(xero_now - XERO_CLOCK_MARGIN, started)
+    except OverflowError:  # a time within seconds of the year 1
+        pass
+    return started - CLOCK_OVERLAP
 
 
 def refresh_invoices(practice_id: int, invoice_ids: list[str], client: XeroClient) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Whether the worker running a SyncRun (or an InvoicePostingRun) is still there.
+"""Whether the worker running a SyncRun (or an InvoicePostingRun) is still there, or one will ever take it.
 
 On PostgreSQL the worker holds a session advisory lock keyed by the kind of run and its id, on a connection of its
 own, from before it marks the run running until after it records how the run ended. A worker that dies (SIGKILL,
@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from webapp.extensions import db
+from webapp.queue import job_over
 from webapp.sync.advisory_locks import lock_connection, release
 
 # The first key of pg_advisory_lock(kind, run id): one per kind of run, since their ids overlap.
@@ -54,3 +55,10 @@ def worker_gone(run_id: int, kind: int = SYNC_RUNS) -> bool:
             return False
         connection.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), args)
         return True
+
+
+def run_lost(run_id: int, running: bool, rq_job_id: str | None, kind: int = SYNC_RUNS) -> bool:
+    """Whether an unfinished run was lost with its worker: a running one that no worker holds (worker_gone), or a
+    queued one whose RQ job will not run (webapp.queue.job_over: failed when its worker died before it began,
+    stopped, cancelled, removed)."""
+    return worker_gone(run_id, kind) if running else job_over(rq_job_id)

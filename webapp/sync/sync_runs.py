@@ -11,8 +11,8 @@ from redis.exceptions import RedisError
 from webapp.extensions import db
 from webapp.models import SyncRun, SyncStatus, XeroConnection
 from webapp.models.base import utcnow
-from webapp.queue import enqueue_many, job_over
-from webapp.sync.run_presence import worker_gone
+from webapp.queue import enqueue_many
+from webapp.sync.run_presence import run_lost
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,7 @@ def claim_syncs(practice_ids: list[int], trigger: str,
         active = actives.get(practice_id)
         if active is None:
             continue
-        lost = (worker_gone(active.id) if active.status == SyncStatus.RUNNING.value
-                else job_over(active.rq_job_id))
+        lost = run_lost(active.id, active.status == SyncStatus.RUNNING.value, active.rq_job_id)
         if not lost and now - (active.started_at or active.queued_at) < SYNC_STALE_AFTER:
             refused[practice_id] = SyncAlreadyRunning(active)
             continue

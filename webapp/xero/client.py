@@ -26,8 +26,8 @@ class XeroClient:
     """Calls Xero for one connection (`connection_id`, organisation `tenant_id`).
 
     `calls` counts every HTTP request made to the API (retries included) for SyncRun.xero_calls. `sleep`
-    waits between retries and for the pacer; None means the retry policy's own (webapp.xero.retry), which a
-    test can replace in one place.
+    waits between retries (and token refresh retries) and for the pacer; None means the retry policy's own sleep
+    (webapp.xero.retry, which a test can replace in one place) for retries, and time.sleep for the pacer.
     """
 
     def __init__(self, settings: XeroSettings, connection_id: int, tenant_id: str,
