@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import make_client, make_completion, make_engagement, make_service, make_theme
-from tests.helpers import HTMX, approve_form, invoices_of, plan_descriptions
+from tests.helpers import HTMX, approve_form, invoices_of, plan_descriptions, require_postgresql
 from webapp.extensions import db
 from webapp.models import (
     BilledCharge,
@@ -416,8 +416,7 @@ def test_approving_takes_the_same_number_of_statements_for_more_invoices(practic
 
 def test_approving_sends_one_insert_per_table_however_many_rows(other_owner, count_statements, monkeypatch):
     """Not a batch per 1,000 rows: with SQLAlchemy's batches cut to 2 rows, still one INSERT per table."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("one statement per table is PostgreSQL's path (unnest); SQLite's goes in batches")
+    require_postgresql("one statement per table is PostgreSQL's path (unnest); SQLite's goes in batches")
     other = other_owner.practice_id
     books = make_service(other, "Monthly Bookkeeping", BillingMethod.MONTHLY, "250.00")
     formation = make_service(other, "Company Formation", BillingMethod.ONCE, "150.00")

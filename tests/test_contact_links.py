@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from tests.factories import make_client, make_contact_pull, make_xero_contact
+from tests.helpers import require_postgresql
 from webapp.extensions import db
 from webapp.models import Client, ClientContactLink, Practice
 from webapp.services.clients import create_client, update_client
@@ -248,8 +249,7 @@ def test_links_are_scoped_by_practice(practice, other_owner):
 def test_a_rematch_that_changed_many_links_refreshes_the_planners_statistics(practice, count_statements,
                                                                             monkeypatch):
     """The contact updates join the links next: they are analyzed after many changed; a quiet rematch does not."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("ANALYZE is PostgreSQL's")
+    require_postgresql("ANALYZE")
     from webapp.sync import table_stats
 
     monkeypatch.setattr(table_stats, "MANY", 3)

@@ -20,6 +20,7 @@ from tests.factories import (
     make_service,
     make_theme,
 )
+from tests.helpers import require_postgresql
 from webapp.extensions import db
 from webapp.models import BillingMethod, Engagement, Invoice, XeroTaxRate
 from webapp.models.billing_plan import BillingPlanRow, BillingPlanState
@@ -320,8 +321,7 @@ def test_approving_after_a_change_refuses_a_fingerprint_from_before_it(book):
 def test_a_change_committed_while_a_rebuild_runs_is_not_lost(app, book, monkeypatch):
     """The rebuild holds the practice's plan lock: a change waits for it, then marks what it stored stale —
     instead of committing first and having the rebuild store rows from before it."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks: PostgreSQL (SQLite runs one writer at a time)")
+    require_postgresql("row locks (SQLite runs one writer at a time)")
     pid = book["pid"]
     from webapp.services.billing import plan_store
 

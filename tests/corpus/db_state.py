@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import sqlalchemy as sa
 
+from tests.helpers import require_postgresql as require_postgresql_for
 from webapp.extensions import db
 
 # The stored Billing Plan is a cache of a rebuild (webapp/models/billing_plan.py): a page that shows the plan may
@@ -34,8 +34,8 @@ def _snapshot_sql() -> str:
 
 
 def require_postgresql() -> None:
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("the corpus's snapshots are PostgreSQL's json_agg")
+    """Skip where the database is not PostgreSQL: the snapshots are its json_agg."""
+    require_postgresql_for("the corpus's snapshots are json_agg")
 
 
 def snapshot() -> Snapshot:

@@ -7,7 +7,7 @@ import pytest
 
 from jobs.sync_reference import run_reference_sync
 from tests.factories import TENANT_ID, make_client
-from tests.helpers import fresh
+from tests.helpers import fresh, require_postgresql
 from tests.xero.helpers import mock_reference, xero_contact
 from webapp.extensions import db
 from webapp.models import ClientContactLink, ContactPull, SyncRun, XeroContact
@@ -234,8 +234,7 @@ def test_a_pull_that_wrote_many_contacts_refreshes_the_planners_statistics(setti
                                                                           count_statements):
     """A first pull's thousands of new rows are analyzed at once (planned as an empty table, the joins on the mirror
     that follow read every contact once per link); a quiet pull analyzes nothing."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("ANALYZE is PostgreSQL's")
+    require_postgresql("ANALYZE")
     answer_pages(mocked, settings, [xero_contact(f"Client {n:04}") for n in range(600)], [])
     with count_statements() as first:
         pull(connection, xero, at=FIRST)

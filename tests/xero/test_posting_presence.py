@@ -6,6 +6,7 @@ from unittest import mock
 import pytest
 from rq.job import Job, JobStatus
 
+from tests.helpers import require_postgresql
 from tests.xero.posting_helpers import ready_practice
 from webapp.extensions import db
 from webapp.models import InvoicePostingRun
@@ -19,8 +20,7 @@ from webapp.sync.run_presence import POSTING_RUNS, WorkerPresence, worker_gone
 
 @pytest.fixture
 def practice_id(connection):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("a dead worker is seen through PostgreSQL's advisory locks only")
+    require_postgresql("a dead worker is seen through advisory locks")
     ready_practice(connection.practice_id)
     return connection.practice_id
 

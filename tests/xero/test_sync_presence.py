@@ -7,6 +7,7 @@ import pytest
 from rq.job import Job, JobStatus
 
 from tests.factories import make_connection
+from tests.helpers import require_postgresql
 from webapp.extensions import db
 from webapp.models import SyncRun
 from webapp.models.base import utcnow
@@ -18,8 +19,7 @@ from webapp.sync.sync_runs import SyncAlreadyRunning, claim_sync, start_sync
 
 @pytest.fixture
 def practice_id(app_ctx):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("a dead worker is seen through PostgreSQL's advisory locks only")
+    require_postgresql("a dead worker is seen through advisory locks")
     return make_connection().practice_id
 
 
